@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs every Debian package the project builds, tests and benchmarks with.
+# Debian packages only; nothing is downloaded from anywhere else.
+set -euo pipefail
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  libgtest-dev libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev
+  libflac-dev zlib1g-dev libssl-dev libisal-dev
+  # fixtures and independent peers
+  xorriso udftools mame-tools flac sox
+  libcdio-utils cdparanoia sg3-utils dvd+rw-tools
+  libiscsi-bin tgt qemu-system-x86 qemu-block-extra qemu-utils
+  busybox-static cpio kmod iperf3
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
