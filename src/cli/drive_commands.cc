@@ -1,0 +1,7 @@
+#include "cli/commands.h"
+
+namespace udisc::cli {
+
+void register_drive_commands(CLI::App& /*app*/, int& /*exit_code*/) {}
+
+}  // namespace udisc::cli
