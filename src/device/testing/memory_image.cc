@@ -1,0 +1,279 @@
+#include "device/testing/memory_image.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "disc/msf.h"
+
+namespace udisc::device::testing {
+
+namespace {
+
+using disc::Disc;
+using disc::DiscClass;
+using disc::Session;
+using disc::Track;
+using disc::TrackMode;
+
+constexpr uint32_t kSyncSize = 12;
+constexpr uint32_t kHeaderOffset = 12;
+constexpr uint32_t kModeOffset = 15;
+constexpr uint32_t kUserOffset = 16;     // mode 1 / formless mode 2
+constexpr uint32_t kXaSubheader = 16;    // 4 bytes, twice
+constexpr uint32_t kXaUserOffset = 24;
+constexpr uint32_t kMode1EdcOffset = 2064;
+constexpr uint32_t kForm1EdcOffset = 2072;
+constexpr uint32_t kForm2EdcOffset = 2348;
+constexpr uint8_t kSubmodeData = 0x08;
+constexpr uint8_t kSubmodeForm2 = 0x20;
+constexpr uint32_t kQBytes = 12;
+
+// ECMA-130 Annex A EDC: CRC-32 (x^32+x^31+x^16+x^15+x^4+x^3+x+1), LSB first.
+uint32_t edc(std::span<const uint8_t> data) {
+  uint32_t crc = 0;
+  for (uint8_t b : data) {
+    crc ^= b;
+    for (int i = 0; i < 8; ++i) crc = (crc >> 1) ^ ((crc & 1u) ? 0xD8018001u : 0u);
+  }
+  return crc;
+}
+void put_le32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+// CRC-16 CCITT (x^16+x^12+x^5+1) of the Q sub-channel, stored inverted (ECMA-130 22.3.5).
+uint16_t crc16(std::span<const uint8_t> data) {
+  uint16_t crc = 0;
+  for (uint8_t b : data) {
+    crc ^= static_cast<uint16_t>(b << 8);
+    for (int i = 0; i < 8; ++i) crc = static_cast<uint16_t>((crc & 0x8000) ? (crc << 1) ^ 0x1021 : crc << 1);
+  }
+  return static_cast<uint16_t>(~crc);
+}
+
+Track make_track(uint8_t number, uint8_t session, TrackMode mode, int32_t pregap, int32_t start, int32_t end) {
+  Track t;
+  t.number = number;
+  t.session = session;
+  t.mode = mode;
+  t.control = disc::is_data(mode) ? disc::control::kDataTrack : 0;
+  t.pregap_lba = pregap;
+  t.start_lba = start;
+  t.end_lba = end;
+  if (pregap < start) t.indices.push_back({0, pregap});
+  t.indices.push_back({1, start});
+  return t;
+}
+
+std::shared_ptr<MemoryImage> single_track(DiscClass cls, int32_t sectors, const char* name) {
+  Disc d;
+  d.disc_class = cls;
+  d.sessions.push_back(Session{1, 1, 1, sectors});
+  d.tracks.push_back(make_track(1, 1, TrackMode::mode1, 0, 0, sectors));
+  return std::make_shared<MemoryImage>(std::move(d), name);
+}
+
+}  // namespace
+
+MemoryImage::MemoryImage(disc::Disc disc, std::string name) : disc_(std::move(disc)), name_(std::move(name)) {}
+
+std::shared_ptr<MemoryImage> MemoryImage::cd_mixed_mode() {
+  Disc d;
+  d.disc_class = DiscClass::cd_rom;
+  d.mcn = "0123456789012";
+  d.sessions.push_back(Session{1, 1, 2, 50000});
+  d.tracks.push_back(make_track(1, 1, TrackMode::mode1, 0, 0, 19850));
+  Track audio = make_track(2, 1, TrackMode::audio, 19850, 20000, 50000);
+  audio.isrc = "USABC9900001";
+  d.tracks.push_back(audio);
+  return std::make_shared<MemoryImage>(std::move(d), "memory-cd-mixed");
+}
+
+std::shared_ptr<MemoryImage> MemoryImage::cd_audio() {
+  Disc d;
+  d.disc_class = DiscClass::cd_da;
+  d.cd_text.title = "Memory Album";
+  d.cd_text.performer = "uDisc";
+  d.sessions.push_back(Session{1, 1, 3, 30000});
+  d.tracks.push_back(make_track(1, 1, TrackMode::audio, 0, 0, 10000));
+  Track t2 = make_track(2, 1, TrackMode::audio, 10000, 10150, 20000);
+  t2.indices.push_back({2, 15000});
+  t2.cd_text.title = "Second";
+  d.tracks.push_back(t2);
+  d.tracks.push_back(make_track(3, 1, TrackMode::audio, 20000, 20000, 30000));
+  return std::make_shared<MemoryImage>(std::move(d), "memory-cd-audio");
+}
+
+std::shared_ptr<MemoryImage> MemoryImage::cd_multisession() {
+  Disc d;
+  d.disc_class = DiscClass::cd_rom_xa;
+  d.sessions.push_back(Session{1, 1, 1, 3000});
+  d.sessions.push_back(Session{2, 2, 2, 20000});
+  d.tracks.push_back(make_track(1, 1, TrackMode::mode1, 0, 0, 3000));
+  d.tracks.push_back(make_track(2, 2, TrackMode::mode2_form1, 14250, 14400, 20000));
+  return std::make_shared<MemoryImage>(std::move(d), "memory-cd-multisession");
+}
+
+std::shared_ptr<MemoryImage> MemoryImage::dvd(int32_t sectors) {
+  return single_track(DiscClass::dvd_rom_single_layer, sectors, "memory-dvd");
+}
+std::shared_ptr<MemoryImage> MemoryImage::bd(int32_t sectors) { return single_track(DiscClass::bd_rom, sectors, "memory-bd"); }
+
+uint8_t MemoryImage::user_byte(int32_t lba, uint32_t offset) {
+  const uint32_t x = static_cast<uint32_t>(lba) * 2654435761u + offset * 40503u;
+  return static_cast<uint8_t>((x >> 13) ^ (x >> 5) ^ offset);
+}
+
+void MemoryImage::set_user(int32_t lba, std::vector<uint8_t> user) { overrides_[lba] = std::move(user); }
+void MemoryImage::fail_reads_at(int32_t lba) { failing_.insert(lba); }
+
+Status MemoryImage::check_range(int32_t lba, uint32_t count, const char* what) const {
+  read_calls_.fetch_add(1, std::memory_order_relaxed);
+  const int64_t end = int64_t{lba} + count;
+  if (disc_.tracks.empty() || lba < disc_.tracks.front().pregap_lba || end > disc_.leadout_lba()) {
+    return Status::OutOfRange(name_ + ": " + what + " of LBA " + std::to_string(lba) + "+" + std::to_string(count) +
+                              " outside the disc");
+  }
+  for (int32_t failing : failing_) {
+    if (failing >= lba && failing < end) {
+      return Status::IoError(name_ + ": " + what + " failed at LBA " + std::to_string(failing) + " (injected)");
+    }
+  }
+  return Status::Ok();
+}
+
+void MemoryImage::fill_user(int32_t lba, const Track& track, std::span<uint8_t> out) const {
+  if (auto it = overrides_.find(lba); it != overrides_.end() && it->second.size() == out.size()) {
+    std::memcpy(out.data(), it->second.data(), out.size());
+    return;
+  }
+  const bool pregap = lba < track.start_lba;
+  if (pregap) {
+    std::fill(out.begin(), out.end(), uint8_t{0});
+    return;
+  }
+  uint32_t first = 0;
+  if (disc::is_data(track.mode) && out.size() >= 4) {
+    const auto u = static_cast<uint32_t>(lba);
+    out[0] = static_cast<uint8_t>(u >> 24);
+    out[1] = static_cast<uint8_t>(u >> 16);
+    out[2] = static_cast<uint8_t>(u >> 8);
+    out[3] = static_cast<uint8_t>(u);
+    first = 4;
+  }
+  for (uint32_t i = first; i < out.size(); ++i) out[i] = user_byte(lba, i);
+}
+
+Status MemoryImage::read_user(int32_t lba, uint32_t count, std::span<uint8_t> out) const {
+  if (Status s = check_range(lba, count, "read_user"); !s.ok()) return s;
+  if (count == 0) return out.empty() ? Status::Ok() : Status::InvalidArgument(name_ + ": read_user buffer size");
+  const Track* track = disc_.track_at(lba);
+  const Track* last = disc_.track_at(lba + static_cast<int32_t>(count) - 1);
+  if (track == nullptr || last != track) {
+    return Status::OutOfRange(name_ + ": read_user of LBA " + std::to_string(lba) + "+" + std::to_string(count) +
+                              " is not inside one track");
+  }
+  const uint32_t size = disc::user_data_size(track->mode);
+  if (out.size() != size_t{size} * count) {
+    return Status::InvalidArgument(name_ + ": read_user buffer is " + std::to_string(out.size()) + " bytes, want " +
+                                   std::to_string(size_t{size} * count));
+  }
+  for (uint32_t i = 0; i < count; ++i) fill_user(lba + static_cast<int32_t>(i), *track, out.subspan(size_t{i} * size, size));
+  return Status::Ok();
+}
+
+void MemoryImage::fill_raw(int32_t lba, const Track& track, std::span<uint8_t, 2352> out) const {
+  std::fill(out.begin(), out.end(), uint8_t{0});
+  if (track.mode == TrackMode::audio) {
+    fill_user(lba, track, out);
+    return;
+  }
+  out[0] = 0x00;
+  std::fill(out.begin() + 1, out.begin() + kSyncSize - 1, uint8_t{0xFF});
+  const disc::Msf msf = disc::lba_to_msf(lba);
+  out[kHeaderOffset] = disc::to_bcd(msf.minute);
+  out[kHeaderOffset + 1] = disc::to_bcd(msf.second);
+  out[kHeaderOffset + 2] = disc::to_bcd(msf.frame);
+  switch (track.mode) {
+    case TrackMode::mode1:
+      out[kModeOffset] = 1;
+      fill_user(lba, track, out.subspan(kUserOffset, 2048));
+      put_le32(&out[kMode1EdcOffset], edc(std::span<const uint8_t>(out.data(), kMode1EdcOffset)));
+      break;
+    case TrackMode::mode2:
+      out[kModeOffset] = 2;
+      fill_user(lba, track, out.subspan(kUserOffset, 2336));
+      break;
+    case TrackMode::mode2_form1:
+    case TrackMode::mode2_form2: {
+      out[kModeOffset] = 2;
+      const bool form2 = track.mode == TrackMode::mode2_form2;
+      const uint8_t submode = form2 ? kSubmodeForm2 : kSubmodeData;
+      out[kXaSubheader + 2] = submode;
+      out[kXaSubheader + 6] = submode;
+      const uint32_t user = form2 ? 2324 : 2048;
+      fill_user(lba, track, out.subspan(kXaUserOffset, user));
+      const uint32_t edc_at = form2 ? kForm2EdcOffset : kForm1EdcOffset;
+      put_le32(&out[edc_at], edc(std::span<const uint8_t>(out.data() + kXaSubheader, edc_at - kXaSubheader)));
+      break;
+    }
+    case TrackMode::audio:
+      break;
+  }
+}
+
+Status MemoryImage::read_raw(int32_t lba, uint32_t count, std::span<uint8_t> out) const {
+  if (Status s = check_range(lba, count, "read_raw"); !s.ok()) return s;
+  if (out.size() != size_t{count} * disc::kRawSectorSize) return Status::InvalidArgument(name_ + ": read_raw buffer size");
+  for (uint32_t i = 0; i < count; ++i) {
+    const int32_t at = lba + static_cast<int32_t>(i);
+    const Track* track = disc_.track_at(at);
+    if (track == nullptr) return Status::OutOfRange(name_ + ": read_raw of LBA " + std::to_string(at) + " between sessions");
+    fill_raw(at, *track, out.subspan(size_t{i} * disc::kRawSectorSize).first<2352>());
+  }
+  return Status::Ok();
+}
+
+void MemoryImage::fill_sub(int32_t lba, std::span<uint8_t, 96> out) const {
+  std::array<uint8_t, kQBytes> q{};
+  const Track* track = disc_.track_at(lba);
+  bool pause = false;
+  if (track != nullptr) {
+    const bool in_pregap = lba < track->start_lba;
+    pause = in_pregap;
+    const int32_t relative = in_pregap ? track->start_lba - lba : lba - track->start_lba;
+    const disc::Msf rel = disc::frames_to_msf(relative);
+    const disc::Msf abs = disc::lba_to_msf(lba);
+    q[0] = static_cast<uint8_t>((track->control << 4) | 0x01);  // CONTROL, ADR 1 (position)
+    q[1] = disc::to_bcd(track->number);
+    q[2] = disc::to_bcd(disc_.index_at(lba));
+    q[3] = disc::to_bcd(rel.minute);
+    q[4] = disc::to_bcd(rel.second);
+    q[5] = disc::to_bcd(rel.frame);
+    q[7] = disc::to_bcd(abs.minute);
+    q[8] = disc::to_bcd(abs.second);
+    q[9] = disc::to_bcd(abs.frame);
+  }
+  const uint16_t crc = crc16(std::span<const uint8_t>(q.data(), 10));
+  q[10] = static_cast<uint8_t>(crc >> 8);
+  q[11] = static_cast<uint8_t>(crc);
+  for (uint32_t j = 0; j < 96; ++j) {
+    const uint8_t q_bit = (q[j / 8] >> (7 - j % 8)) & 1u;
+    out[j] = static_cast<uint8_t>((pause ? 0x80 : 0x00) | (q_bit << 6));
+  }
+}
+
+Status MemoryImage::read_subchannel(int32_t lba, uint32_t count, std::span<uint8_t> out) const {
+  if (Status s = check_range(lba, count, "read_subchannel"); !s.ok()) return s;
+  if (out.size() != size_t{count} * disc::kSubchannelSize) return Status::InvalidArgument(name_ + ": read_subchannel buffer size");
+  for (uint32_t i = 0; i < count; ++i) {
+    fill_sub(lba + static_cast<int32_t>(i), out.subspan(size_t{i} * disc::kSubchannelSize).first<96>());
+  }
+  return Status::Ok();
+}
+
+bool MemoryImage::stores_raw(int32_t /*lba*/) const { return false; }
+
+}  // namespace udisc::device::testing
