@@ -1,0 +1,314 @@
+// End-to-end tests of the udisc binary on fixtures made at test time by real
+// tools (xorriso, mkudffs), checked against facts those tools and this file
+// establish independently (isoinfo, xorriso -toc, udfinfo, md5sum, sha1sum,
+// byte-by-byte decoding of the written BIN here).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "formats/open.h"
+
+#ifndef UDISC_BIN
+#error "UDISC_BIN (path of the udisc binary) must be defined"
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Ran {
+  int status = -1;  // exit status, or 128 + signal
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+class CliTest : public ::testing::Test {
+ public:
+  static void SetUpTestSuite() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/udisc_e2e_XXXXXX";
+    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+    dir_ = dir;
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Runs a shell command line; captures stdout and stderr.
+  static Ran sh(const std::string& command) {
+    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    const std::string line = "(" + command + ") >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
+    const int raw = std::system(line.c_str());
+    Ran r;
+    if (raw != -1 && WIFEXITED(raw)) r.status = WEXITSTATUS(raw);
+    if (raw != -1 && WIFSIGNALED(raw)) r.status = 128 + WTERMSIG(raw);
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+  static Ran udisc(const std::string& args) { return sh(quote(UDISC_BIN) + " " + args); }
+
+  // A bootable ISO 9660 image with Rock Ridge, Joliet and an El Torito boot image.
+  static fs::path make_iso(const std::string& name) {
+    const fs::path tree = dir_ / (name + ".tree");
+    fs::create_directories(tree / "docs");
+    std::ofstream(tree / "readme.txt") << "uDiscMounter test disc\n";
+    std::ofstream(tree / "docs" / "A long file name with spaces.txt") << std::string(100000, 'x');
+    std::string boot(8192, '\0');
+    for (size_t i = 0; i < boot.size(); ++i) boot[i] = static_cast<char>(i * 7 + 3);
+    std::ofstream(tree / "boot.img", std::ios::binary) << boot;
+    std::string big(3 * 1024 * 1024, '\0');
+    for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 2654435761u) >> 24);
+    std::ofstream(tree / "data.bin", std::ios::binary) << big;
+    const fs::path iso = dir_ / (name + ".iso");
+    Ran r = sh("xorriso -as mkisofs -quiet -R -J -V UDISC_E2E -b boot.img -no-emul-boot -boot-load-size 4 -o " +
+               quote(iso.string()) + " " + quote(tree.string()));
+    EXPECT_EQ(r.status, 0) << r.err;
+    return iso;
+  }
+
+  static inline fs::path dir_;
+};
+
+json info_json(const fs::path& image) {
+  Ran r = CliTest::udisc("info --json " + quote(image.string()));
+  EXPECT_EQ(r.status, 0) << r.err;
+  return json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+}
+
+uint8_t bcd(int v) { return static_cast<uint8_t>(((v / 10) << 4) | (v % 10)); }
+
+// Decodes a MODE1/2352 BIN here (not with the project's code): sync, BCD
+// header and mode byte of every sector, and returns the user data.
+std::string user_data_of_mode1_bin(const std::string& bin, int32_t first_lba) {
+  static const std::string sync("\x00\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\x00", 12);
+  std::string user;
+  for (size_t i = 0; i * 2352 < bin.size(); ++i) {
+    const char* s = bin.data() + i * 2352;
+    const int frames = first_lba + static_cast<int>(i) + 150;
+    EXPECT_EQ(std::string(s, 12), sync) << "sector " << i;
+    EXPECT_EQ(static_cast<uint8_t>(s[12]), bcd(frames / 4500)) << "sector " << i;
+    EXPECT_EQ(static_cast<uint8_t>(s[13]), bcd(frames / 75 % 60)) << "sector " << i;
+    EXPECT_EQ(static_cast<uint8_t>(s[14]), bcd(frames % 75)) << "sector " << i;
+    EXPECT_EQ(s[15], 1) << "sector " << i;
+    if (::testing::Test::HasFailure()) break;
+    user.append(s + 16, 2048);
+  }
+  return user;
+}
+
+std::string first_word(const std::string& s) { return s.substr(0, s.find_first_of(" \t\n")); }
+
+TEST_F(CliTest, InfoOfXorrisoIsoMatchesIsoinfoAndXorriso) {
+  const fs::path iso = make_iso("boot");
+  ASSERT_TRUE(fs::exists(iso));
+  const auto sectors = static_cast<int64_t>(fs::file_size(iso) / 2048);
+  ASSERT_EQ(fs::file_size(iso) % 2048, 0u);
+
+  // The fixture is what we meant to make.
+  Ran isoinfo = sh("isoinfo -d -i " + quote(iso.string()));
+  ASSERT_EQ(isoinfo.status, 0) << isoinfo.err;
+  EXPECT_NE(isoinfo.out.find("El Torito"), std::string::npos) << isoinfo.out;
+  EXPECT_NE(isoinfo.out.find("Joliet"), std::string::npos) << isoinfo.out;
+  EXPECT_NE(isoinfo.out.find("Rock Ridge"), std::string::npos) << isoinfo.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(isoinfo.out, m, std::regex("Volume size is: ([0-9]+)")));
+  const int64_t volume_size = std::stoll(m[1]);
+  Ran toc = sh("xorriso -indev " + quote(iso.string()) + " -toc 2>&1");
+  ASSERT_EQ(toc.status, 0) << toc.out;
+  ASSERT_TRUE(std::regex_search(toc.out, m, std::regex("ISO session *: *1 *, *0 *, *([0-9]+)s")));
+  const int64_t toc_size = std::stoll(m[1]);
+
+  const json j = info_json(iso);
+  ASSERT_TRUE(j.is_object()) << j;
+  EXPECT_EQ(j["disc_class"], "cd-rom");
+  EXPECT_TRUE(j["mcn"].is_null());
+  EXPECT_EQ(j["leadout_lba"], sectors);
+  EXPECT_EQ(j["leadout_lba"], volume_size);
+  EXPECT_EQ(j["leadout_lba"], toc_size);
+  ASSERT_EQ(j["sessions"].size(), 1u);
+  EXPECT_EQ(j["sessions"][0], json({{"number", 1}, {"first_track", 1}, {"last_track", 1}}));
+  ASSERT_EQ(j["tracks"].size(), 1u);
+  const json& t = j["tracks"][0];
+  EXPECT_EQ(t["number"], 1);
+  EXPECT_EQ(t["session"], 1);
+  EXPECT_EQ(t["mode"], "mode1");
+  EXPECT_EQ(t["flags"], json::array());
+  EXPECT_EQ(t["start_lba"], 0);
+  EXPECT_EQ(t["length"], sectors);
+  EXPECT_EQ(t["pregap"], 0);
+  EXPECT_TRUE(t["isrc"].is_null());
+  // Exactly the documented keys.
+  std::vector<std::string> keys, track_keys;
+  for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
+  for (auto it = t.begin(); it != t.end(); ++it) track_keys.push_back(it.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"disc_class", "leadout_lba", "mcn", "sessions", "tracks"}));
+  EXPECT_EQ(track_keys,
+            (std::vector<std::string>{"flags", "isrc", "length", "mode", "number", "pregap", "session", "start_lba"}));
+
+  // The text form is a table with MSF.
+  Ran text = udisc("info " + quote(iso.string()));
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("cd-rom"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("mode1"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("00:02:00"), std::string::npos) << text.out;
+  EXPECT_TRUE(text.err.empty()) << text.err;
+}
+
+TEST_F(CliTest, ConvertWritesCompleteRawSectorsThatVerifyClean) {
+  const fs::path iso = make_iso("conv");
+  const std::string original = slurp(iso);
+  const auto sectors = static_cast<int32_t>(original.size() / 2048);
+  const fs::path out = dir_ / "conv-out";
+  fs::create_directories(out);
+  const fs::path cue = out / "Test Disc.cue";
+
+  Ran c = udisc("convert " + quote(iso.string()) + " -o " + quote(cue.string()));
+  ASSERT_EQ(c.status, 0) << c.err;
+  const fs::path bin = out / "Test Disc.bin";
+  ASSERT_TRUE(fs::exists(bin));
+  ASSERT_EQ(fs::file_size(bin), static_cast<uintmax_t>(sectors) * 2352);
+  const std::string sheet = slurp(cue);
+  EXPECT_NE(sheet.find("FILE \"Test Disc.bin\" BINARY"), std::string::npos) << sheet;
+  EXPECT_NE(sheet.find("TRACK 01 MODE1/2352"), std::string::npos) << sheet;
+  EXPECT_NE(sheet.find("INDEX 01 00:00:00"), std::string::npos) << sheet;
+
+  // User data of the converted image equals the original ISO, byte for byte,
+  // decoded here independently of the project's readers.
+  const std::string bin_bytes = slurp(bin);
+  EXPECT_TRUE(user_data_of_mode1_bin(bin_bytes, 0) == original) << "user data differs from the ISO";
+
+  // verify on the raw BIN: every sector stored, every sector good.
+  Ran v = udisc("verify " + quote(bin.string()));
+  EXPECT_EQ(v.status, 0) << v.out << v.err;
+  EXPECT_NE(v.out.find(std::to_string(sectors) + " stored raw sectors checked, 0 bad"), std::string::npos) << v.out;
+  // Its track hashes are those of the BIN file, computed by other programs.
+  Ran md5 = sh("md5sum " + quote(bin.string()));
+  Ran sha1 = sh("sha1sum " + quote(bin.string()));
+  ASSERT_EQ(md5.status, 0);
+  ASSERT_EQ(sha1.status, 0);
+  EXPECT_NE(v.out.find(first_word(md5.out)), std::string::npos) << v.out << md5.out;
+  EXPECT_NE(v.out.find(first_word(sha1.out)), std::string::npos) << v.out << sha1.out;
+  char crc[9];
+  std::snprintf(crc, sizeof crc, "%08lx",
+                crc32(0L, reinterpret_cast<const Bytef*>(bin_bytes.data()), static_cast<uInt>(bin_bytes.size())));
+  EXPECT_NE(v.out.find(crc), std::string::npos) << v.out;
+
+  // Corrupt one user byte of LBA 100: verify fails and names the LBA.
+  {
+    std::string bad = bin_bytes;
+    bad[100 * 2352 + 500] ^= 0x40;
+    std::ofstream(bin, std::ios::binary | std::ios::trunc) << bad;
+    Ran b = udisc("verify " + quote(bin.string()));
+    EXPECT_EQ(b.status, 1) << b.out << b.err;
+    EXPECT_NE(b.err.find("LBA 100 "), std::string::npos) << b.err;
+    EXPECT_NE(b.err.find("udisc: "), std::string::npos) << b.err;
+    EXPECT_NE(b.out.find("1 bad"), std::string::npos) << b.out;
+  }
+  // A wrong header address is named as such.
+  {
+    std::string bad = bin_bytes;
+    bad[42 * 2352 + 14] = 0x01;
+    std::ofstream(bin, std::ios::binary | std::ios::trunc) << bad;
+    Ran b = udisc("verify " + quote(bin.string()));
+    EXPECT_EQ(b.status, 1) << b.out << b.err;
+    EXPECT_NE(b.err.find("LBA 42 "), std::string::npos) << b.err;
+    EXPECT_NE(b.err.find("header"), std::string::npos) << b.err;
+  }
+  std::ofstream(bin, std::ios::binary | std::ios::trunc) << bin_bytes;
+}
+
+TEST_F(CliTest, UdfImageFromMkudffs) {
+  const fs::path udf = dir_ / "empty.udf";
+  ASSERT_EQ(sh("truncate -s 16M " + quote(udf.string())).status, 0);
+  Ran mk = sh("mkudffs --media-type=hd --blocksize=2048 --label=UDISC " + quote(udf.string()));
+  ASSERT_EQ(mk.status, 0) << mk.err;
+  Ran ui = sh("udfinfo " + quote(udf.string()));
+  ASSERT_EQ(ui.status, 0) << ui.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(ui.out, m, std::regex("\nblocks=([0-9]+)"))) << ui.out;
+  const json j = info_json(udf);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["leadout_lba"], std::stoll(m[1]));
+  EXPECT_EQ(j["disc_class"], "cd-rom");
+  EXPECT_EQ(j["tracks"][0]["mode"], "mode1");
+
+  // Converted and decoded back, the UDF volume is unchanged.
+  const fs::path cue = dir_ / "udf-out" / "udf.cue";
+  fs::create_directories(cue.parent_path());
+  Ran c = udisc("convert " + quote(udf.string()) + " -o " + quote(cue.string()));
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_TRUE(user_data_of_mode1_bin(slurp(cue.parent_path() / "udf.bin"), 0) == slurp(udf));
+}
+
+TEST_F(CliTest, LargeUdfImageIsADvdAndCannotBecomeBinCue) {
+  const fs::path udf = dir_ / "dvd.udf";
+  ASSERT_EQ(sh("truncate -s 6G " + quote(udf.string())).status, 0);
+  Ran mk = sh("mkudffs --media-type=hd --blocksize=2048 " + quote(udf.string()));
+  ASSERT_EQ(mk.status, 0) << mk.err;
+  const json j = info_json(udf);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["disc_class"], "dvd-rom-dl");
+  EXPECT_EQ(j["leadout_lba"], 3 * 1024 * 1024);
+  Ran c = udisc("convert " + quote(udf.string()) + " -o " + quote((dir_ / "dvd.cue").string()));
+  EXPECT_EQ(c.status, 1);
+  EXPECT_NE(c.err.find("udisc: "), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find("dvd-rom-dl"), std::string::npos) << c.err;
+  fs::remove(udf);
+}
+
+TEST_F(CliTest, ErrorsAreMessagesNotCrashes) {
+  Ran missing = udisc("info " + quote((dir_ / "missing.iso").string()));
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.err.rfind("udisc: ", 0), 0u) << missing.err;
+  EXPECT_NE(missing.err.find("missing.iso"), std::string::npos) << missing.err;
+
+  const fs::path odd = dir_ / "odd.iso";
+  std::ofstream(odd, std::ios::binary) << std::string(2048 * 3 + 5, '\x11');
+  for (const char* cmd : {"info ", "info --json ", "verify "}) {
+    Ran r = udisc(cmd + quote(odd.string()));
+    EXPECT_EQ(r.status, 1) << cmd;
+    EXPECT_NE(r.err.find("multiple of 2048"), std::string::npos) << cmd << r.err;
+    EXPECT_NE(r.err.find("odd.iso"), std::string::npos) << cmd << r.err;
+  }
+  const fs::path iso = make_iso("err");
+  Ran not_cue = udisc("convert " + quote(iso.string()) + " -o " + quote((dir_ / "out.txt").string()));
+  EXPECT_EQ(not_cue.status, 1);
+  EXPECT_NE(not_cue.err.find(".cue"), std::string::npos) << not_cue.err;
+  Ran unwritable = udisc("convert " + quote(iso.string()) + " -o " + quote((dir_ / "no/such/dir/x.cue").string()));
+  EXPECT_EQ(unwritable.status, 1);
+  EXPECT_EQ(unwritable.err.rfind("udisc: ", 0), 0u) << unwritable.err;
+  Ran usage = udisc("info");
+  EXPECT_NE(usage.status, 0);
+  EXPECT_LT(usage.status, 128);
+}
+
+}  // namespace
