@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "disc/ecma130.h"
 #include "disc/msf.h"
 
 namespace udisc::device::testing {
@@ -17,31 +18,7 @@ using disc::Session;
 using disc::Track;
 using disc::TrackMode;
 
-constexpr uint32_t kSyncSize = 12;
-constexpr uint32_t kHeaderOffset = 12;
-constexpr uint32_t kModeOffset = 15;
-constexpr uint32_t kUserOffset = 16;     // mode 1 / formless mode 2
-constexpr uint32_t kXaSubheader = 16;    // 4 bytes, twice
-constexpr uint32_t kXaUserOffset = 24;
-constexpr uint32_t kMode1EdcOffset = 2064;
-constexpr uint32_t kForm1EdcOffset = 2072;
-constexpr uint32_t kForm2EdcOffset = 2348;
-constexpr uint8_t kSubmodeData = 0x08;
-constexpr uint8_t kSubmodeForm2 = 0x20;
 constexpr uint32_t kQBytes = 12;
-
-// ECMA-130 Annex A EDC: CRC-32 (x^32+x^31+x^16+x^15+x^4+x^3+x+1), LSB first.
-uint32_t edc(std::span<const uint8_t> data) {
-  uint32_t crc = 0;
-  for (uint8_t b : data) {
-    crc ^= b;
-    for (int i = 0; i < 8; ++i) crc = (crc >> 1) ^ ((crc & 1u) ? 0xD8018001u : 0u);
-  }
-  return crc;
-}
-void put_le32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
 
 // CRC-16 CCITT (x^16+x^12+x^5+1) of the Q sub-channel, stored inverted (ECMA-130 22.3.5).
 uint16_t crc16(std::span<const uint8_t> data) {
@@ -185,43 +162,19 @@ Status MemoryImage::read_user(int32_t lba, uint32_t count, std::span<uint8_t> ou
 }
 
 void MemoryImage::fill_raw(int32_t lba, const Track& track, std::span<uint8_t, 2352> out) const {
-  std::fill(out.begin(), out.end(), uint8_t{0});
   if (track.mode == TrackMode::audio) {
     fill_user(lba, track, out);
     return;
   }
-  out[0] = 0x00;
-  std::fill(out.begin() + 1, out.begin() + kSyncSize - 1, uint8_t{0xFF});
-  const disc::Msf msf = disc::lba_to_msf(lba);
-  out[kHeaderOffset] = disc::to_bcd(msf.minute);
-  out[kHeaderOffset + 1] = disc::to_bcd(msf.second);
-  out[kHeaderOffset + 2] = disc::to_bcd(msf.frame);
-  switch (track.mode) {
-    case TrackMode::mode1:
-      out[kModeOffset] = 1;
-      fill_user(lba, track, out.subspan(kUserOffset, 2048));
-      put_le32(&out[kMode1EdcOffset], edc(std::span<const uint8_t>(out.data(), kMode1EdcOffset)));
-      break;
-    case TrackMode::mode2:
-      out[kModeOffset] = 2;
-      fill_user(lba, track, out.subspan(kUserOffset, 2336));
-      break;
-    case TrackMode::mode2_form1:
-    case TrackMode::mode2_form2: {
-      out[kModeOffset] = 2;
-      const bool form2 = track.mode == TrackMode::mode2_form2;
-      const uint8_t submode = form2 ? kSubmodeForm2 : kSubmodeData;
-      out[kXaSubheader + 2] = submode;
-      out[kXaSubheader + 6] = submode;
-      const uint32_t user = form2 ? 2324 : 2048;
-      fill_user(lba, track, out.subspan(kXaUserOffset, user));
-      const uint32_t edc_at = form2 ? kForm2EdcOffset : kForm1EdcOffset;
-      put_le32(&out[edc_at], edc(std::span<const uint8_t>(out.data() + kXaSubheader, edc_at - kXaSubheader)));
-      break;
-    }
-    case TrackMode::audio:
-      break;
+  if (lba < track.start_lba && overrides_.count(lba) == 0) {
+    disc::build_empty_sector(track.mode, lba, out);
+    return;
   }
+  std::array<uint8_t, 2352> user{};
+  const uint32_t size = disc::user_data_size(track.mode);
+  fill_user(lba, track, std::span<uint8_t>(user.data(), size));
+  // Sizes always match the track mode, so this cannot fail.
+  (void)disc::build_raw_sector(track.mode, lba, std::span<const uint8_t>(user.data(), size), out);
 }
 
 Status MemoryImage::read_raw(int32_t lba, uint32_t count, std::span<uint8_t> out) const {
