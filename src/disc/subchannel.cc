@@ -79,16 +79,16 @@ Place locate(const Disc& disc, int32_t lba) {
   const Track* t = disc.track_at(lba);
   if (t == nullptr && lba < disc.tracks.front().pregap_lba) t = &disc.tracks.front();  // before the first pregap
   if (t == nullptr) {
-    // Lead-out of the session that ended last before lba.
-    int32_t leadout = disc.tracks.back().end_lba;
-    const Track* last = &disc.tracks.back();
-    for (const Session& s : disc.sessions) {
-      if (s.leadout_lba <= lba) {
-        leadout = s.leadout_lba;
-        if (const Track* lt = disc.track(s.last_track)) last = lt;
-      }
+    // After the last track of a session: its lead-out (relative time from the
+    // session's lead-out start, or from the track's end if that comes first).
+    const Track* last = &disc.tracks.front();
+    for (const Track& tr : disc.tracks) {
+      if (tr.end_lba <= lba) last = &tr;
     }
-    if (leadout > lba) leadout = last->end_lba;
+    int32_t leadout = last->end_lba;
+    if (const Session* s = disc.session(last->session); s != nullptr && s->leadout_lba <= lba) {
+      leadout = s->leadout_lba;
+    }
     p.leadout = true;
     p.control = last->control;
     p.relative = lba - leadout;
@@ -161,6 +161,7 @@ QFrame encode_position(const QPosition& p) {
 }
 
 Result<QFrame> encode_mcn(uint8_t control, std::string_view mcn, uint8_t aframe) {
+  if (aframe >= kFramesPerSecond) return Status::InvalidArgument("MCN frame: AFRAME " + std::to_string(aframe) + " > 74");
   if (mcn.size() != 13) return Status::InvalidArgument("MCN '" + std::string(mcn) + "': must be 13 digits");
   QFrame q{};
   q[0] = static_cast<uint8_t>((control << 4) | qadr::kMcn);
@@ -180,6 +181,7 @@ Result<QFrame> encode_isrc(uint8_t control, std::string_view isrc, uint8_t afram
     return Status::InvalidArgument("ISRC '" + std::string(isrc) +
                                    "': must be 5 letters/digits then 7 digits (CCOOOYYSSSSS)");
   };
+  if (aframe >= kFramesPerSecond) return Status::InvalidArgument("ISRC frame: AFRAME " + std::to_string(aframe) + " > 74");
   if (isrc.size() != 12) return bad();
   QFrame q{};
   q[0] = static_cast<uint8_t>((control << 4) | qadr::kIsrc);

@@ -83,7 +83,8 @@ struct QPosition {
 // Fills bytes 0..9 of an ADR 1 frame and its CRC.
 QFrame encode_position(const QPosition& p);
 // MCN: exactly 13 digits. ISRC: 2 letters/digits country, 3 letters/digits
-// owner, 7 digits (year + serial). InvalidArgument otherwise.
+// owner, 7 digits (year + serial). `aframe` is the binary frame (0..74) of
+// the absolute time, written in BCD. InvalidArgument otherwise.
 Result<QFrame> encode_mcn(uint8_t control, std::string_view mcn, uint8_t aframe);
 Result<QFrame> encode_isrc(uint8_t control, std::string_view isrc, uint8_t aframe);
 
