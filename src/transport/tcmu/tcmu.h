@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -82,6 +83,11 @@ struct TcmuStats {
   uint64_t ring_errors = 0;  // malformed entries skipped / failed
 };
 
+// What serves the commands of a ring: normally device::Drive::execute (see
+// create()); tests and remove_stale() pass their own. Called on the serving
+// thread; data-in goes to request.data_in.
+using CommandHandler = std::function<device::Response(const device::Request&)>;
+
 class TcmuDrive {
  public:
   // Creates the backstore, starts serving its ring, links the tcm_loop LUN
@@ -98,6 +104,12 @@ class TcmuDrive {
   static Result<std::unique_ptr<TcmuDrive>> adopt(const ExistingTcmuDevice& existing,
                                                   std::shared_ptr<device::Drive> drive,
                                                   const TcmuConfig& config = {});
+
+  // As create()/adopt(), with any handler instead of a device::Drive
+  // (drive() is then null).
+  static Result<std::unique_ptr<TcmuDrive>> create_with_handler(const TcmuConfig& config, CommandHandler handler);
+  static Result<std::unique_ptr<TcmuDrive>> adopt_with_handler(const ExistingTcmuDevice& existing,
+                                                               CommandHandler handler, const TcmuConfig& config = {});
 
   // Stops serving and unmaps; leaves the kernel objects (see file comment).
   ~TcmuDrive();
@@ -124,6 +136,7 @@ class TcmuDrive {
   class Impl;
 
  private:
+  void impl_drive(std::shared_ptr<device::Drive> drive);
   explicit TcmuDrive(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
