@@ -1,0 +1,36 @@
+// Target configuration shared by every connection of one iSCSI target:
+// its name, LUN table, authentication and limits. Immutable while serving.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "transport/iscsi/logical_unit.h"
+#include "transport/iscsi/negotiation.h"
+
+namespace udisc::iscsi {
+
+enum class LogLevel { debug, info, warning, error };
+using Logger = std::function<void(LogLevel, const std::string&)>;
+
+struct TargetConfig {
+  std::string name = "iqn.2025-01.org.udisc:target";
+  std::string alias = "udisc";
+  std::vector<std::shared_ptr<LogicalUnit>> luns;  // LUN n = luns[n]
+  std::optional<ChapCredentials> chap;             // required from initiators when set
+  std::optional<ChapCredentials> mutual_chap;      // the target's own credentials
+  std::vector<std::string> allowed_initiators;     // empty: everyone
+  TargetLimits limits;
+  uint32_t queue_depth = 128;        // CmdSN window per session
+  uint32_t nop_interval_ms = 5000;   // idle time before a NOP-In ping (0: never)
+  uint32_t nop_timeout_ms = 15000;   // unanswered ping: connection is dead
+  uint32_t login_timeout_ms = 15000;
+  uint32_t max_command_buffer = 64u << 20;  // largest data-in/out buffer per command
+  bool announce_unit_attention = true;      // Async Message for new unit attentions
+};
+
+}  // namespace udisc::iscsi
