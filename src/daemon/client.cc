@@ -1,0 +1,114 @@
+#include "daemon/client.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "daemon/daemon.h"
+#include "daemon/image_source.h"
+
+namespace udisc::daemon {
+
+using nlohmann::json;
+
+Result<Client> Client::connect(const std::string& socket_path, int* error_number) {
+  auto fd = connect_unix(socket_path, error_number);
+  if (!fd.ok()) return fd.status();
+  return Client(std::move(fd).value());
+}
+
+Result<std::string> Client::read_line() {
+  for (;;) {
+    const size_t nl = buffer_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = buffer_.substr(0, nl);
+      buffer_.erase(0, nl + 1);
+      return line;
+    }
+    if (buffer_.size() > 64 * kMaxMessageBytes) return Status::Corruption("reply from the daemon is too long");
+    char buf[65536];
+    ssize_t n = ::read(fd_.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IoError(std::string("reading from the daemon: ") + std::strerror(errno));
+    }
+    if (n == 0) return Status::IoError("the daemon closed the connection");
+    buffer_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+Result<std::string> Client::raw(std::string_view bytes, std::span<const int> fds) {
+  if (Status s = send_with_fds(fd_.get(), bytes, fds); !s.ok()) return s;
+  return read_line();
+}
+
+Result<Reply> Client::call(json request, std::span<const int> fds) {
+  const int64_t id = next_id_++;
+  request["v"] = kProtocolVersion;
+  request["id"] = id;
+  if (!fds.empty()) request["fds"] = fds.size();
+  const std::string line = request.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  if (Status s = send_with_fds(fd_.get(), line, fds); !s.ok()) return s;
+  for (;;) {
+    auto got = read_line();
+    if (!got.ok()) return got.status();
+    json j = json::parse(*got, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return Status::Corruption("the daemon sent a reply that is not JSON");
+    if (j.value("id", json()) != json(id)) continue;  // not ours (e.g. an error with a null id is handled below)
+    Reply r;
+    r.ok = j.value("ok", false);
+    if (r.ok) {
+      r.result = j.value("result", json::object());
+    } else {
+      const json err = j.value("error", json::object());
+      r.code = error_code_from_string(err.value("code", "internal")).value_or(ErrorCode::internal);
+      r.message = err.value("message", "(no message)");
+    }
+    return r;
+  }
+}
+
+std::string default_socket_path() {
+  const char* env = std::getenv(kSocketEnv);
+  return env != nullptr && *env != '\0' ? std::string(env) : std::string(kDefaultSocketPath);
+}
+
+std::vector<int> ImageToSend::raw_fds() const {
+  std::vector<int> out;
+  for (const auto& f : fds) out.push_back(f.get());
+  return out;
+}
+
+Result<ImageToSend> open_image_to_send(const std::string& path) {
+  ImageToSend out;
+  UniqueFd main(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!main.valid()) {
+    const int e = errno;
+    if (e == ENOENT) return Status::NotFound("'" + path + "': no such file");
+    return Status::IoError("'" + path + "': " + std::strerror(e));
+  }
+  std::vector<std::string> refs, paths;
+  if (Status s = companion_files(path, &refs, &paths); !s.ok()) return s;
+  // An absolute path, so the daemon's messages name the file the user means.
+  std::string shown = path;
+  if (!path.empty() && path[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd) != nullptr) shown = std::string(cwd) + "/" + path;
+  }
+  out.spec = json{{"path", shown}, {"files", refs}};
+  out.fds.push_back(std::move(main));
+  for (size_t i = 0; i < paths.size(); ++i) {
+    UniqueFd f(::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!f.valid()) {
+      return Status::IoError("'" + path + "' names file '" + refs[i] + "': opening '" + paths[i] +
+                             "': " + std::strerror(errno));
+    }
+    out.fds.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace udisc::daemon

@@ -1,0 +1,673 @@
+#include "daemon/daemon.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+#include "daemon/image_source.h"
+
+namespace udisc::daemon {
+
+using nlohmann::json;
+
+struct Controller::Entry {
+  DriveRecord record;
+  std::shared_ptr<device::Drive> engine;
+  formats::ImagePtr image;
+  std::string attach_error;  // last backend failure, shown by list
+};
+
+namespace {
+
+std::string random_serial() {
+  uint8_t bytes[5] = {};
+  if (::getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
+    const uint64_t t = static_cast<uint64_t>(::getpid()) * 2654435761u ^ static_cast<uint64_t>(::time(nullptr));
+    std::memcpy(bytes, &t, sizeof bytes);
+  }
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "UD%02X%02X%02X%02X%02X", bytes[0], bytes[1], bytes[2], bytes[3], bytes[4]);
+  return buf;
+}
+
+std::shared_ptr<device::Drive> make_engine(const device::Identity& identity) {
+  return std::make_shared<device::Drive>(identity);
+}
+
+const char* tray_name(device::TrayState t) { return t == device::TrayState::open ? "open" : "closed"; }
+
+}  // namespace
+
+// ---------------------------------------------------------------- Controller
+
+Controller::Controller(DaemonOptions options, Backend& backend) : options_(std::move(options)), backend_(backend) {}
+Controller::~Controller() = default;
+
+void Controller::log(const std::string& line) const {
+  if (options_.log) {
+    options_.log(line);
+  } else {
+    std::fprintf(stderr, "udisc daemon: %s\n", line.c_str());
+  }
+}
+
+std::shared_ptr<device::Drive> Controller::engine(uint32_t number) const {
+  auto it = drives_.find(number);
+  return it == drives_.end() ? nullptr : it->second->engine;
+}
+
+Status Controller::restore() {
+  DaemonState loaded;
+  if (!options_.state_path.empty()) {
+    auto st = load_state(options_.state_path);
+    if (!st.ok()) {
+      return st.status().with_context("cannot restore the drives (move the file aside to start without them)");
+    }
+    loaded = std::move(st).value();
+  }
+  std::map<uint32_t, std::shared_ptr<device::Drive>> known;
+  for (const DriveRecord& rec : loaded.drives) {
+    auto e = std::make_unique<Entry>();
+    e->record = rec;
+    e->engine = make_engine(rec.identity);
+    if (rec.image) {
+      auto opened = reopen_image(*rec.image, rec.owner_uid, rec.owner_gid);
+      if (opened.ok()) {
+        if (Status s = e->engine->insert(opened->image); s.ok()) {
+          e->image = opened->image;
+          e->record.image = opened->record;
+        } else {
+          log("drive " + std::to_string(rec.number) + ": " + s.message());
+          e->record.image.reset();
+        }
+      } else {
+        log("drive " + std::to_string(rec.number) + ": image not restored: " + opened.status().message());
+        e->record.image.reset();
+        e->record.tray_open = true;
+      }
+    }
+    if (!e->image && e->record.tray_open) (void)e->engine->eject(true);
+    known.emplace(rec.number, e->engine);
+    drives_.emplace(rec.number, std::move(e));
+  }
+  std::map<uint32_t, Status> failures;
+  if (Status s = backend_.recover(known, &failures); !s.ok()) {
+    log("recovering " + backend_.name() + " devices: " + s.message());
+  }
+  for (const auto& [n, s] : failures) {
+    auto it = drives_.find(n);
+    if (it != drives_.end()) it->second->attach_error = s.message();
+    log("drive " + std::to_string(n) + ": " + s.message());
+  }
+  if (!drives_.empty()) log("restored " + std::to_string(drives_.size()) + " drive(s)");
+  persist();
+  return Status::Ok();
+}
+
+void Controller::shutdown() {
+  persist();
+  backend_.release_all();
+}
+
+void Controller::persist() {
+  state_.drives.clear();
+  for (const auto& [n, e] : drives_) {
+    DriveRecord r = e->record;
+    if (e->engine) {
+      const auto st = e->engine->status();
+      r.tray_open = st.tray == device::TrayState::open;
+    }
+    state_.drives.push_back(std::move(r));
+  }
+  if (options_.state_path.empty()) return;
+  if (Status s = save_state(state_, options_.state_path); !s.ok()) log("saving state: " + s.message());
+}
+
+std::string Controller::handle_line(std::string_view line, const Credentials& who, std::deque<UniqueFd>& fds) {
+  try {
+    auto parsed = parse_request(line);
+    if (auto* err = std::get_if<ParseError>(&parsed)) {
+      // The descriptors sent with a malformed request cannot be matched to it.
+      fds.clear();
+      return make_error_reply(err->id, err->code, err->message);
+    }
+    const Request& req = std::get<Request>(parsed);
+    if (fds.size() < req.fds) {
+      const size_t got = fds.size();
+      fds.clear();
+      return make_error_reply(req.id, ErrorCode::bad_request,
+                              "request declares " + std::to_string(req.fds) + " descriptors but " +
+                                  std::to_string(got) + " arrived with it (send them with SCM_RIGHTS)");
+    }
+    std::vector<UniqueFd> mine;
+    for (size_t i = 0; i < req.fds; ++i) {
+      mine.push_back(std::move(fds.front()));
+      fds.pop_front();
+    }
+    Reply r = dispatch(req, who, std::move(mine));
+    if (r.first) return make_error_reply(req.id, *r.first, r.second.get<std::string>());
+    return make_ok_reply(req.id, std::move(r.second));
+  } catch (const std::exception& e) {
+    // Unexpected (e.g. out of memory): the request fails, the daemon goes on.
+    log(std::string("internal error handling a request: ") + e.what());
+    return make_error_reply(nullptr, ErrorCode::internal, std::string("internal error: ") + e.what());
+  }
+}
+
+Controller::Reply Controller::dispatch(const Request& req, const Credentials& who, std::vector<UniqueFd> fds) {
+  switch (req.op) {
+    case Op::hello:
+      return op_hello(who);
+    case Op::list:
+    case Op::status:
+      return op_list(req, who);
+    case Op::create:
+      return op_create(req, who, std::move(fds));
+    case Op::insert:
+      return op_insert(req, who, std::move(fds));
+    case Op::mount:
+      return op_mount(req, who, std::move(fds));
+    case Op::eject:
+      return op_eject(req, who);
+    case Op::remove:
+      return op_remove(req, who);
+    case Op::set_identity:
+      return op_set_identity(req, who);
+  }
+  return {ErrorCode::internal, "unhandled op"};
+}
+
+Controller::Reply Controller::op_hello(const Credentials& who) {
+  const Status avail = backend_.available();
+  json r = {{"protocol", kProtocolVersion},
+            {"version", kDaemonVersion},
+            {"backend", backend_.name()},
+            {"backend_available", avail.ok()},
+            {"uid", who.uid},
+            {"pid", static_cast<int64_t>(::getpid())},
+            {"drives", drives_.size()}};
+  if (!avail.ok()) r["backend_problem"] = avail.message();
+  return {std::nullopt, r};
+}
+
+json Controller::drive_json(const Entry& e, const Credentials& who) const {
+  const bool mine = who.is_root() || who.uid == e.record.owner_uid;
+  const auto st = e.engine->status();
+  const auto& id = e.engine->identity();
+  json j = {{"drive", e.record.number},
+            {"owner_uid", e.record.owner_uid},
+            {"device", nullptr},
+            {"attached", backend_.attached(e.record.number)},
+            {"tray", tray_name(st.tray)},
+            {"medium", st.medium_present},
+            {"locked", st.locked},
+            {"image", nullptr},
+            {"identity", {{"vendor", id.vendor}, {"product", id.product}, {"revision", id.revision}, {"serial", id.serial}}},
+            {"counters", {{"commands", st.commands}, {"bytes", st.bytes_read}, {"errors", st.errors}}}};
+  const std::string node = backend_.device_node(e.record.number);
+  if (!node.empty()) j["device"] = node;
+  if (!e.attach_error.empty()) j["attach_error"] = e.attach_error;
+  if (e.image && e.record.image) {
+    json img = {{"format", e.record.image->format},
+                {"sectors", e.image->disc().leadout_lba()},
+                {"persistent", e.record.image->reopenable}};
+    if (mine) {
+      img["path"] = e.record.image->image.path;
+      json files = json::array();
+      for (const auto& f : e.record.image->files) files.push_back(f.path);
+      img["files"] = files;
+    }
+    j["image"] = img;
+  }
+  json backend_info = backend_.describe(e.record.number);
+  if (!backend_info.is_null()) j["backend"] = backend_info;
+  return j;
+}
+
+Controller::Entry* Controller::find(const DriveRef& ref, const Credentials& who, bool for_change, Reply* error) {
+  Entry* found = nullptr;
+  if (ref.number) {
+    auto it = drives_.find(*ref.number);
+    if (it != drives_.end()) found = it->second.get();
+  } else {
+    for (auto& [n, e] : drives_) {
+      if (backend_.device_node(n) == ref.device_node) found = e.get();
+    }
+  }
+  if (found == nullptr) {
+    *error = {ErrorCode::not_found, "no " + ref.to_string() + " (see `udisc list`)"};
+    return nullptr;
+  }
+  if (for_change && !who.is_root() && who.uid != found->record.owner_uid) {
+    *error = {ErrorCode::permission_denied, "drive " + std::to_string(found->record.number) + " belongs to uid " +
+                                                std::to_string(found->record.owner_uid) +
+                                                "; only its owner or root may change it"};
+    return nullptr;
+  }
+  return found;
+}
+
+std::string Controller::locked_message(const Entry& e, const char* action) const {
+  const std::string node = backend_.device_node(e.record.number);
+  std::string name = "drive " + std::to_string(e.record.number) + (node.empty() ? "" : " (" + node + ")");
+  return "cannot " + std::string(action) + " " + name +
+         ": it is locked — a program or a mounted file system on this machine prevents medium removal. "
+         "Unmount it first" +
+         (node.empty() ? std::string() : " (umount " + node + ")") +
+         ", or use --force (whatever has it mounted then loses its disc).";
+}
+
+Controller::Reply Controller::op_list(const Request& req, const Credentials& who) {
+  json drives = json::array();
+  if (req.drive) {
+    Reply err;
+    Entry* e = find(*req.drive, who, false, &err);
+    if (e == nullptr) return err;
+    drives.push_back(drive_json(*e, who));
+  } else {
+    for (const auto& [n, e] : drives_) drives.push_back(drive_json(*e, who));
+  }
+  json r = {{"drives", drives}, {"backend", backend_.name()}};
+  return {std::nullopt, r};
+}
+
+Controller::Reply Controller::create_drive(std::optional<uint32_t> number, const std::optional<IdentitySpec>& identity,
+                                           const std::optional<ImageSpec>& image, const Credentials& who,
+                                           std::vector<UniqueFd> fds) {
+  if (drives_.size() >= options_.max_drives) {
+    return {ErrorCode::limit, "this daemon already has " + std::to_string(drives_.size()) + " drives (at most " +
+                                  std::to_string(options_.max_drives) + ")"};
+  }
+  if (!who.is_root()) {
+    size_t owned = 0;
+    for (const auto& [n, e] : drives_) owned += e->record.owner_uid == who.uid;
+    if (owned >= options_.max_drives_per_user) {
+      return {ErrorCode::limit, "uid " + std::to_string(who.uid) + " already has " + std::to_string(owned) +
+                                    " drives (at most " + std::to_string(options_.max_drives_per_user) + " per user)"};
+    }
+  }
+  if (number) {
+    if (drives_.count(*number)) return {ErrorCode::bad_request, "drive " + std::to_string(*number) + " already exists"};
+  } else {
+    uint32_t n = 0;
+    while (drives_.count(n)) ++n;
+    number = n;
+  }
+  if (Status s = backend_.available(); !s.ok()) return {ErrorCode::unavailable, s.message()};
+
+  auto e = std::make_unique<Entry>();
+  e->record.number = *number;
+  e->record.owner_uid = who.uid;
+  e->record.owner_gid = who.gid;
+  e->record.identity.serial = random_serial();
+  if (identity) identity->apply(e->record.identity);
+  e->engine = make_engine(e->record.identity);
+  if (image) {
+    auto opened = open_received_image(*image, std::move(fds));
+    if (!opened.ok()) return {ErrorCode::bad_image, opened.status().message()};
+    if (Status s = e->engine->insert(opened->image); !s.ok()) return {ErrorCode::bad_image, s.message()};
+    e->image = opened->image;
+    e->record.image = std::move(opened->record);
+  }
+  if (Status s = backend_.attach(*number, e->engine); !s.ok()) {
+    return {ErrorCode::unavailable, "creating drive " + std::to_string(*number) + ": " + s.message()};
+  }
+  Entry& ref = *e;
+  drives_.emplace(*number, std::move(e));
+  persist();
+  log("drive " + std::to_string(*number) + " created by uid " + std::to_string(who.uid) +
+      (ref.record.image ? " with '" + ref.record.image->image.path + "'" : ""));
+  return {std::nullopt, json{{"drive", drive_json(ref, who)}, {"created", true}}};
+}
+
+Controller::Reply Controller::op_create(const Request& req, const Credentials& who, std::vector<UniqueFd> fds) {
+  if (req.drive && !req.drive->number) return {ErrorCode::bad_request, "op 'create' takes a drive number, not a device node"};
+  return create_drive(req.drive ? req.drive->number : std::nullopt, req.identity, req.image, who, std::move(fds));
+}
+
+Controller::Reply Controller::insert_into(Entry& e, const ImageSpec& image, bool force, std::vector<UniqueFd> fds) {
+  const auto st = e.engine->status();
+  if (st.medium_present && st.locked && !force) return {ErrorCode::locked, locked_message(e, "replace the disc in")};
+  auto opened = open_received_image(image, std::move(fds));
+  if (!opened.ok()) return {ErrorCode::bad_image, opened.status().message()};
+  if (Status s = e.engine->insert(opened->image); !s.ok()) return {ErrorCode::bad_image, s.message()};
+  e.image = opened->image;
+  e.record.image = std::move(opened->record);
+  e.record.tray_open = false;
+  persist();
+  log("drive " + std::to_string(e.record.number) + ": inserted '" + e.record.image->image.path + "'");
+  return {std::nullopt, json{}};
+}
+
+Controller::Reply Controller::op_insert(const Request& req, const Credentials& who, std::vector<UniqueFd> fds) {
+  Reply err;
+  Entry* e = find(*req.drive, who, true, &err);
+  if (e == nullptr) return err;
+  Reply r = insert_into(*e, *req.image, req.force, std::move(fds));
+  if (r.first) return r;
+  return {std::nullopt, json{{"drive", drive_json(*e, who)}, {"created", false}}};
+}
+
+Controller::Reply Controller::op_mount(const Request& req, const Credentials& who, std::vector<UniqueFd> fds) {
+  Entry* target = nullptr;
+  if (req.drive) {
+    Reply err;
+    if (req.drive->number && !drives_.count(*req.drive->number)) {
+      return create_drive(req.drive->number, req.identity, req.image, who, std::move(fds));
+    }
+    target = find(*req.drive, who, true, &err);
+    if (target == nullptr) return err;
+  } else {
+    // A drive of the caller's with no disc in it, else a new one.
+    for (auto& [n, e] : drives_) {
+      if (e->record.owner_uid == who.uid && !e->engine->status().medium_present && e->attach_error.empty() &&
+          backend_.attached(n)) {
+        target = e.get();
+        break;
+      }
+    }
+    if (target == nullptr) return create_drive(std::nullopt, req.identity, req.image, who, std::move(fds));
+  }
+  Reply r = insert_into(*target, *req.image, req.force, std::move(fds));
+  if (r.first) return r;
+  return {std::nullopt, json{{"drive", drive_json(*target, who)}, {"created", false}}};
+}
+
+Controller::Reply Controller::op_eject(const Request& req, const Credentials& who) {
+  Reply err;
+  Entry* e = find(*req.drive, who, true, &err);
+  if (e == nullptr) return err;
+  const auto st = e->engine->status();
+  if (st.locked && !req.force) return {ErrorCode::locked, locked_message(*e, "eject")};
+  if (Status s = e->engine->eject(req.force); !s.ok()) {
+    if (!req.force) return {ErrorCode::locked, locked_message(*e, "eject") + " (" + s.message() + ")"};
+    return {ErrorCode::internal, s.message()};
+  }
+  e->image.reset();
+  e->record.image.reset();
+  e->record.tray_open = true;
+  persist();
+  log("drive " + std::to_string(e->record.number) + ": ejected" + (req.force ? " (forced)" : ""));
+  return {std::nullopt, json{{"drive", drive_json(*e, who)}}};
+}
+
+Controller::Reply Controller::op_remove(const Request& req, const Credentials& who) {
+  Reply err;
+  Entry* e = find(*req.drive, who, true, &err);
+  if (e == nullptr) return err;
+  const auto st = e->engine->status();
+  if (st.locked && !req.force) return {ErrorCode::locked, locked_message(*e, "remove")};
+  const uint32_t number = e->record.number;
+  const std::string node = backend_.device_node(number);
+  if (backend_.attached(number)) {
+    if (Status s = backend_.detach(number); !s.ok()) {
+      return {ErrorCode::internal, "removing drive " + std::to_string(number) + ": " + s.message()};
+    }
+  }
+  drives_.erase(number);
+  persist();
+  log("drive " + std::to_string(number) + " removed");
+  json r = {{"drive", number}};
+  if (!node.empty()) r["device"] = node;
+  return {std::nullopt, r};
+}
+
+Controller::Reply Controller::op_set_identity(const Request& req, const Credentials& who) {
+  Reply err;
+  Entry* e = find(*req.drive, who, true, &err);
+  if (e == nullptr) return err;
+  const auto st = e->engine->status();
+  if (st.locked && !req.force) return {ErrorCode::locked, locked_message(*e, "change the identity of")};
+  device::Identity identity = e->record.identity;
+  req.identity->apply(identity);
+  // The host reads the identity when it probes the device: a new engine is
+  // attached in place of the old one, so the host probes again.
+  auto engine = make_engine(identity);
+  if (e->image) {
+    if (Status s = engine->insert(e->image); !s.ok()) return {ErrorCode::internal, s.message()};
+  } else if (st.tray == device::TrayState::open) {
+    (void)engine->eject(true);
+  }
+  const uint32_t number = e->record.number;
+  if (backend_.attached(number)) {
+    if (Status s = backend_.detach(number); !s.ok()) {
+      return {ErrorCode::internal, "detaching drive " + std::to_string(number) + ": " + s.message()};
+    }
+  }
+  e->engine = engine;
+  e->record.identity = identity;
+  if (Status s = backend_.attach(number, engine); !s.ok()) {
+    e->attach_error = s.message();
+    persist();
+    return {ErrorCode::unavailable, "drive " + std::to_string(number) + " has its new identity but could not be attached again: " +
+                                        s.message()};
+  }
+  e->attach_error.clear();
+  persist();
+  return {std::nullopt, json{{"drive", drive_json(*e, who)}}};
+}
+
+// -------------------------------------------------------------------- Daemon
+
+struct Daemon::Client {
+  UniqueFd fd;
+  Credentials who;
+  std::string in;
+  std::string out;
+  std::deque<UniqueFd> fds;
+  bool closing = false;  // close once `out` is flushed
+};
+
+Daemon::Daemon(DaemonOptions options, std::unique_ptr<Backend> backend)
+    : options_(std::move(options)), backend_(std::move(backend)) {
+  controller_ = std::make_unique<Controller>(options_, *backend_);
+}
+
+Daemon::~Daemon() {
+  if (owns_socket_file_) ::unlink(options_.socket_path.c_str());
+}
+
+void Daemon::log(const std::string& line) const {
+  if (options_.log) {
+    options_.log(line);
+  } else {
+    std::fprintf(stderr, "udisc daemon: %s\n", line.c_str());
+  }
+}
+
+int systemd_listen_fd() {
+  const char* pid = std::getenv("LISTEN_PID");
+  const char* fds = std::getenv("LISTEN_FDS");
+  if (pid == nullptr || fds == nullptr) return -1;
+  if (std::strtol(pid, nullptr, 10) != static_cast<long>(::getpid())) return -1;
+  if (std::strtol(fds, nullptr, 10) < 1) return -1;
+  constexpr int kFirst = 3;  // SD_LISTEN_FDS_START
+  struct stat st {};
+  if (::fstat(kFirst, &st) != 0 || !S_ISSOCK(st.st_mode)) return -1;
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_FDNAMES");
+  return kFirst;
+}
+
+Status Daemon::start() {
+  stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!stop_fd_.valid()) return Status::IoError(std::string("eventfd: ") + std::strerror(errno));
+  if (Status s = controller_->restore(); !s.ok()) return s;
+  if (options_.listen_fd >= 0) {
+    listen_fd_.reset(options_.listen_fd);
+    const int flags = ::fcntl(listen_fd_.get(), F_GETFL);
+    ::fcntl(listen_fd_.get(), F_SETFL, flags | O_NONBLOCK);
+    log("serving the socket handed over by systemd");
+  } else {
+    bool group_applied = false;
+    auto fd = listen_unix(options_.socket_path, options_.socket_mode, options_.socket_group, &group_applied);
+    if (!fd.ok()) return fd.status();
+    listen_fd_ = std::move(fd).value();
+    owns_socket_file_ = true;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(options_.socket_mode));
+    log("listening on " + options_.socket_path + " (mode " + mode +
+        (group_applied ? ", group " + options_.socket_group : std::string(", no group '") + options_.socket_group + "' here: root only") +
+        "), backend " + backend_->name());
+  }
+  if (Status s = backend_->available(); !s.ok()) log("backend '" + backend_->name() + "' cannot attach drives here: " + s.message());
+  return Status::Ok();
+}
+
+void Daemon::request_stop() {
+  const uint64_t one = 1;
+  if (stop_fd_.valid()) (void)!::write(stop_fd_.get(), &one, sizeof one);
+}
+
+void Daemon::accept_clients() {
+  for (;;) {
+    int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      return;  // EAGAIN, or a transient error (EMFILE ...): try again on the next poll
+    }
+    UniqueFd cfd(fd);
+    auto who = peer_credentials(cfd.get());
+    if (!who.ok()) continue;
+    if (clients_.size() >= options_.max_clients) {
+      const std::string msg = make_error_reply(nullptr, ErrorCode::limit, "too many clients connected; try again later");
+      (void)!::send(cfd.get(), msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      continue;
+    }
+    auto c = std::make_unique<Client>();
+    c->who = *who;
+    c->fd = std::move(cfd);
+    clients_.emplace(c->fd.get(), std::move(c));
+  }
+}
+
+void Daemon::read_client(Client& c) {
+  std::vector<char> buf(kMaxMessageBytes);
+  auto r = receive_with_fds(c.fd.get(), buf, true);
+  if (!r.ok()) {
+    if (r.status().message() != "EAGAIN") {
+      c.closing = true;
+      c.out.clear();
+    }
+    return;
+  }
+  if (r->bytes == 0) {  // the client finished sending; replies still go out
+    c.closing = true;
+    c.fds.clear();
+    return;
+  }
+  for (auto& fd : r->fds) c.fds.push_back(std::move(fd));
+  if (r->fds_truncated || c.fds.size() > options_.max_queued_fds) {
+    c.out += make_error_reply(nullptr, ErrorCode::bad_request,
+                              "too many descriptors sent (at most " + std::to_string(kMaxImageFiles) +
+                                  " per request); closing the connection");
+    c.fds.clear();
+    c.closing = true;
+    return;
+  }
+  c.in.append(buf.data(), r->bytes);
+  size_t start = 0;
+  for (;;) {
+    const size_t nl = c.in.find('\n', start);
+    if (nl == std::string::npos) break;
+    std::string_view line(c.in.data() + start, nl - start);
+    start = nl + 1;
+    if (line.size() + 1 > kMaxMessageBytes) {
+      c.out += make_error_reply(nullptr, ErrorCode::bad_request,
+                                "message longer than " + std::to_string(kMaxMessageBytes) + " bytes");
+      c.fds.clear();
+      continue;
+    }
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    c.out += controller_->handle_line(line, c.who, c.fds);
+  }
+  c.in.erase(0, start);
+  if (c.in.size() >= kMaxMessageBytes) {
+    c.out += make_error_reply(nullptr, ErrorCode::bad_request,
+                              "message longer than " + std::to_string(kMaxMessageBytes) +
+                                  " bytes without a newline; closing the connection");
+    c.closing = true;
+    c.in.clear();
+  }
+  // Descriptors that arrived with no request still pending belong to none.
+  if (c.in.empty()) c.fds.clear();
+}
+
+void Daemon::flush_client(Client& c) {
+  while (!c.out.empty()) {
+    ssize_t n = ::send(c.fd.get(), c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      c.out.clear();
+      c.closing = true;
+      return;
+    }
+    c.out.erase(0, static_cast<size_t>(n));
+  }
+}
+
+Status Daemon::run() {
+  if (!listen_fd_.valid()) return Status::InvalidArgument("Daemon::run before a successful start()");
+  std::vector<pollfd> pfds;
+  std::vector<Client*> order;
+  for (;;) {
+    pfds.clear();
+    order.clear();
+    pfds.push_back({stop_fd_.get(), POLLIN, 0});
+    pfds.push_back({listen_fd_.get(), POLLIN, 0});
+    for (auto& [fd, c] : clients_) {
+      short events = 0;
+      // Backpressure: a client that does not read its replies is not read from.
+      if (!c->closing && c->out.size() < options_.max_output_bytes) events |= POLLIN;
+      if (!c->out.empty()) events |= POLLOUT;
+      pfds.push_back({fd, events, 0});
+      order.push_back(c.get());
+    }
+    int n = ::poll(pfds.data(), pfds.size(), -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IoError(std::string("poll: ") + std::strerror(errno));
+    }
+    if (pfds[0].revents & POLLIN) break;
+    if (pfds[1].revents & POLLIN) accept_clients();
+    for (size_t i = 0; i < order.size(); ++i) {
+      Client& c = *order[i];
+      const short re = pfds[i + 2].revents;
+      if (re & (POLLIN | POLLHUP | POLLERR)) {
+        if (re & POLLIN) {
+          read_client(c);
+        } else {
+          c.closing = true;
+          c.out.clear();
+        }
+      }
+      flush_client(c);
+    }
+    for (auto it = clients_.begin(); it != clients_.end();) {
+      if (it->second->closing && it->second->out.empty()) {
+        it = clients_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  log("stopping: keeping every drive for the next start");
+  clients_.clear();
+  controller_->shutdown();
+  return Status::Ok();
+}
+
+}  // namespace udisc::daemon

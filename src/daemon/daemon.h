@@ -1,0 +1,155 @@
+// The udisc daemon: owns every drive, answers the control protocol
+// (protocol.h) on a Unix socket, keeps the state file (state.h) and attaches
+// drives to the host through a Backend (backend.h).
+//
+// Controller holds the drive table and handles one request at a time; it
+// knows nothing of sockets, so tests and the fuzzer drive it directly.
+// Daemon adds the socket: one thread, non-blocking I/O and poll(), so a slow
+// or malicious client never stalls the others (bounded message size, bounded
+// output queue, bounded number of clients and descriptors).
+//
+// Ownership: a drive belongs to the uid that created it (SO_PEERCRED). Only
+// its owner or root may insert, eject, remove it or set its identity;
+// everyone may list (image paths of other users' drives are not shown).
+//
+// Thread safety: Controller and Daemon are used from one thread, except
+// Daemon::request_stop(), which is async-signal-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/backend.h"
+#include "daemon/protocol.h"
+#include "daemon/state.h"
+#include "daemon/unix_socket.h"
+#include "device/drive.h"
+#include "formats/open.h"
+
+namespace udisc::daemon {
+
+inline constexpr char kDefaultSocketPath[] = "/run/udisc/control.sock";
+inline constexpr char kDefaultStatePath[] = "/var/lib/udisc/state.json";
+inline constexpr char kSocketEnv[] = "UDISC_SOCKET";
+inline constexpr char kDaemonVersion[] = "0.1.0";
+
+struct DaemonOptions {
+  std::string socket_path = kDefaultSocketPath;
+  // Empty: no state file (nothing survives a restart).
+  std::string state_path = kDefaultStatePath;
+  mode_t socket_mode = 0660;
+  std::string socket_group = "udisc";  // applied when the group exists
+  // An already listening socket to serve (systemd socket activation); the
+  // daemon takes ownership and does not bind socket_path itself.
+  int listen_fd = -1;
+  size_t max_drives = 64;
+  size_t max_drives_per_user = 32;
+  size_t max_clients = 64;
+  size_t max_queued_fds = 256;       // per connection
+  size_t max_output_bytes = 1 << 20;  // per connection: stop reading beyond this
+  // Where log lines go (default: stderr, which systemd's journal keeps).
+  std::function<void(const std::string&)> log;
+};
+
+class Controller {
+ public:
+  Controller(DaemonOptions options, Backend& backend);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  // Loads the state file, reopens each drive's image as its owner, and lets
+  // the backend recover (adopt or remove) what a previous run left.
+  // Fails only when the state file exists and cannot be read.
+  Status restore();
+
+  // Handles one request line from `who`. Descriptors the request declares
+  // are taken from the front of `fds` (the connection's queue of received
+  // descriptors). Returns the reply line (with its newline). Never throws.
+  std::string handle_line(std::string_view line, const Credentials& who, std::deque<UniqueFd>& fds);
+
+  // Shutdown (SIGTERM): saves the state and releases the backend, keeping
+  // every drive for the next run.
+  void shutdown();
+
+  // For tests and status: the engine of drive `number`, or null.
+  std::shared_ptr<device::Drive> engine(uint32_t number) const;
+  size_t drive_count() const { return drives_.size(); }
+  const DaemonState& state() const { return state_; }
+  Backend& backend() { return backend_; }
+
+ private:
+  struct Entry;
+  using Reply = std::pair<std::optional<ErrorCode>, nlohmann::json>;  // error code + message, or result
+
+  Reply dispatch(const Request& req, const Credentials& who, std::vector<UniqueFd> fds);
+  Reply op_hello(const Credentials& who);
+  Reply op_list(const Request& req, const Credentials& who);
+  Reply op_create(const Request& req, const Credentials& who, std::vector<UniqueFd> fds);
+  Reply op_insert(const Request& req, const Credentials& who, std::vector<UniqueFd> fds);
+  Reply op_mount(const Request& req, const Credentials& who, std::vector<UniqueFd> fds);
+  Reply op_eject(const Request& req, const Credentials& who);
+  Reply op_remove(const Request& req, const Credentials& who);
+  Reply op_set_identity(const Request& req, const Credentials& who);
+
+  Reply create_drive(std::optional<uint32_t> number, const std::optional<IdentitySpec>& identity,
+                     const std::optional<ImageSpec>& image, const Credentials& who, std::vector<UniqueFd> fds);
+  Reply insert_into(Entry& e, const ImageSpec& image, bool force, std::vector<UniqueFd> fds);
+  // Resolves a DriveRef and checks the caller may change that drive.
+  Entry* find(const DriveRef& ref, const Credentials& who, bool for_change, Reply* error);
+  nlohmann::json drive_json(const Entry& e, const Credentials& who) const;
+  std::string locked_message(const Entry& e, const char* action) const;
+  void persist();
+  void log(const std::string& line) const;
+
+  DaemonOptions options_;
+  Backend& backend_;
+  std::map<uint32_t, std::unique_ptr<Entry>> drives_;
+  DaemonState state_;  // mirror of drives_, as last saved
+};
+
+class Daemon {
+ public:
+  Daemon(DaemonOptions options, std::unique_ptr<Backend> backend);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Restores the state and starts listening. Errors name the socket path or
+  // state file.
+  Status start();
+  // Serves until request_stop(); then shuts the controller down.
+  Status run();
+  // Async-signal-safe; may be called from any thread.
+  void request_stop();
+
+  Controller& controller() { return *controller_; }
+
+ private:
+  struct Client;
+  void accept_clients();
+  void read_client(Client& c);
+  void flush_client(Client& c);
+  void log(const std::string& line) const;
+
+  DaemonOptions options_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Controller> controller_;
+  UniqueFd listen_fd_;
+  UniqueFd stop_fd_;  // eventfd
+  bool owns_socket_file_ = false;
+  std::map<int, std::unique_ptr<Client>> clients_;
+};
+
+// The listening socket handed over by systemd (LISTEN_FDS/LISTEN_PID), or -1.
+int systemd_listen_fd();
+
+}  // namespace udisc::daemon

@@ -1,0 +1,361 @@
+#include "daemon/image_source.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "formats/cue_image.h"
+#include "formats/cue_sheet.h"
+
+namespace udisc::daemon {
+namespace {
+
+constexpr size_t kMaxCueBytes = 1 << 20;
+
+std::string fd_path(int fd) {
+  std::array<char, 4096> buf{};
+  const std::string link = "/proc/self/fd/" + std::to_string(fd);
+  ssize_t n = ::readlink(link.c_str(), buf.data(), buf.size() - 1);
+  if (n <= 0) return "";
+  return std::string(buf.data(), static_cast<size_t>(n));
+}
+
+bool path_reopenable(const std::string& path) {
+  static constexpr std::string_view kDeleted = " (deleted)";
+  if (path.empty() || path[0] != '/') return false;  // pipe:[..], anon_inode:, ...
+  if (path.size() >= kDeleted.size() && path.compare(path.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0) {
+    return false;
+  }
+  return path.rfind("/memfd:", 0) != 0;
+}
+
+// Whether the head of a file is cue sheet text (no NUL, a cue keyword first).
+bool looks_like_cue(std::span<const uint8_t> head) {
+  if (std::find(head.begin(), head.end(), uint8_t{0}) != head.end()) return false;
+  size_t i = head.size() >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF ? 3 : 0;
+  while (i < head.size() && std::isspace(head[i])) ++i;
+  std::string word;
+  while (i < head.size() && std::isalpha(head[i]) && word.size() < 16) word.push_back(static_cast<char>(std::toupper(head[i++])));
+  if (i < head.size() && !std::isspace(head[i])) return false;
+  static constexpr std::string_view kKeywords[] = {"FILE", "REM", "CATALOG", "TITLE", "PERFORMER",
+                                                   "SONGWRITER", "CDTEXTFILE", "TRACK", "FLAGS"};
+  return std::find(std::begin(kKeywords), std::end(kKeywords), word) != std::end(kKeywords);
+}
+
+// Supplementary groups of uid (looked up in the parent, before fork).
+std::vector<gid_t> groups_of(uid_t uid, gid_t gid) {
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) return {gid};
+  int n = 64;
+  std::vector<gid_t> groups(static_cast<size_t>(n));
+  if (::getgrouplist(pw.pw_name, gid, groups.data(), &n) < 0) {
+    groups.resize(static_cast<size_t>(n));
+    if (::getgrouplist(pw.pw_name, gid, groups.data(), &n) < 0) return {gid};
+  }
+  groups.resize(static_cast<size_t>(n));
+  return groups;
+}
+
+// Child side of open_as_user: async-signal-safe calls only.
+[[noreturn]] void open_child(int sock, const std::vector<const char*>& paths, uid_t uid, gid_t gid,
+                             const std::vector<gid_t>& groups, bool switch_user) {
+  if (switch_user) {
+    if (::setgroups(groups.size(), groups.data()) != 0 || ::setresgid(gid, gid, gid) != 0 ||
+        ::setresuid(uid, uid, uid) != 0) {
+      int32_t e = -errno;
+      (void)!::write(sock, &e, sizeof e);
+      ::_exit(1);
+    }
+  }
+  for (const char* p : paths) {
+    int fd = ::open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int32_t e = fd < 0 ? errno : 0;
+    iovec iov{&e, sizeof e};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    if (fd >= 0) {
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    }
+    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) ::_exit(2);
+    if (fd >= 0) ::close(fd);
+  }
+  ::_exit(0);
+}
+
+Result<formats::ImagePtr> open_cue_from_files(
+    std::shared_ptr<formats::RandomAccessFile> sheet,
+    std::map<std::string, std::shared_ptr<formats::RandomAccessFile>> companions) {
+  std::string text(static_cast<size_t>(sheet->size()), '\0');
+  if (Status s = sheet->read_at(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));
+      !s.ok()) {
+    return s;
+  }
+  formats::CueFileResolver resolve =
+      [&companions, &sheet](const std::string& name) -> Result<std::shared_ptr<formats::RandomAccessFile>> {
+    auto it = companions.find(name);
+    if (it == companions.end()) {
+      return Status::NotFound("'" + sheet->name() + "': file '" + name +
+                              "' named by the sheet was not sent with it (send one descriptor per FILE entry)");
+    }
+    return it->second;
+  };
+  return formats::open_cue_sheet(text, sheet->name(), resolve);
+}
+
+// Client side: where the cue reader would find `name` next to the sheet
+// (formats::folder_resolver's rules: the name relative to the folder with
+// "\" read as "/", then a case-insensitive match, then the bare file name).
+std::string resolve_companion(const std::string& folder, const std::string& name) {
+  std::string rel = name;
+  std::replace(rel.begin(), rel.end(), '\\', '/');
+  const std::string direct = !rel.empty() && rel[0] == '/' ? rel : folder + rel;
+  struct stat st {};
+  if (::stat(direct.c_str(), &st) == 0) return direct;
+  const size_t slash = rel.find_last_of('/');
+  const std::string base = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  auto lower = [](std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+  };
+  const std::string dir = folder.empty() ? "." : folder;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    std::string found;
+    while (dirent* ent = ::readdir(d)) {
+      const std::string entry = ent->d_name;
+      if (lower(entry) == lower(rel) || (found.empty() && lower(entry) == lower(base))) found = entry;
+    }
+    ::closedir(d);
+    if (!found.empty()) return folder + found;
+  }
+  return direct;
+}
+
+}  // namespace
+
+Result<FileRecord> describe_fd(int fd, const std::string& what) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return Status::InvalidArgument(what + ": not an open descriptor: " + std::strerror(errno));
+#ifdef O_PATH
+  if ((flags & O_PATH) == O_PATH) {
+    return Status::InvalidArgument(what + ": descriptor was opened with O_PATH; send one opened for reading");
+  }
+#endif
+  if ((flags & O_ACCMODE) != O_RDONLY && (flags & O_ACCMODE) != O_RDWR) {
+    return Status::InvalidArgument(what + ": descriptor is not open for reading");
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Status::IoError(what + ": fstat: " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+    return Status::InvalidArgument(what + ": not a regular file or block device");
+  }
+  FileRecord r;
+  r.path = fd_path(fd);
+  r.dev = static_cast<uint64_t>(st.st_dev);
+  r.ino = static_cast<uint64_t>(st.st_ino);
+  r.size = static_cast<uint64_t>(st.st_size);
+  if (S_ISBLK(st.st_mode)) {
+    off_t end = ::lseek(fd, 0, SEEK_END);
+    r.size = end > 0 ? static_cast<uint64_t>(end) : 0;
+  }
+  return r;
+}
+
+Result<formats::ImagePtr> open_image_from_files(
+    std::shared_ptr<formats::RandomAccessFile> main,
+    std::map<std::string, std::shared_ptr<formats::RandomAccessFile>> companions) {
+  const uint64_t size = main->size();
+  if (size == 0) return Status::Corruption("'" + main->name() + "': empty file, not a disc image");
+  std::vector<uint8_t> head(static_cast<size_t>(std::min<uint64_t>(size, 4096)));
+  if (Status s = main->read_at(0, head); !s.ok()) return s;
+  if (looks_like_cue(head)) {
+    if (size > kMaxCueBytes) return Status::Corruption("'" + main->name() + "': cue sheet larger than 1 MiB");
+    return open_cue_from_files(std::move(main), std::move(companions));
+  }
+  if (!companions.empty()) {
+    return Status::InvalidArgument("'" + main->name() + "' is not a cue sheet, yet " +
+                                   std::to_string(companions.size()) + " companion files were sent with it");
+  }
+  return formats::open_iso(std::move(main));
+}
+
+Result<OpenedImage> open_received_image(const ImageSpec& spec, std::vector<UniqueFd> fds) {
+  const std::string shown = spec.path.empty() ? std::string("image") : "'" + spec.path + "'";
+  if (fds.size() != 1 + spec.files.size()) {
+    return Status::InvalidArgument(shown + ": " + std::to_string(fds.size()) + " descriptors received, " +
+                                   std::to_string(1 + spec.files.size()) + " expected");
+  }
+  OpenedImage out;
+  auto main_rec = describe_fd(fds[0].get(), shown);
+  if (!main_rec.ok()) return main_rec.status();
+  out.record.image = *main_rec;
+  bool reopenable = path_reopenable(main_rec->path);
+  const std::string main_name = main_rec->path.empty() ? spec.path : main_rec->path;
+  auto main_file = formats::adopt_fd(fds[0].release(), main_name);
+  if (!main_file.ok()) return main_file.status();
+
+  std::map<std::string, std::shared_ptr<formats::RandomAccessFile>> companions;
+  for (size_t i = 0; i < spec.files.size(); ++i) {
+    const std::string what = shown + ": file '" + spec.files[i] + "'";
+    auto rec = describe_fd(fds[i + 1].get(), what);
+    if (!rec.ok()) return rec.status();
+    rec->ref = spec.files[i];
+    reopenable = reopenable && path_reopenable(rec->path);
+    auto f = formats::adopt_fd(fds[i + 1].release(), rec->path.empty() ? spec.files[i] : rec->path);
+    if (!f.ok()) return f.status();
+    if (!companions.emplace(spec.files[i], std::move(f).value()).second) {
+      return Status::InvalidArgument(what + " is sent twice");
+    }
+    out.record.files.push_back(std::move(rec).value());
+  }
+  out.record.reopenable = reopenable;
+  auto image = open_image_from_files(std::move(main_file).value(), std::move(companions));
+  if (!image.ok()) return image.status();
+  out.image = std::move(image).value();
+  out.record.format = out.image->format_name();
+  return out;
+}
+
+std::vector<Result<UniqueFd>> open_as_user(const std::vector<std::string>& paths, uid_t uid, gid_t gid) {
+  std::vector<Result<UniqueFd>> out;
+  auto fail_all = [&](const Status& s) {
+    out.clear();
+    for (size_t i = 0; i < paths.size(); ++i) out.emplace_back(s);
+    return std::move(out);
+  };
+  if (paths.empty()) return out;
+  // Switch user only when it differs from ours (a non-root daemon in tests).
+  const bool switch_user = !(::geteuid() == uid && ::getegid() == gid);
+  if (switch_user && ::geteuid() != 0) {
+    return fail_all(Status::InvalidArgument("cannot open files as uid " + std::to_string(uid) +
+                                            ": the daemon is not running as root"));
+  }
+  const std::vector<gid_t> groups = switch_user ? groups_of(uid, gid) : std::vector<gid_t>{};
+  std::vector<const char*> cpaths;
+  for (const auto& p : paths) cpaths.push_back(p.c_str());
+
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    return fail_all(Status::IoError(std::string("socketpair: ") + std::strerror(errno)));
+  }
+  UniqueFd parent(sv[0]), child_end(sv[1]);
+  const pid_t pid = ::fork();
+  if (pid < 0) return fail_all(Status::IoError(std::string("fork: ") + std::strerror(errno)));
+  if (pid == 0) open_child(child_end.get(), cpaths, uid, gid, groups, switch_user);
+  child_end.reset();
+
+  for (size_t i = 0; i < paths.size(); ++i) {
+    std::array<char, 4> buf{};
+    auto r = receive_with_fds(parent.get(), buf, false);
+    if (!r.ok() || r->bytes != sizeof(int32_t)) {
+      out.emplace_back(Status::IoError("opening '" + paths[i] + "' as uid " + std::to_string(uid) +
+                                       ": the helper process ended early"));
+      continue;
+    }
+    int32_t e;
+    std::memcpy(&e, buf.data(), sizeof e);
+    if (e < 0) {
+      // Dropping privileges failed: nothing was opened.
+      Status s = Status::IoError("switching to uid " + std::to_string(uid) + ": " + std::strerror(-e));
+      out.emplace_back(s);
+      while (out.size() < paths.size()) out.emplace_back(s);
+      break;
+    }
+    if (e != 0 || r->fds.size() != 1) {
+      const std::string why = e != 0 ? std::strerror(e) : "no descriptor came back";
+      Status s = e == ENOENT ? Status::NotFound("'" + paths[i] + "': " + why)
+                             : Status::IoError("'" + paths[i] + "' (as uid " + std::to_string(uid) + "): " + why);
+      out.emplace_back(s);
+      continue;
+    }
+    out.emplace_back(std::move(r->fds[0]));
+  }
+  int wstatus = 0;
+  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  return out;
+}
+
+Result<OpenedImage> reopen_image(const ImageRecord& record, uid_t uid, gid_t gid) {
+  if (!record.reopenable) {
+    return Status::NotSupported("'" + record.image.path + "' cannot be opened again (a deleted file, pipe or memfd)");
+  }
+  std::vector<std::string> paths{record.image.path};
+  for (const auto& f : record.files) paths.push_back(f.path);
+  auto opened = open_as_user(paths, uid, gid);
+  std::vector<UniqueFd> fds;
+  ImageSpec spec;
+  spec.path = record.image.path;
+  for (size_t i = 0; i < opened.size(); ++i) {
+    if (!opened[i].ok()) return opened[i].status();
+    auto rec = describe_fd(opened[i]->get(), "'" + paths[i] + "'");
+    if (!rec.ok()) return rec.status();
+    const FileRecord& want = i == 0 ? record.image : record.files[i - 1];
+    if (rec->dev != want.dev || rec->ino != want.ino) {
+      return Status::InvalidArgument("'" + paths[i] + "' is no longer the file that was inserted (it was replaced)");
+    }
+    if (rec->size != want.size) {
+      return Status::InvalidArgument("'" + paths[i] + "' changed size since it was inserted (" +
+                                     std::to_string(want.size) + " -> " + std::to_string(rec->size) + " bytes)");
+    }
+    if (i > 0) spec.files.push_back(record.files[i - 1].ref);
+    fds.push_back(std::move(opened[i].value()));
+  }
+  return open_received_image(spec, std::move(fds));
+}
+
+Status companion_files(const std::string& image_path, std::vector<std::string>* refs,
+                       std::vector<std::string>* paths) {
+  refs->clear();
+  paths->clear();
+  std::ifstream in(image_path, std::ios::binary);
+  if (!in) return Status::Ok();  // the caller's open() reports the error
+  std::string head(4096, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  if (!looks_like_cue(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(head.data()), head.size()))) {
+    return Status::Ok();
+  }
+  in.clear();
+  in.seekg(0);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (text.str().size() > kMaxCueBytes) return Status::Corruption("'" + image_path + "': cue sheet larger than 1 MiB");
+  auto sheet = formats::cue::parse_cue_sheet(text.str(), image_path);
+  if (!sheet.ok()) return sheet.status();
+  const size_t slash = image_path.find_last_of('/');
+  const std::string folder = slash == std::string::npos ? "" : image_path.substr(0, slash + 1);
+  for (const auto& f : sheet->files) {
+    if (std::find(refs->begin(), refs->end(), f.name) != refs->end()) continue;
+    refs->push_back(f.name);
+    paths->push_back(resolve_companion(folder, f.name));
+  }
+  if (refs->size() > kMaxImageFiles - 1) {
+    return Status::InvalidArgument("'" + image_path + "' names " + std::to_string(refs->size()) +
+                                   " files; at most " + std::to_string(kMaxImageFiles - 1));
+  }
+  return Status::Ok();
+}
+
+}  // namespace udisc::daemon

@@ -1,0 +1,144 @@
+#include "daemon/tcmu_backend.h"
+
+#include <cstdlib>
+#include <map>
+
+namespace udisc::daemon {
+namespace {
+
+std::string drive_name(uint32_t number) { return std::string(tcmu::kNamePrefix) + std::to_string(number); }
+
+// "udisc_12" -> 12; nullopt for names we did not make.
+std::optional<uint32_t> number_of(const std::string& name) {
+  const std::string prefix = tcmu::kNamePrefix;
+  if (name.size() <= prefix.size() || name.size() > prefix.size() + 4 || name.compare(0, prefix.size(), prefix) != 0) {
+    return std::nullopt;
+  }
+  uint32_t n = 0;
+  for (size_t i = prefix.size(); i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint32_t>(name[i] - '0');
+  }
+  return n;
+}
+
+class TcmuBackend final : public Backend {
+ public:
+  explicit TcmuBackend(tcmu::TcmuConfig base) : base_(std::move(base)) {}
+
+  std::string name() const override { return "tcmu"; }
+
+  Status available() const override {
+    const tcmu::KernelSupport ks = tcmu::check_kernel_support(base_.configfs_root);
+    if (ks.usable) return Status::Ok();
+    return Status::NotSupported(explain_kernel_support(ks));
+  }
+
+  Status recover(const std::map<uint32_t, std::shared_ptr<device::Drive>>& known,
+                 std::map<uint32_t, Status>* failures) override {
+    if (Status s = available(); !s.ok()) {
+      for (const auto& [n, d] : known) (*failures)[n] = s;
+      return Status::Ok();
+    }
+    auto existing = tcmu::scan_configfs(base_.configfs_root);
+    if (!existing.ok()) return existing.status();
+    std::string problems;
+    for (const auto& dev : *existing) {
+      const auto n = number_of(dev.name);
+      auto it = n ? known.find(*n) : known.end();
+      if (it == known.end() || drives_.count(*n)) {
+        // Left by a run whose state we do not have: take its ring over and
+        // tear it down, never leaving it behind.
+        if (Status s = tcmu::remove_stale(dev, base_.configfs_root); !s.ok()) {
+          problems += (problems.empty() ? "" : "; ") + s.with_context("removing stale " + dev.name).message();
+        }
+        continue;
+      }
+      tcmu::TcmuConfig cfg = config_for(*n);
+      auto adopted = tcmu::TcmuDrive::adopt(dev, it->second, cfg);
+      if (!adopted.ok()) {
+        (*failures)[*n] = adopted.status().with_context("taking over " + dev.name);
+        continue;
+      }
+      drives_[*n] = std::move(adopted).value();
+    }
+    for (const auto& [n, drive] : known) {
+      if (drives_.count(n) || failures->count(n)) continue;
+      if (Status s = attach(n, drive); !s.ok()) (*failures)[n] = s;
+    }
+    return problems.empty() ? Status::Ok() : Status::IoError(problems);
+  }
+
+  Status attach(uint32_t number, std::shared_ptr<device::Drive> drive) override {
+    if (drives_.count(number)) return Status::InvalidArgument("drive " + std::to_string(number) + " is already attached");
+    if (Status s = available(); !s.ok()) return s;
+    auto created = tcmu::TcmuDrive::create(config_for(number), std::move(drive));
+    if (!created.ok()) return created.status();
+    drives_[number] = std::move(created).value();
+    return Status::Ok();
+  }
+
+  Status detach(uint32_t number) override {
+    auto it = drives_.find(number);
+    if (it == drives_.end()) return Status::Ok();
+    if (Status s = it->second->remove(); !s.ok()) return s;
+    drives_.erase(it);
+    return Status::Ok();
+  }
+
+  bool attached(uint32_t number) const override { return drives_.count(number) != 0; }
+
+  std::string device_node(uint32_t number) const override {
+    auto it = drives_.find(number);
+    return it == drives_.end() ? std::string() : it->second->device_node();
+  }
+
+  nlohmann::json describe(uint32_t number) const override {
+    auto it = drives_.find(number);
+    if (it == drives_.end()) return nullptr;
+    const auto st = it->second->stats();
+    return nlohmann::json{{"configfs_name", it->second->name()},
+                          {"wwn", it->second->wwn()},
+                          {"scsi_address", it->second->scsi_address()},
+                          {"ring",
+                           {{"commands", st.commands},
+                            {"data_in_bytes", st.data_in_bytes},
+                            {"check_conditions", st.check_conditions},
+                            {"ring_errors", st.ring_errors}}}};
+  }
+
+  void release_all() override { drives_.clear(); }  // ~TcmuDrive keeps the kernel objects
+
+ private:
+  tcmu::TcmuConfig config_for(uint32_t number) const {
+    tcmu::TcmuConfig cfg = base_;
+    cfg.name = drive_name(number);
+    cfg.wwn.clear();
+    return cfg;
+  }
+
+  tcmu::TcmuConfig base_;
+  std::map<uint32_t, std::unique_ptr<tcmu::TcmuDrive>> drives_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_tcmu_backend(tcmu::TcmuConfig base) {
+  return std::make_unique<TcmuBackend>(std::move(base));
+}
+
+std::string explain_kernel_support(const tcmu::KernelSupport& ks) {
+  std::string out = ks.summary;
+  for (const auto& item : ks.items) {
+    if (item.ok) continue;
+    if (!out.empty()) out += "\n";
+    out += "  - " + item.what + ": " + item.detail;
+  }
+  if (!ks.usable) {
+    out += "\nLocal /dev/srN drives need the kernel's target_core_user and tcm_loop modules. Without them, export "
+           "the image with `udisc serve IMAGE` and attach it from an iSCSI initiator or a virtual machine.";
+  }
+  return out;
+}
+
+}  // namespace udisc::daemon
