@@ -91,13 +91,7 @@ Result<ImagePtr> open_image(const std::string& path) {
     return Status::NotSupported("'" + path + "': " + what + " is not a supported image format");
   }
   const std::string ext = lower_extension(path);
-  if (looks_like_cue(head) || (ext == "cue" && size < (1u << 20))) {
-#ifdef UDISC_HAVE_CUE_READER
-    return open_cue(path);
-#else
-    return Status::NotSupported("'" + path + "': cue sheets are not supported by this build");
-#endif
-  }
+  if (looks_like_cue(head) || (ext == "cue" && size < (1u << 20))) return open_cue(path);
   if (has_raw_sync(head) || size % 2048 == 0) return open_iso(std::move(file).value());
   if (ext == "bin" || ext == "img" || ext == "raw") {
     return Status::NotSupported("'" + path + "': " + std::to_string(size) +
