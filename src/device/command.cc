@@ -55,6 +55,11 @@ void CommandContext::send(std::span<const uint8_t> bytes, uint32_t allocation_le
   copy_out(bytes.first(n));
 }
 
+std::span<const uint8_t> CommandContext::receive(uint32_t parameter_list_length) {
+  wanted_ += parameter_list_length;
+  return request_.data_out.first(std::min<size_t>(request_.data_out.size(), parameter_list_length));
+}
+
 CommandResult CommandContext::send_sectors(uint32_t sector_size, uint32_t count, SectorFill fill) {
   wanted_ += uint64_t{sector_size} * count;
   if (sector_size == 0 || count == 0) return kGood;

@@ -52,6 +52,7 @@ namespace udisc::device {
 
 class AudioPlayer;  // MMC audio play state, defined in mmc_audio.h
 class CommandContext;
+class DriveCore;    // the engine's own state (drive_core.h), for engine handlers only
 
 // Outcome of a handler: nothing (GOOD) or the error to report.
 using CommandResult = std::optional<ScsiError>;
@@ -161,6 +162,14 @@ class CommandContext {
   // beyond the expected transfer length are not filled at all.
   CommandResult send_sectors(uint32_t sector_size, uint32_t count, SectorFill fill);
 
+  // Data-out: the first `parameter_list_length` bytes the initiator sent
+  // (fewer if it sent fewer); records the command's transfer length.
+  std::span<const uint8_t> receive(uint32_t parameter_list_length);
+
+  // Engine handlers only: the drive's internal state (null in MMC handlers' tests).
+  DriveCore* core() const { return core_; }
+  void set_core(DriveCore* core) { core_ = core; }
+
   // Results, read by the drive after the handler returns.
   uint32_t bytes_written() const { return written_; }
   uint64_t transfer_length() const { return wanted_; }  // what the command wanted to transfer
@@ -178,6 +187,7 @@ class CommandContext {
   AudioPlayer* audio_;
   DriveSettings& settings_;
   TrayState tray_;
+  DriveCore* core_ = nullptr;
 
   uint32_t written_ = 0;   // bytes placed in data-in
   uint64_t wanted_ = 0;    // the command's transfer length

@@ -65,6 +65,11 @@ struct Response {
   int64_t residual = 0;
 };
 
+// Which drive this is: decides the profile list, the features and the read
+// capabilities reported (GET CONFIGURATION, MODE SENSE page 2Ah). A BD-ROM
+// drive reads BD, DVD and CD; a DVD-ROM drive DVD and CD; a CD-ROM drive CD.
+enum class DriveKind : uint8_t { cd_rom, dvd_rom, bd_rom };
+
 // INQUIRY identity, settable per drive.
 struct Identity {
   std::string vendor = "UDISC";          // 8 chars max
@@ -72,6 +77,10 @@ struct Identity {
   std::string revision = "1.00";         // 4 chars max
   std::string serial;                     // unit serial number (VPD 80h); default derived from a random seed
   uint64_t naa_id = 0;                    // NAA IEEE registered identifier (VPD 83h); 0 = derive from serial
+  DriveKind kind = DriveKind::bd_rom;
+  // Serve Apple's vendor mode page 30h ("APPLE COMPUTER, INC"), which classic
+  // Mac OS asks for before it accepts a CD-ROM drive; off: 30h is 05/24/00.
+  bool apple_vendor_page = false;
 };
 
 enum class TrayState : uint8_t { closed, open };

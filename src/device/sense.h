@@ -2,8 +2,10 @@
 // code returns instead of throwing (SPC-5 4.4, MMC-6 Annex F).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 
 namespace udisc::device {
 
@@ -90,5 +92,15 @@ struct ScsiError {
     return {SenseKey::medium_error, asc::kUnrecoveredReadError, std::nullopt, lba};
   }
 };
+
+// Sense data formats (SPC-5 4.4). Fixed format is what MMC drives report;
+// descriptor format only when the initiator asks for it (REQUEST SENSE DESC=1).
+inline constexpr size_t kFixedSenseLength = 18;       // 70h/71h, additional length 0Ah
+inline constexpr size_t kDescriptorSenseMaxLength = 8 + 12 + 8;  // header + information + sense-key specific
+
+// Writes sense data for `error` into `out` and returns its length (0 if `out`
+// is too small for the chosen format). Response code 70h / 72h (current).
+size_t build_fixed_sense(const ScsiError& error, std::span<uint8_t> out);
+size_t build_descriptor_sense(const ScsiError& error, std::span<uint8_t> out);
 
 }  // namespace udisc::device
