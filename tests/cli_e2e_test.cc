@@ -244,6 +244,33 @@ TEST_F(CliTest, ConvertWritesCompleteRawSectorsThatVerifyClean) {
     EXPECT_NE(b.err.find("header"), std::string::npos) << b.err;
   }
   std::ofstream(bin, std::ios::binary | std::ios::trunc) << bin_bytes;
+
+  // The cue sheet re-opens with the cue reader: same TOC, verifies clean, same user data.
+  const json from_iso = info_json(iso);
+  const json from_cue = info_json(cue);
+  EXPECT_EQ(from_cue, from_iso);
+  Ran vc = udisc("verify " + quote(cue.string()));
+  EXPECT_EQ(vc.status, 0) << vc.out << vc.err;
+  EXPECT_NE(vc.out.find(std::to_string(sectors) + " stored raw sectors checked, 0 bad"), std::string::npos) << vc.out;
+  EXPECT_NE(vc.out.find(first_word(md5.out)), std::string::npos) << vc.out;
+  auto reopened = udisc::formats::open_image(cue.string());
+  ASSERT_TRUE(reopened.ok()) << reopened.status().to_string();
+  EXPECT_EQ((*reopened)->format_name(), "cue");
+  std::string user(original.size(), '\0');
+  ASSERT_TRUE((*reopened)
+                  ->read_user(0, static_cast<uint32_t>(sectors),
+                              {reinterpret_cast<uint8_t*>(user.data()), user.size()})
+                  .ok());
+  EXPECT_TRUE(user == original) << "user data read through the cue reader differs from the ISO";
+  {
+    std::string bad = bin_bytes;
+    bad[150 * 2352 + 1000] ^= 0x01;
+    std::ofstream(bin, std::ios::binary | std::ios::trunc) << bad;
+    Ran b = udisc("verify " + quote(cue.string()));
+    EXPECT_EQ(b.status, 1) << b.out << b.err;
+    EXPECT_NE(b.err.find("LBA 150 "), std::string::npos) << b.err;
+    std::ofstream(bin, std::ios::binary | std::ios::trunc) << bin_bytes;
+  }
 }
 
 TEST_F(CliTest, UdfImageFromMkudffs) {
