@@ -57,19 +57,25 @@ constexpr std::array<uint8_t, 256> kDivAlpha1 = make_div_alpha1();
 static_assert((mul_alpha(kDivAlpha1[0x57]) ^ kDivAlpha1[0x57]) == 0x57);
 static_assert((mul_alpha(kDivAlpha1[0xFF]) ^ kDivAlpha1[0xFF]) == 0xFF);
 
-// ---- EDC generation: byte-wise table, LSB first ---------------------------
+// ---- EDC generation: table-driven, LSB first ------------------------------
+// A 256-entry byte table, extended to slicing-by-8 (table k advances a byte
+// through k further zero bytes) so 8 bytes are folded per step.
 constexpr uint32_t kEdcPolyReversed = 0xD8018001;  // x^32+x^31+x^16+x^15+x^4+x^3+x+1
 
-constexpr std::array<uint32_t, 256> make_edc_table() {
-  std::array<uint32_t, 256> t{};
+using EdcTables = std::array<std::array<uint32_t, 256>, 8>;
+constexpr EdcTables make_edc_tables() {
+  EdcTables t{};
   for (uint32_t i = 0; i < 256; ++i) {
     uint32_t c = i;
     for (int k = 0; k < 8; ++k) c = (c >> 1) ^ ((c & 1) ? kEdcPolyReversed : 0);
-    t[i] = c;
+    t[0][i] = c;
+  }
+  for (size_t k = 1; k < 8; ++k) {
+    for (uint32_t i = 0; i < 256; ++i) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
   }
   return t;
 }
-constexpr std::array<uint32_t, 256> kEdcTable = make_edc_table();
+constexpr EdcTables kEdc = make_edc_tables();
 
 inline void put_le32(uint8_t* p, uint32_t v) {
   p[0] = static_cast<uint8_t>(v);
@@ -82,7 +88,14 @@ inline uint32_t get_le32(const uint8_t* p) {
 }
 
 uint32_t edc_bytes(uint32_t crc, const uint8_t* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) crc = (crc >> 8) ^ kEdcTable[(crc ^ p[i]) & 0xFF];
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const uint32_t lo = get_le32(p + i) ^ crc;
+    const uint32_t hi = get_le32(p + i + 4);
+    crc = kEdc[7][lo & 0xFF] ^ kEdc[6][(lo >> 8) & 0xFF] ^ kEdc[5][(lo >> 16) & 0xFF] ^ kEdc[4][lo >> 24] ^
+          kEdc[3][hi & 0xFF] ^ kEdc[2][(hi >> 8) & 0xFF] ^ kEdc[1][(hi >> 16) & 0xFF] ^ kEdc[0][hi >> 24];
+  }
+  for (; i < n; ++i) crc = (crc >> 8) ^ kEdc[0][(crc ^ p[i]) & 0xFF];
   return crc;
 }
 
@@ -104,50 +117,74 @@ constexpr size_t kQDiagonals = 26;
 constexpr size_t kQLength = 43;
 constexpr size_t kQWrapWords = 1118;  // 43 * 26: words covered by Q data
 
-void ecc_p(uint8_t* base) {
-  // Column-parallel over all 86 (column, plane) byte positions of a row.
-  constexpr size_t kRowBytes = 2 * kPColumns;  // 86
-  uint8_t a[kRowBytes] = {};
-  uint8_t h[kRowBytes] = {};
-  for (size_t r = 0; r < kPRows; ++r) {
-    const uint8_t* row = base + r * kRowBytes;
-    for (size_t j = 0; j < kRowBytes; ++j) {
-      a[j] ^= row[j];
-      h[j] = static_cast<uint8_t>(mul_alpha(h[j]) ^ row[j]);  // Horner: sum alpha^(23-r) d_r
+// Eight GF(2^8) symbols at once in a 64-bit word (each byte its own lane).
+inline uint64_t load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline void store64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
+inline uint64_t mul_alpha64(uint64_t x) {
+  return ((x & 0x7F7F7F7F7F7F7F7FULL) << 1) ^ (((x >> 7) & 0x0101010101010101ULL) * 0x1D);
+}
+
+// Runs the Horner/parity recurrence over `steps` vectors of `lanes` bytes
+// (lanes >= 8); vector s starts at src(s). Lanes are covered by 8-byte chunks,
+// the last one overlapping, since lanes are independent. Writes the two
+// parity vectors (weights alpha^1 and alpha^0 of an n = steps + 2 codeword).
+template <size_t kLanesN, typename Src>
+void parity_lanes(size_t steps, Src src, uint8_t* p0, uint8_t* p1) {
+  constexpr size_t kChunks = (kLanesN + 7) / 8;
+  uint64_t a[kChunks] = {};
+  uint64_t h[kChunks] = {};
+  auto offset = [](size_t k) { return k + 1 < kChunks ? 8 * k : kLanesN - 8; };
+  for (size_t step = 0; step < steps; ++step) {
+    const uint8_t* v = src(step);
+    for (size_t k = 0; k < kChunks; ++k) {
+      const uint64_t x = load64(v + offset(k));
+      a[k] ^= x;
+      h[k] = mul_alpha64(h[k]) ^ x;  // sum alpha^(steps-1-s) d_s
     }
   }
-  uint8_t* p0 = base + kPRows * kRowBytes;
-  uint8_t* p1 = p0 + kRowBytes;
-  for (size_t j = 0; j < kRowBytes; ++j) {
-    const uint8_t b = mul_alpha(mul_alpha(h[j]));  // weights alpha^(25-r)
-    p0[j] = kDivAlpha1[a[j] ^ b];
-    p1[j] = static_cast<uint8_t>(a[j] ^ p0[j]);
+  uint8_t sum[kLanesN];
+  uint8_t weighted[kLanesN];
+  for (size_t k = 0; k < kChunks; ++k) {
+    store64(sum + offset(k), a[k]);
+    store64(weighted + offset(k), mul_alpha64(mul_alpha64(h[k])));  // weights alpha^(n-1-s)
+  }
+  for (size_t j = 0; j < kLanesN; ++j) {
+    p0[j] = kDivAlpha1[sum[j] ^ weighted[j]];
+    p1[j] = static_cast<uint8_t>(sum[j] ^ p0[j]);
   }
 }
 
+// P: lane j of row r is byte 86*r + j (column j / 2, plane j % 2).
+void ecc_p(uint8_t* base) {
+  constexpr size_t kRowBytes = 2 * kPColumns;  // 86
+  uint8_t* p0 = base + kPRows * kRowBytes;
+  parity_lanes<kRowBytes>(kPRows, [base](size_t r) { return base + r * kRowBytes; }, p0, p0 + kRowBytes);
+}
+
+// Word (row r, column c) of the 26 x 43 word matrix is word 43*r + c, so Q
+// symbol m of diagonal d, word (44*m + 43*d) mod 1118 = 43*((m + d) mod 26) + m,
+// is in column m, row (m + d) mod 26. Columns are copied out (rows doubled so
+// the rotation is a contiguous slice); then the recurrence runs over the
+// columns with all 52 (diagonal, plane) codewords side by side.
 void ecc_q(uint8_t* base) {
-  uint8_t* q0 = base + 2 * kQWrapWords;
-  uint8_t* q1 = q0 + 2 * kQDiagonals;
-  for (size_t d = 0; d < kQDiagonals; ++d) {
-    uint8_t a0 = 0, a1 = 0, h0 = 0, h1 = 0;
-    size_t word = 43 * d;
+  constexpr size_t kRows = 26;
+  constexpr size_t kLanes = 2 * kQDiagonals;  // 52
+  alignas(16) uint16_t cols[kQLength][2 * kRows];
+  for (size_t r = 0; r < kRows; ++r) {
+    uint16_t w[kQLength];
+    std::memcpy(w, base + 2 * kPColumns * r, sizeof w);
     for (size_t m = 0; m < kQLength; ++m) {
-      const uint8_t v0 = base[2 * word];
-      const uint8_t v1 = base[2 * word + 1];
-      a0 ^= v0;
-      a1 ^= v1;
-      h0 = static_cast<uint8_t>(mul_alpha(h0) ^ v0);
-      h1 = static_cast<uint8_t>(mul_alpha(h1) ^ v1);
-      word += 44;
-      if (word >= kQWrapWords) word -= kQWrapWords;
+      cols[m][r] = w[m];
+      cols[m][r + kRows] = w[m];
     }
-    const uint8_t b0 = mul_alpha(mul_alpha(h0));
-    const uint8_t b1 = mul_alpha(mul_alpha(h1));
-    q0[2 * d] = kDivAlpha1[a0 ^ b0];
-    q0[2 * d + 1] = kDivAlpha1[a1 ^ b1];
-    q1[2 * d] = static_cast<uint8_t>(a0 ^ q0[2 * d]);
-    q1[2 * d + 1] = static_cast<uint8_t>(a1 ^ q0[2 * d + 1]);
   }
+  uint8_t* q0 = base + 2 * kQWrapWords;
+  parity_lanes<kLanes>(
+      kQLength, [&cols](size_t m) { return reinterpret_cast<const uint8_t*>(&cols[m][m % kRows]); }, q0, q0 + kLanes);
 }
 
 void write_subheader(uint8_t* sector, const XaSubheader& s) {
