@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -45,9 +46,9 @@ struct ScsiResult {
 
 class ScsiHarness {
  public:
-  explicit ScsiHarness(Identity id = {}) : drive_(std::move(id)) {}
+  explicit ScsiHarness(Identity id = {}) : drive_(std::make_unique<Drive>(std::move(id))) {}
 
-  Drive& drive() { return drive_; }
+  Drive& drive() { return *drive_; }
 
   // Runs `cdb` (zero-padded to at least 6 bytes) with `expected` bytes of
   // data-in buffer, split into segments of the given sizes if any (their
@@ -70,7 +71,7 @@ class ScsiHarness {
     req.data_out = data_out;
     if (data_out.empty()) req.data_in = segments;
     req.initiator = initiator;
-    r.response = drive_.execute(req);
+    r.response = drive_->execute(req);
     r.data.assign(buffer.begin(), buffer.begin() + std::min<size_t>(r.response.data_in_length, buffer.size()));
     for (size_t i = expected; i < buffer.size(); ++i) {
       if (buffer[i] != kGuardByte) r.guard_intact = false;
@@ -80,11 +81,11 @@ class ScsiHarness {
 
   // Consumes every pending unit attention of `initiator` with TEST UNIT READY.
   void clear_unit_attentions(InitiatorId initiator = 1) {
-    for (int i = 0; i < 16 && drive_.has_unit_attention(initiator); ++i) run({0x00, 0, 0, 0, 0, 0}, 0, initiator);
+    for (int i = 0; i < 16 && drive_->has_unit_attention(initiator); ++i) run({0x00, 0, 0, 0, 0, 0}, 0, initiator);
   }
 
  private:
-  Drive drive_;
+  std::unique_ptr<Drive> drive_;
 };
 
 }  // namespace udisc::device::testing
