@@ -205,8 +205,29 @@ SectorType sector_type(const disc::Track& track, std::span<const uint8_t, 2352> 
   return (raw[e::kSubheaderOffset + 2] & e::submode::kForm2) != 0 ? SectorType::mode2_form2 : SectorType::mode2_form1;
 }
 
+void deinterleave_rw(std::span<const uint8_t> context, std::span<uint8_t, 96> out) {
+  constexpr size_t kPack = 24;
+  constexpr size_t kPacksPerSector = 4;
+  for (size_t pack = 0; pack < kPacksPerSector; ++pack) {
+    for (size_t symbol = 0; symbol < kPack; ++symbol) {
+      size_t column = symbol;
+      switch (symbol) {
+        case 1: column = 18; break;
+        case 18: column = 1; break;
+        case 2: column = 5; break;
+        case 5: column = 2; break;
+        case 3: column = 23; break;
+        case 23: column = 3; break;
+        default: break;
+      }
+      const size_t at = (pack + (column & 7)) * kPack + column;
+      out[pack * kPack + symbol] = at < context.size() ? static_cast<uint8_t>(context[at] & 0x3F) : 0;
+    }
+  }
+}
+
 void assemble_sector(SectorType /*type*/, const ReadCdFields& fields, const MainLayout& main,
-                     std::span<const uint8_t, 2352> raw, std::span<const uint8_t, 96> sub, std::span<uint8_t> out) {
+                     std::span<const uint8_t, 2352> raw, std::span<const uint8_t> sub, std::span<uint8_t> out) {
   size_t pos = 0;
   if (main.length > 0) {
     std::memcpy(out.data(), raw.data() + main.offset, main.length);
@@ -225,15 +246,14 @@ void assemble_sector(SectorType /*type*/, const ReadCdFields& fields, const Main
       break;
     case SubchannelSelect::q: {
       // MMC-6 Table 385 formatted Q: the 10 Q bytes and their CRC, then 4 pad bytes.
-      const disc::QFrame q = disc::extract_q(sub);
+      const disc::QFrame q = disc::extract_q(sub.first<96>());
       std::memcpy(out.data() + pos, q.data(), q.size());
       std::memset(out.data() + pos + q.size(), 0, kFormattedQ - q.size());
       pos += kFormattedQ;
       break;
     }
     case SubchannelSelect::rw:
-      // R–W symbols: bits 5-0 of each sub-channel byte (P and Q masked).
-      for (size_t i = 0; i < kSubchannelRaw; ++i) out[pos + i] = sub[i] & 0x3F;
+      deinterleave_rw(sub, out.subspan(pos).first<96>());
       pos += kSubchannelRaw;
       break;
   }
@@ -352,7 +372,9 @@ CommandResult execute_read_cd(CommandContext& ctx, const disc::Image& image, con
     }
     constexpr uint32_t kChunk = 8;
     std::array<uint8_t, kChunk * e::kSectorSize> raw;  // NOLINT: filled by read_raw
-    std::array<uint8_t, kChunk * disc::kSubchannelSize> sub{};
+    // Sub-channel of the chunk plus, for R–W, the two sectors after it.
+    std::array<uint8_t, (kChunk + kRwContextSectors - 1) * disc::kSubchannelSize> sub{};
+    const bool rw = fields.subchannel == SubchannelSelect::rw;
     for (uint32_t done = 0; done < n;) {
       const uint32_t k = std::min(kChunk, n - done);
       const int32_t lba = lba0 + static_cast<int32_t>(done);
@@ -364,12 +386,23 @@ CommandResult execute_read_cd(CommandContext& ctx, const disc::Image& image, con
             !s.ok()) {
           return image_error(s, lba);
         }
+        if (rw) {
+          // The following sectors' R–W symbols; zeros where there are none
+          // (lead-out, the gap between sessions).
+          for (uint32_t extra = 0; extra + 1 < kRwContextSectors; ++extra) {
+            std::span<uint8_t> dst(sub.data() + size_t{k + extra} * disc::kSubchannelSize, disc::kSubchannelSize);
+            if (!image.read_subchannel(lba + static_cast<int32_t>(k + extra), 1, dst).ok()) {
+              std::fill(dst.begin(), dst.end(), uint8_t{0});
+            }
+          }
+        }
       }
       for (uint32_t i = 0; i < k; ++i) {
         const int32_t l = lba + static_cast<int32_t>(i);
         if (track == nullptr || l < track->pregap_lba || l >= track->end_lba) track = d.track_at(l);
         std::span<const uint8_t, 2352> r(raw.data() + size_t{i} * e::kSectorSize, e::kSectorSize);
-        std::span<const uint8_t, 96> sc(sub.data() + size_t{i} * disc::kSubchannelSize, disc::kSubchannelSize);
+        std::span<const uint8_t> sc(sub.data() + size_t{i} * disc::kSubchannelSize,
+                                    (rw ? kRwContextSectors : 1) * disc::kSubchannelSize);
         const SectorType type = track != nullptr ? sector_type(*track, r) : plan.first_type;
         const std::optional<MainLayout> main = layout(type, fields);
         if (!main) return ScsiError::invalid_field(9, 6);

@@ -94,9 +94,22 @@ SectorType sector_type(const disc::Track& track, std::span<const uint8_t, 2352> 
 // Track-level type when the form does not depend on the sector.
 SectorType track_sector_type(const disc::Track& track);
 
-// One transferred sector into `out` (exactly transfer_size bytes).
+// R–W de-interleaving (IEC 60908 / Red Book sub-code R–W, CD+G): the 4
+// packs of 24 six-bit symbols that start in a sector are spread over it and
+// the next two sectors. On the disc, symbol j of a pack is first exchanged
+// with its partner (1<->18, 2<->5, 3<->23) and then delayed by (j mod 8)
+// packs. `context` holds the raw P–W sub-channel of the sector and the two
+// following ones (288 bytes; zeros past the end of the disc); `out` receives
+// the 96 symbols of the sector's 4 packs in bits 5-0. No parity correction
+// is applied (images carry the R–W data as read).
+inline constexpr size_t kRwContextSectors = 3;
+void deinterleave_rw(std::span<const uint8_t> context, std::span<uint8_t, 96> out);
+
+// One transferred sector into `out` (exactly transfer_size bytes). `sub` is
+// the sector's raw P–W sub-channel, followed for R–W selection by that of the
+// next two sectors (kRwContextSectors x 96 bytes).
 void assemble_sector(SectorType type, const ReadCdFields& fields, const MainLayout& main,
-                     std::span<const uint8_t, 2352> raw, std::span<const uint8_t, 96> sub, std::span<uint8_t> out);
+                     std::span<const uint8_t, 2352> raw, std::span<const uint8_t> sub, std::span<uint8_t> out);
 
 // Runs READ CD / READ CD MSF on `image` (any CD medium): range checks
 // (05/21/00 with the LBA), per-sector expected-type check (05/64/00 with

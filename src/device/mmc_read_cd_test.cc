@@ -113,6 +113,54 @@ TEST(ReadCdDecode, LbaAndMsfForms) {
 
 // ---- execution ---------------------------------------------------------------------------
 
+// R–W test pattern: symbol j of logical pack P (packs counted from LBA 0).
+uint8_t rw_symbol(int64_t pack, size_t j) { return static_cast<uint8_t>((pack * 7 + int64_t(j) * 13 + 5) & 0x3F); }
+size_t rw_partner(size_t j) {
+  switch (j) {
+    case 1: return 18;
+    case 18: return 1;
+    case 2: return 5;
+    case 5: return 2;
+    case 3: return 23;
+    case 23: return 3;
+    default: return j;
+  }
+}
+
+// An image whose sub-channel carries R–W packs, interleaved as the Red Book
+// encoder does it: symbol j of pack P goes to column c = partner(j) of pack
+// P + (c mod 8). P and Q come from the wrapped image.
+class RwImage : public disc::Image {
+ public:
+  explicit RwImage(std::shared_ptr<MemoryImage> base) : base_(std::move(base)) {}
+  const disc::Disc& disc() const override { return base_->disc(); }
+  std::string format_name() const override { return "rw"; }
+  Status read_user(int32_t lba, uint32_t count, std::span<uint8_t> out) const override {
+    return base_->read_user(lba, count, out);
+  }
+  Status read_raw(int32_t lba, uint32_t count, std::span<uint8_t> out) const override {
+    return base_->read_raw(lba, count, out);
+  }
+  bool stores_raw(int32_t lba) const override { return base_->stores_raw(lba); }
+  Status read_subchannel(int32_t lba, uint32_t count, std::span<uint8_t> out) const override {
+    if (Status s = base_->read_subchannel(lba, count, out); !s.ok()) return s;
+    for (uint32_t i = 0; i < count; ++i) {
+      for (size_t k = 0; k < 96; ++k) {
+        const int64_t interleaved_pack = int64_t(lba + int32_t(i)) * 4 + int64_t(k / 24);
+        const size_t column = k % 24;
+        const int64_t pack = interleaved_pack - int64_t(column & 7);
+        const uint8_t value = pack < 0 ? 0 : rw_symbol(pack, rw_partner(column));
+        uint8_t& b = out[i * 96 + k];
+        b = static_cast<uint8_t>((b & 0xC0) | value);
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::shared_ptr<MemoryImage> base_;
+};
+
 // One track of every mode: mode 1, mode 2 formless, XA form 1, XA form 2, audio (with a pregap).
 std::shared_ptr<MemoryImage> all_modes_disc() {
   disc::Disc d;
@@ -178,7 +226,7 @@ Bytes expected_sector(const disc::Image& img, int32_t lba, SectorType t, uint8_t
     out.insert(out.end(), 4, 0);
   }
   if (byte10 == 4) {
-    for (uint8_t b : sub) out.push_back(b & 0x3F);
+    for (size_t k = 0; k < 96; ++k) out.push_back(rw_symbol(int64_t(lba) * 4 + int64_t(k / 24), k % 24));
   }
   return out;
 }
@@ -191,7 +239,7 @@ SectorType actual_type(const disc::Image& img, int32_t lba) {
 }
 
 TEST(ReadCdExecute, EveryExpectedTypeTrackModeAndFieldSelection) {
-  const auto img = all_modes_disc();
+  const auto img = std::make_shared<RwImage>(all_modes_disc());
   Harness h(img);
   // Two sectors inside each track (audio: in the pregap and after index 1).
   const int32_t starts[] = {10, 1010, 2010, 3010, 4100, 5000};
@@ -225,6 +273,21 @@ TEST(ReadCdExecute, EveryExpectedTypeTrackModeAndFieldSelection) {
     }
   }
   EXPECT_GT(checked, 1000);
+}
+
+TEST(ReadCdExecute, RwDeinterleavedAcrossSectorsAndZeroPastTheEnd) {
+  Harness h(std::make_shared<RwImage>(all_modes_disc()));
+  test::Run r = h.run(read_cd_cdb(0, 5997, 3, 0x00, 0x04));
+  ASSERT_FALSE(r.error.has_value());
+  ASSERT_EQ(r.data.size(), 3u * 96);
+  // 5997: all three context sectors exist.
+  for (size_t k = 0; k < 96; ++k) EXPECT_EQ(r.data[k], rw_symbol(5997 * 4 + int64_t(k / 24), k % 24)) << k;
+  // 5999 (last sector): symbols delayed into the lead-out read as zero.
+  for (size_t k = 0; k < 96; ++k) {
+    const size_t pack = k / 24, j = k % 24, column = rw_partner(j);
+    const bool inside = pack + (column & 7) < 4;
+    EXPECT_EQ(r.data[2 * 96 + k], inside ? rw_symbol(5999 * 4 + int64_t(pack), j) : 0) << k;
+  }
 }
 
 TEST(ReadCdExecute, IllegalCombinationForTheSectorType) {
