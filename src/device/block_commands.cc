@@ -23,34 +23,35 @@ CommandResult read_blocks(CommandContext& ctx, uint32_t lba, uint32_t count) {
     return kGood;
   }
   if (uint64_t{lba} + count > static_cast<uint64_t>(leadout)) return out_of_range;
-  return ctx.send_sectors(kBlockLength, count, [&](uint32_t first, uint32_t n, std::span<uint8_t> out) -> CommandResult {
-    int32_t at = static_cast<int32_t>(lba + first);
-    size_t offset = 0;
-    while (n > 0) {
-      const disc::Track* track = disc.track_at(at);
-      if (track == nullptr) return ScsiError::lba_out_of_range(static_cast<uint32_t>(at));  // between sessions
-      if (disc::user_data_size(track->mode) != kBlockLength || track->mode == disc::TrackMode::audio) {
-        // Audio (or Mode 2 formless / Form 2) sector: MMC-6 6.19.2.
-        return ScsiError::illegal_mode(static_cast<uint32_t>(at));
-      }
-      const uint32_t run = static_cast<uint32_t>(std::min<int64_t>(n, track->end_lba - at));
-      std::span<uint8_t> dst = out.subspan(offset, size_t{run} * kBlockLength);
-      Status s = image->read_user(at, run, dst);
-      if (!s.ok()) {
-        if (s.code() == Status::Code::out_of_range) return ScsiError::lba_out_of_range(static_cast<uint32_t>(at));
-        // Find the failing sector so the initiator can keep the good ones.
-        uint32_t bad = 0;
-        while (bad < run && image->read_user(at + static_cast<int32_t>(bad), 1, dst.subspan(size_t{bad} * kBlockLength, kBlockLength)).ok()) {
-          ++bad;
-        }
-        return ScsiError::read_error(static_cast<uint32_t>(at) + std::min(bad, run - 1));
-      }
-      at += static_cast<int32_t>(run);
-      offset += dst.size();
-      n -= run;
+  // One transfer per track run, so the sectors before a failing one are
+  // transferred and counted (MMC-6 6.19.2: the failing LBA is reported in
+  // INFORMATION and the initiator keeps what came before it).
+  uint32_t done = 0;
+  while (done < count) {
+    const int32_t at = static_cast<int32_t>(lba + done);
+    const disc::Track* track = disc.track_at(at);
+    if (track == nullptr) return ScsiError::lba_out_of_range(static_cast<uint32_t>(at));  // between sessions
+    if (track->mode == disc::TrackMode::audio || disc::user_data_size(track->mode) != kBlockLength) {
+      // Audio (or Mode 2 formless / Form 2) sector: ILLEGAL MODE FOR THIS TRACK.
+      return ScsiError::illegal_mode(static_cast<uint32_t>(at));
     }
-    return kGood;
-  });
+    const uint32_t run = static_cast<uint32_t>(std::min<int64_t>(count - done, track->end_lba - at));
+    CommandResult err = ctx.send_sectors(kBlockLength, run, [&](uint32_t first, uint32_t n, std::span<uint8_t> out) -> CommandResult {
+      const int32_t from = at + static_cast<int32_t>(first);
+      Status s = image->read_user(from, n, out);
+      if (s.ok()) return kGood;
+      if (s.code() == Status::Code::out_of_range) return ScsiError::lba_out_of_range(static_cast<uint32_t>(from));
+      // Find the failing sector so the initiator learns which one it was.
+      uint32_t good = 0;
+      while (good + 1 < n && image->read_user(from + static_cast<int32_t>(good), 1, out.subspan(size_t{good} * kBlockLength, kBlockLength)).ok()) {
+        ++good;
+      }
+      return ScsiError::read_error(static_cast<uint32_t>(from) + good);
+    });
+    if (err) return err;
+    done += run;
+  }
+  return kGood;
 }
 
 }  // namespace
