@@ -160,7 +160,12 @@ class MiniDrive {
 volatile sig_atomic_t g_signal = 0;
 void on_signal(int s) { g_signal = s; }
 
-udisc::Result<tcmu::CommandHandler> make_handler(const std::string& image, bool mini) {
+struct Backend {
+  tcmu::CommandHandler handler;            // minimal responder
+  std::shared_ptr<device::Drive> drive;    // or the engine
+};
+
+udisc::Result<Backend> make_backend(const std::string& image, bool mini) {
 #ifdef UDISC_TOOL_HAVE_ENGINE
   if (!mini) {
     auto img = udisc::formats::open_image(image);
@@ -168,7 +173,7 @@ udisc::Result<tcmu::CommandHandler> make_handler(const std::string& image, bool 
     auto drive = std::make_shared<device::Drive>();
     Status st = drive->insert(*img);
     if (!st.ok()) return st;
-    return tcmu::CommandHandler([drive](const device::Request& r) { return drive->execute(r); });
+    return Backend{nullptr, drive};
   }
 #else
   (void)mini;
@@ -178,7 +183,7 @@ udisc::Result<tcmu::CommandHandler> make_handler(const std::string& image, bool 
   struct stat st{};
   ::fstat(fd, &st);
   auto drive = std::make_shared<MiniDrive>(fd, static_cast<uint64_t>(st.st_size));
-  return tcmu::CommandHandler([drive](const device::Request& r) { return drive->execute(r); });
+  return Backend{[drive](const device::Request& r) { return drive->execute(r); }, nullptr};
 }
 
 int serve_until_signal(tcmu::TcmuDrive& d) {
@@ -245,24 +250,34 @@ int main(int argc, char** argv) {
     return rc;
   }
   if ((cmd == "serve" || cmd == "adopt") && args.size() >= 3) {
-    auto handler = make_handler(args[2], mini);
-    if (!handler.ok()) {
-      std::fprintf(stderr, "%s\n", handler.status().message().c_str());
+    auto backend = make_backend(args[2], mini);
+    if (!backend.ok()) {
+      std::fprintf(stderr, "%s\n", backend.status().message().c_str());
       return 1;
     }
     tcmu::TcmuConfig cfg;
     cfg.name = args[1];
     udisc::Result<std::unique_ptr<tcmu::TcmuDrive>> d = Status::NotFound("no device " + args[1] + " to adopt");
     if (cmd == "serve") {
-      d = tcmu::TcmuDrive::create_with_handler(cfg, std::move(*handler));
+#ifdef UDISC_TOOL_HAVE_ENGINE
+      if (backend->drive) d = tcmu::TcmuDrive::create(cfg, backend->drive);
+      else
+#endif
+        d = tcmu::TcmuDrive::create_with_handler(cfg, backend->handler);
     } else {
       auto list = tcmu::scan_configfs();
       if (!list.ok()) {
         std::fprintf(stderr, "%s\n", list.status().message().c_str());
         return 1;
       }
-      for (const auto& e : *list)
-        if (e.name == args[1]) d = tcmu::TcmuDrive::adopt_with_handler(e, std::move(*handler), cfg);
+      for (const auto& e : *list) {
+        if (e.name != args[1]) continue;
+#ifdef UDISC_TOOL_HAVE_ENGINE
+        if (backend->drive) d = tcmu::TcmuDrive::adopt(e, backend->drive, cfg);
+        else
+#endif
+          d = tcmu::TcmuDrive::adopt_with_handler(e, backend->handler, cfg);
+      }
     }
     if (!d.ok()) {
       std::fprintf(stderr, "%s: %s\n", cmd.c_str(), d.status().message().c_str());

@@ -101,6 +101,9 @@ class TcmuDrive {
   // opens and maps the UIO, starts serving, unblocks. A LUN not yet linked
   // is linked. `config` supplies configfs_root, initiator and
   // device_node_timeout; name/hba/wwn come from `existing`.
+  // `drive` should hold the same medium as before the restart: adopt()
+  // consumes the power-on unit attention and media event a new Drive has
+  // queued, so a mounted file system sees no change.
   static Result<std::unique_ptr<TcmuDrive>> adopt(const ExistingTcmuDevice& existing,
                                                   std::shared_ptr<device::Drive> drive,
                                                   const TcmuConfig& config = {});
