@@ -369,8 +369,30 @@ uint32_t edc_residue(const uint8_t* p, size_t n) {
   return crc;
 }
 
+// The checker's own log/antilog tables, built by repeated multiplication by
+// alpha (not from the generator's tables). log[0] points into a zero-filled
+// tail of exp so that alpha^k * 0 needs no branch.
+struct CheckGf {
+  std::array<uint8_t, 1024> exp{};
+  std::array<uint16_t, 256> log{};
+};
+constexpr CheckGf make_check_gf() {
+  CheckGf t;
+  unsigned x = 1;
+  for (unsigned i = 0; i < 510; ++i) {
+    t.exp[i] = static_cast<uint8_t>(x);
+    if (i < 255) t.log[x] = static_cast<uint16_t>(i);
+    x <<= 1;
+    if (x > 0xFF) x ^= 0x11D;
+  }
+  t.log[0] = 600;  // 600 + k (k < 45) lands in the zero tail
+  return t;
+}
+constexpr CheckGf kCheckGf = make_check_gf();
+static_assert(kCheckGf.exp[255] == 1 && kCheckGf.exp[kCheckGf.log[0] + 44] == 0);
+
 // alpha^k * v via logarithms.
-inline uint8_t gf_scale(uint8_t v, unsigned k) { return v == 0 ? 0 : kGf.exp[kGf.log[v] + k]; }
+inline uint8_t gf_scale(uint8_t v, unsigned k) { return kCheckGf.exp[kCheckGf.log[v] + k]; }
 
 // Both syndromes of every P codeword are zero. `base` = sector + 12.
 bool p_syndromes_zero(const uint8_t* base) {
@@ -392,17 +414,18 @@ bool q_syndromes_zero(const uint8_t* base) {
   for (size_t d = 0; d < kQDiagonals; ++d) {
     for (size_t plane = 0; plane < 2; ++plane) {
       uint8_t s0 = 0, s1 = 0;
-      for (size_t m = 0; m < kQLength + 2; ++m) {
-        size_t word;
-        if (m < kQLength) {
-          word = (44 * m + 43 * d) % kQWrapWords;
-        } else {
-          word = kQWrapWords + (m - kQLength) * kQDiagonals + d;
-        }
+      size_t word = 43 * d;  // (44*m + 43*d) mod 1118, stepped
+      for (size_t m = 0; m < kQLength; ++m) {
         const uint8_t v = base[2 * word + plane];
         s0 ^= v;
         s1 ^= gf_scale(v, static_cast<unsigned>(kQLength + 1 - m));  // alpha^(44-m)
+        word += 44;
+        if (word >= kQWrapWords) word -= kQWrapWords;
       }
+      const uint8_t q0 = base[2 * (kQWrapWords + d) + plane];                // weight alpha
+      const uint8_t q1 = base[2 * (kQWrapWords + kQDiagonals + d) + plane];  // weight 1
+      s0 ^= q0 ^ q1;
+      s1 ^= gf_scale(q0, 1) ^ q1;
       if (s0 != 0 || s1 != 0) return false;
     }
   }
