@@ -31,6 +31,14 @@ using cue::TrackType;
 constexpr uint32_t kRaw = disc::kRawSectorSize;
 constexpr uint32_t kSub = disc::kSubchannelSize;
 constexpr size_t kMaxCueSheetBytes = 1 << 20;
+constexpr int64_t kMaxTrackSectors = 100 * 60 * 75;  // 100 minutes: beyond any CD
+constexpr uint32_t kChunkSectors = 32;  // stored sectors read at once when converting
+
+// Per-thread buffer for chunked conversions (reads stay stateless).
+std::vector<uint8_t>& scratch() {
+  thread_local std::vector<uint8_t> buffer;
+  return buffer;
+}
 
 struct Source {
   std::string name;  // as in the sheet
@@ -76,7 +84,6 @@ class CueImage final : public disc::Image {
                                      std::to_string(out.size()) + " bytes for " + std::to_string(count) +
                                      " sectors of " + std::to_string(size) + " bytes");
     }
-    std::array<uint8_t, kRaw + kSub> sector{};
     for (uint32_t i = 0; i < count;) {
       const int32_t at = lba + static_cast<int32_t>(i);
       const Extent* e = find(at);
@@ -91,16 +98,23 @@ class CueImage final : public disc::Image {
       std::span<uint8_t> dst = out.subspan(static_cast<size_t>(i) * size, static_cast<size_t>(run) * size);
       if (e->source < 0) {
         std::fill(dst.begin(), dst.end(), uint8_t{0});  // empty sectors carry zero user data
-      } else if (f.stored == size && sources_[e->source].type == FileType::binary && !sources_[e->source].audio) {
+      } else if (f.stored == size) {
         // Stored exactly as returned (MODE1/2048, AUDIO): one read for the run.
         Status s = read_stored(*e, at, dst);
         if (!s.ok()) return s;
       } else {
-        for (uint32_t k = 0; k < run; ++k) {
-          std::span<uint8_t> stored(sector.data(), f.stored);
-          Status s = read_stored(*e, at + static_cast<int32_t>(k), stored);
+        // Read stored sectors in chunks and copy their user data out.
+        std::vector<uint8_t>& chunk = scratch();
+        for (uint32_t k = 0; k < run;) {
+          const uint32_t n = std::min<uint32_t>(run - k, kChunkSectors);
+          chunk.resize(static_cast<size_t>(n) * f.stored);
+          Status s = read_stored(*e, at + static_cast<int32_t>(k), chunk);
           if (!s.ok()) return s;
-          std::memcpy(dst.data() + static_cast<size_t>(k) * size, sector.data() + user_offset(f), size);
+          for (uint32_t j = 0; j < n; ++j) {
+            std::memcpy(dst.data() + static_cast<size_t>(k + j) * size,
+                        chunk.data() + static_cast<size_t>(j) * f.stored + user_offset(f), size);
+          }
+          k += n;
         }
       }
       i += run;
@@ -113,27 +127,36 @@ class CueImage final : public disc::Image {
       return Status::InvalidArgument("read_raw at LBA " + std::to_string(lba) + ": buffer of " +
                                      std::to_string(out.size()) + " bytes for " + std::to_string(count) + " sectors");
     }
-    std::array<uint8_t, kRaw + kSub> sector{};
-    for (uint32_t i = 0; i < count; ++i) {
+    std::array<uint8_t, kRaw> sector{};
+    for (uint32_t i = 0; i < count;) {
       const int32_t at = lba + static_cast<int32_t>(i);
       const Extent* e = find(at);
       if (e == nullptr) return out_of_range(at);
-      std::span<uint8_t, kRaw> dst(out.data() + static_cast<size_t>(i) * kRaw, kRaw);
       const TrackFormat& f = formats_[e->track];
-      if (e->source < 0) {
-        disc::build_empty_sector(f.mode, at, dst);
-        continue;
-      }
-      if (f.stored >= kRaw) {
-        Status s = read_stored(*e, at, std::span<uint8_t>(dst.data(), kRaw));
+      const uint32_t run = std::min<uint32_t>(count - i, static_cast<uint32_t>(e->lba + e->count - at));
+      if (e->source >= 0 && f.stored == kRaw) {
+        // Stored raw sectors: passed through, one read for the run.
+        Status s = read_stored(*e, at, out.subspan(static_cast<size_t>(i) * kRaw, static_cast<size_t>(run) * kRaw));
         if (!s.ok()) return s;
+        i += run;
         continue;
       }
-      std::span<uint8_t> stored(sector.data(), f.stored);
-      Status s = read_stored(*e, at, stored);
-      if (!s.ok()) return s;
-      s = synthesize(f, at, stored, dst);
-      if (!s.ok()) return s;
+      for (uint32_t k = 0; k < run; ++k) {
+        const int32_t sector_lba = at + static_cast<int32_t>(k);
+        std::span<uint8_t, kRaw> dst(out.data() + static_cast<size_t>(i + k) * kRaw, kRaw);
+        Status s;
+        if (e->source < 0) {
+          disc::build_empty_sector(f.mode, sector_lba, dst);
+        } else if (f.stored > kRaw) {
+          s = read_stored(*e, sector_lba, dst);  // CDG: the 2352 bytes before the sub-channel
+        } else {
+          std::span<uint8_t> stored(sector.data(), f.stored);
+          s = read_stored(*e, sector_lba, stored);
+          if (s.ok()) s = synthesize(f, sector_lba, stored, dst);
+        }
+        if (!s.ok()) return s;
+      }
+      i += run;
     }
     return Status::Ok();
   }
@@ -194,8 +217,7 @@ class CueImage final : public disc::Image {
     }
   }
 
-  // Reads stored sectors of extent e starting at lba into out (whole sectors
-  // of the stored size, or with raw_only the first 2352 bytes of one sector).
+  // Reads out.size() stored bytes of extent e from the start of the sector at lba.
   Status read_stored(const Extent& e, int32_t lba, std::span<uint8_t> out) const {
     const Source& src = sources_[e.source];
     const uint64_t offset = sector_offset(e, lba);
@@ -207,9 +229,8 @@ class CueImage final : public disc::Image {
       std::fill(out.begin() + static_cast<std::ptrdiff_t>(have), out.end(), uint8_t{0});
     } else {
       s = src.file->read_at(offset, out);
-      if (s.ok() && src.type == FileType::motorola && cue::is_audio(formats_[e.track].type)) {
-        swap_bytes(out.first(std::min<size_t>(out.size(), kRaw)));
-      }
+      // MOTOROLA: big-endian samples (every stored sector size is even, so pairs stay aligned).
+      if (s.ok() && src.type == FileType::motorola && cue::is_audio(formats_[e.track].type)) swap_bytes(out);
     }
     if (!s.ok()) return s.with_context("LBA " + std::to_string(lba));
     return Status::Ok();
@@ -392,9 +413,10 @@ class Builder {
       cursor += pregap_not_stored;
       // Stored part: from the first index to the end of the track's part of the file.
       const int32_t stored_start = cursor;
-      if (stored_sectors[i] <= 0 || stored_sectors[i] > 500000) {
+      if (stored_sectors[i] <= 0 || stored_sectors[i] > kMaxTrackSectors) {
         return Status::Corruption(at_line(t.line) + "track " + std::to_string(t.number) + " has " +
-                                  std::to_string(stored_sectors[i]) + " sectors in '" + sources_[t.file].name + "'");
+                                  std::to_string(stored_sectors[i]) + " sectors in '" + sources_[t.file].name +
+                                  "' (a CD track holds 1 to " + std::to_string(kMaxTrackSectors) + ")");
       }
       add_extent(i, cursor, static_cast<int32_t>(stored_sectors[i]), static_cast<int>(t.file), start_byte[i]);
       cursor += static_cast<int32_t>(stored_sectors[i]);
@@ -410,7 +432,7 @@ class Builder {
       dt.postgap = t.postgap;
       dt.end_lba = cursor;
       total += cursor - dt.pregap_lba;
-      if (cursor > 10'000'000 || total > 10'000'000) {
+      if (cursor > 4 * kMaxTrackSectors || total > 4 * kMaxTrackSectors) {
         return Status::Corruption(at_line(t.line) + "the disc would be longer than any CD (" + std::to_string(cursor) +
                                   " sectors)");
       }
