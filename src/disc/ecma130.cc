@@ -110,7 +110,6 @@ uint32_t edc_bytes(uint32_t crc, const uint8_t* p, size_t n) {
 // Both codes have the parity-check matrix [1 ... 1; alpha^(n-1) ... alpha 1]:
 // with A = sum of data symbols and B = sum alpha^(n-1-i) d_i over the data,
 // the parity symbols are p0 = (A + B) / (alpha + 1), p1 = A + p0.
-constexpr size_t kPlaneWords = 1170;
 constexpr size_t kPColumns = 43;
 constexpr size_t kPRows = 24;
 constexpr size_t kQDiagonals = 26;
