@@ -13,6 +13,7 @@
 #include <array>
 #include <cctype>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "disc/ecma130.h"
@@ -32,6 +33,7 @@ constexpr uint32_t kRaw = disc::kRawSectorSize;
 constexpr uint32_t kSub = disc::kSubchannelSize;
 constexpr size_t kMaxCueSheetBytes = 1 << 20;
 constexpr int64_t kMaxTrackSectors = 100 * 60 * 75;  // 100 minutes: beyond any CD
+constexpr int64_t kMaxDiscSectors = 4 * kMaxTrackSectors;
 constexpr uint32_t kChunkSectors = 32;  // stored sectors read at once when converting
 
 // Per-thread buffer for chunked conversions (reads stay stateless).
@@ -323,61 +325,121 @@ class Builder {
     }
   }
 
+  Status short_file(const Source& src, const CueTrack& t, uint64_t need, int line) const {
+    return Status::Corruption(at_line(line) + "'" + src.name + "' is shorter than the sheet says: " +
+                              std::to_string(src.size) + " bytes, but track " + std::to_string(t.number) +
+                              " needs at least " + std::to_string(need));
+  }
+
+  // Stored sectors of a track in one file: `count` sectors from `position`
+  // (in the track's sector size), at byte `offset`.
+  struct Segment {
+    size_t file = 0;
+    int32_t position = 0;
+    int64_t count = -1;  // -1 until known: "to the end of the file"
+    uint64_t offset = 0;
+  };
+
+  // The stored part of track i runs from its first index to the next track's
+  // first index (through whole files in between), or for the last track to
+  // the end of its last file.
+  std::vector<Segment> segments_of(size_t i) const {
+    const std::vector<CueTrack>& tracks = sheet_.tracks;
+    const CueTrack& t = tracks[i];
+    const size_t f0 = t.first_file();
+    const int32_t p0 = t.first_position();
+    std::vector<Segment> out;
+    if (i + 1 < tracks.size()) {
+      const size_t f1 = tracks[i + 1].first_file();
+      const int32_t p1 = tracks[i + 1].first_position();
+      if (f1 == f0) return {Segment{f0, p0, p1 - p0}};
+      out.push_back(Segment{f0, p0, -1});
+      for (size_t f = f0 + 1; f < f1; ++f) out.push_back(Segment{f, 0, -1});
+      if (p1 > 0) out.push_back(Segment{f1, 0, p1});
+      return out;
+    }
+    out.push_back(Segment{f0, p0, -1});
+    for (size_t f = f0 + 1; f <= t.indices.back().file; ++f) out.push_back(Segment{f, 0, -1});
+    return out;
+  }
+
+  // (segment number, sectors into it) of an index, if it is stored.
+  template <typename Seg>
+  static std::optional<std::pair<size_t, int32_t>> locate(const std::vector<Seg>& segs, const cue::CueIndex& ix) {
+    for (size_t k = 0; k < segs.size(); ++k) {
+      const Seg& seg = segs[k];
+      if (seg.file == ix.file && ix.position >= seg.position && ix.position - seg.position < seg.count) {
+        return std::make_pair(k, static_cast<int32_t>(ix.position - seg.position));
+      }
+    }
+    return std::nullopt;
+  }
+
   Status lay_out() {
     const std::vector<CueTrack>& tracks = sheet_.tracks;
-    // Byte offset in its file of each track's first index, and the number of
-    // stored sectors from there to the end of the track's part of the file.
-    std::vector<uint64_t> start_byte(tracks.size());
-    std::vector<int64_t> stored_sectors(tracks.size());
+    // Per file: the next unassigned position and its byte offset.
+    std::vector<int64_t> file_pos(sources_.size(), 0);
+    std::vector<uint64_t> file_byte(sources_.size(), 0);
+    std::vector<std::vector<Segment>> segments(tracks.size());
     for (size_t i = 0; i < tracks.size(); ++i) {
       const CueTrack& t = tracks[i];
-      const Source& src = sources_[t.file];
       const uint32_t size = cue::stored_sector_size(t.type);
-      if (src.audio && !cue::is_audio(t.type)) {
-        return Status::Corruption(at_line(t.line) + "track " + std::to_string(t.number) + " is " +
-                                  cue::to_string(t.type) + " but its file '" + src.name +
-                                  "' is WAVE (audio only)");
-      }
-      if (src.audio && t.type == TrackType::cdg) {
-        return Status::Corruption(at_line(t.line) + "track " + std::to_string(t.number) +
-                                  " is CDG but its file '" + src.name + "' is WAVE (no subchannel)");
-      }
-      const bool first_in_file = i == 0 || tracks[i - 1].file != t.file;
-      if (first_in_file) {
-        start_byte[i] = static_cast<uint64_t>(t.first_position()) * size;
-        if (t.first_position() > 0) {
-          warnings_.push_back(at_line(t.indices.front().line) + "the first " + std::to_string(t.first_position()) +
+      segments[i] = segments_of(i);
+      for (Segment& seg : segments[i]) {
+        const Source& src = sources_[seg.file];
+        const int line = sheet_.files[seg.file].line;
+        if (src.audio && !cue::is_audio(t.type)) {
+          return Status::Corruption(at_line(t.line) + "track " + std::to_string(t.number) + " is " +
+                                    cue::to_string(t.type) + " but its file '" + src.name + "' is WAVE (audio only)");
+        }
+        if (src.audio && t.type == TrackType::cdg) {
+          return Status::Corruption(at_line(t.line) + "track " + std::to_string(t.number) + " is CDG but its file '" +
+                                    src.name + "' is WAVE (no subchannel)");
+        }
+        if (seg.position < file_pos[seg.file]) {
+          return Status::Corruption(at_line(t.line) + "track " + std::to_string(t.number) + " overlaps the previous track in '" + src.name + "'");
+        }
+        if (seg.position > file_pos[seg.file] && file_pos[seg.file] == 0) {
+          warnings_.push_back(at_line(t.indices.front().line) + "the first " + std::to_string(seg.position) +
                               " sectors of '" + src.name + "' come before track " + std::to_string(t.number) +
                               " and are not used");
         }
-      } else {
-        const CueTrack& p = tracks[i - 1];
-        const int64_t len = t.first_position() - p.first_position();
-        stored_sectors[i - 1] = len;
-        start_byte[i] = start_byte[i - 1] + static_cast<uint64_t>(len) * cue::stored_sector_size(p.type);
-      }
-      const bool last_in_file = i + 1 == tracks.size() || tracks[i + 1].file != t.file;
-      if (last_in_file) {
-        // The last track of a file runs to the end of the file.
-        const uint64_t need = start_byte[i] + (static_cast<uint64_t>(t.indices.back().position - t.first_position()) + 1) * size;
-        if (src.size < need) {
-          return Status::Corruption(at_line(t.indices.back().line) + "'" + src.name + "' is shorter than the sheet says: " +
-                                    std::to_string(src.size) + " bytes, but track " + std::to_string(t.number) +
-                                    " needs at least " + std::to_string(need) + " (its last INDEX plus one " +
-                                    std::to_string(size) + "-byte sector)");
-        }
-        const uint64_t rest = src.size - start_byte[i];
-        stored_sectors[i] = static_cast<int64_t>(rest / size);
-        if (rest % size != 0) {
-          if (src.audio) {
-            ++stored_sectors[i];  // audio: the last partial sector is padded with silence
-            warnings_.push_back(at_line(sheet_.files[t.file].line) + "'" + src.name +
-                                "' is not a whole number of sectors; the last sector is padded with silence");
-          } else {
-            warnings_.push_back(at_line(sheet_.files[t.file].line) + "'" + src.name + "' ends with " +
-                                std::to_string(rest % size) + " bytes that are not a whole " + std::to_string(size) +
-                                "-byte sector; they are ignored");
+        seg.offset = file_byte[seg.file] + static_cast<uint64_t>(seg.position - file_pos[seg.file]) * size;
+        if (seg.count < 0) {
+          // To the end of the file.
+          const uint64_t rest = src.size > seg.offset ? src.size - seg.offset : 0;
+          seg.count = static_cast<int64_t>(rest / size);
+          if (rest % size != 0) {
+            if (src.audio) {
+              ++seg.count;  // audio: the last partial sector is padded with silence
+              warnings_.push_back(at_line(line) + "'" + src.name +
+                                  "' is not a whole number of sectors; the last sector is padded with silence");
+            } else {
+              warnings_.push_back(at_line(line) + "'" + src.name + "' ends with " + std::to_string(rest % size) +
+                                  " bytes that are not a whole " + std::to_string(size) + "-byte sector; they are ignored");
+            }
           }
+        } else if (seg.offset + static_cast<uint64_t>(seg.count) * size > src.size) {
+          return short_file(src, t, seg.offset + static_cast<uint64_t>(seg.count) * size,
+                            i + 1 < tracks.size() ? tracks[i + 1].indices.front().line : t.line);
+        }
+        if (seg.count > kMaxTrackSectors) {
+          return Status::Corruption(at_line(t.line) + "track " + std::to_string(t.number) + " has " +
+                                    std::to_string(seg.count) + " sectors in '" + src.name +
+                                    "' (a CD track holds at most " + std::to_string(kMaxTrackSectors) + ")");
+        }
+        file_pos[seg.file] = seg.position + seg.count;
+        file_byte[seg.file] = seg.offset + static_cast<uint64_t>(seg.count) * size;
+      }
+      // Every index must point at a stored sector.
+      for (const cue::CueIndex& ix : t.indices) {
+        if (!locate(segments[i], ix).has_value()) {
+          const Source& src = sources_[ix.file];
+          uint64_t need = 0;
+          for (const Segment& seg : segments[i]) {
+            if (seg.file == ix.file) need = seg.offset + static_cast<uint64_t>(ix.position - seg.position + 1) * size;
+          }
+          return short_file(src, t, need, ix.line);
         }
       }
     }
@@ -388,8 +450,15 @@ class Builder {
     for (size_t i = 0; i < tracks.size(); ++i) {
       const CueTrack& t = tracks[i];
       TrackFormat f{t.type, base_mode(t.type), cue::stored_sector_size(t.type)};
-      if (cue::is_mode2(t.type)) f.mode = probe_mode2(f, sources_[t.file], start_byte[i] +
-          static_cast<uint64_t>(t.index1_position() - t.first_position()) * f.stored);
+      const cue::CueIndex* index1 = &t.indices.front();
+      for (const cue::CueIndex& ix : t.indices) {
+        if (ix.number == 1) index1 = &ix;
+      }
+      if (cue::is_mode2(t.type)) {
+        const auto at = locate(segments[i], *index1);
+        const Segment& seg = segments[i][at->first];
+        f.mode = probe_mode2(f, sources_[seg.file], seg.offset + static_cast<uint64_t>(index1->position - seg.position) * f.stored);
+      }
 
       disc::Track dt;
       dt.number = t.number;
@@ -411,19 +480,22 @@ class Builder {
       dt.pregap_lba = cursor;
       add_extent(i, cursor, pregap_not_stored, -1, 0);
       cursor += pregap_not_stored;
-      // Stored part: from the first index to the end of the track's part of the file.
-      const int32_t stored_start = cursor;
-      if (stored_sectors[i] <= 0 || stored_sectors[i] > kMaxTrackSectors) {
-        return Status::Corruption(at_line(t.line) + "track " + std::to_string(t.number) + " has " +
-                                  std::to_string(stored_sectors[i]) + " sectors in '" + sources_[t.file].name +
-                                  "' (a CD track holds 1 to " + std::to_string(kMaxTrackSectors) + ")");
+      // Stored part: one extent per segment.
+      std::vector<int32_t> segment_lba;
+      for (const Segment& seg : segments[i]) {
+        segment_lba.push_back(cursor);
+        add_extent(i, cursor, static_cast<int32_t>(seg.count), static_cast<int>(seg.file), seg.offset);
+        cursor += static_cast<int32_t>(seg.count);
+        total += seg.count;
+        if (cursor > kMaxDiscSectors || total > kMaxDiscSectors) {
+          return Status::Corruption(at_line(t.line) + "the disc would be longer than any CD (" +
+                                    std::to_string(cursor) + " sectors)");
+        }
       }
-      add_extent(i, cursor, static_cast<int32_t>(stored_sectors[i]), static_cast<int>(t.file), start_byte[i]);
-      cursor += static_cast<int32_t>(stored_sectors[i]);
       for (const cue::CueIndex& ix : t.indices) {
-        const int32_t lba = stored_start + (ix.position - t.first_position());
         if (ix.number == 0) continue;
-        dt.indices.push_back(disc::Index{ix.number, lba});
+        const auto at = locate(segments[i], ix);
+        dt.indices.push_back(disc::Index{ix.number, segment_lba[at->first] + at->second});
       }
       dt.start_lba = dt.indices.front().lba;
       if (dt.start_lba > dt.pregap_lba) dt.indices.insert(dt.indices.begin(), disc::Index{0, dt.pregap_lba});
@@ -431,10 +503,8 @@ class Builder {
       cursor += t.postgap;
       dt.postgap = t.postgap;
       dt.end_lba = cursor;
-      total += cursor - dt.pregap_lba;
-      if (cursor > 4 * kMaxTrackSectors || total > 4 * kMaxTrackSectors) {
-        return Status::Corruption(at_line(t.line) + "the disc would be longer than any CD (" + std::to_string(cursor) +
-                                  " sectors)");
+      if (dt.end_lba <= dt.start_lba) {
+        return Status::Corruption(at_line(t.line) + "track " + std::to_string(t.number) + " has no sectors after INDEX 01");
       }
       formats_.push_back(f);
       disc_.tracks.push_back(std::move(dt));

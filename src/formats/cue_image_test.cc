@@ -486,6 +486,48 @@ TEST(CueImage, WaveFilesSampleExact) {
   EXPECT_TRUE(img->stores_raw(201));
 }
 
+// EAC "gaps appended to previous track": the pregap of track N+1 is at the
+// end of file N, its INDEX 01 at the start of file N+1.
+TEST(CueImage, TrackSpanningTwoFilesWavAndFlac) {
+  TempDir dir;
+  const auto pcm1 = test_pcm(0, 588 * 300);
+  const auto pcm2 = test_pcm(588 * 300, 588 * 200);
+  const auto pcm3 = test_pcm(588 * 500, 588 * 100);
+  dir.write("01.wav", wav_file(pcm1));
+  dir.write("02.bin", pcm2);
+  dir.write("03.wav", wav_file(pcm3));
+  ImagePtr img = open_ok(dir,
+                         "FILE \"01.wav\" WAVE\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n"
+                         "  TRACK 02 AUDIO\n    INDEX 00 00:03:25\n"
+                         "FILE \"02.bin\" BINARY\n    INDEX 01 00:00:00\n    INDEX 02 00:01:00\n"
+                         "  TRACK 03 AUDIO\n    INDEX 00 00:02:00\n"
+                         "FILE \"03.wav\" WAVE\n    INDEX 01 00:00:00\n");
+  ASSERT_TRUE(img);
+  const disc::Disc& d = img->disc();
+  ASSERT_EQ(d.tracks.size(), 3u);
+  EXPECT_EQ(d.tracks[0].end_lba, 250);
+  EXPECT_EQ(d.tracks[1].pregap_lba, 250);
+  EXPECT_EQ(d.tracks[1].start_lba, 300);
+  EXPECT_EQ(d.tracks[1].indices.back().number, 2);
+  EXPECT_EQ(d.tracks[1].indices.back().lba, 375);
+  EXPECT_EQ(d.tracks[1].end_lba, 450);
+  EXPECT_EQ(d.tracks[2].pregap_lba, 450);
+  EXPECT_EQ(d.tracks[2].start_lba, 500);
+  EXPECT_EQ(d.leadout_lba(), 600);
+  std::vector<uint8_t> all = pcm1;
+  append(all, pcm2);
+  append(all, pcm3);
+  EXPECT_EQ(read_raw(*img, 0, 600), all);
+  // Runs that cross a file boundary inside one track.
+  EXPECT_EQ(read_raw(*img, 290, 20), std::vector<uint8_t>(all.begin() + 290 * kRaw, all.begin() + 310 * kRaw));
+  // An index past the end of its file.
+  const std::string msg = open_error(dir,
+                                     "FILE \"01.wav\" WAVE\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n"
+                                     "  TRACK 02 AUDIO\n    INDEX 00 00:05:00\n"
+                                     "FILE \"02.bin\" BINARY\n    INDEX 01 00:00:00\n");
+  EXPECT_NE(msg.find("line 5: '01.wav' is shorter than the sheet says"), std::string::npos) << msg;
+}
+
 TEST(CueImage, WaveFormatErrors) {
   TempDir dir;
   dir.write("mono.wav", wav_file(test_pcm(0, 588), 1));

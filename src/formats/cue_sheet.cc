@@ -281,8 +281,9 @@ class Parser {
       warn("FILE " + quote(sheet_.files.back().name) + " has no tracks; ignored");
       sheet_.files.pop_back();
     }
-    Status s = close_track();
-    if (!s.ok()) return s;
+    // A FILE inside a track continues that track in the new file (EAC's
+    // "gaps appended to the previous track" sheets put INDEX 00 of a track at
+    // the end of one file and INDEX 01 at the start of the next).
     sheet_.files.push_back(CueFile{std::move(name), ft, line_});
     file_has_track_ = false;
     return Status::Ok();
@@ -341,12 +342,14 @@ class Parser {
     auto pos = parse_msf(w[1], "INDEX");
     if (!pos.ok()) return pos.status();
     const std::string name = "INDEX " + std::string(*number < 10 ? "0" : "") + std::to_string(*number);
+    const size_t file = sheet_.files.size() - 1;
+    file_has_track_ = true;
     if (t->indices.empty()) {
       if (*number > 1) return error("first index of track " + std::to_string(t->number) + " is " + name + "; it must be 00 or 01");
       // Within one FILE, a track starts after the previous track's last index.
       if (sheet_.tracks.size() >= 2) {
         const CueTrack& prev = sheet_.tracks[sheet_.tracks.size() - 2];
-        if (prev.file == t->file && *pos <= prev.indices.back().position) {
+        if (prev.indices.back().file == file && *pos <= prev.indices.back().position) {
           return error(name + " of track " + std::to_string(t->number) + " at " + std::string(w[1]) +
                        " is not after the last index of track " + std::to_string(prev.number) +
                        " in the same file (index out of order)");
@@ -359,13 +362,15 @@ class Parser {
         return error(name + " out of order in track " + std::to_string(t->number) + " (after INDEX " +
                      std::to_string(last.number) + "; indices must increase by one)");
       }
-      if (*pos < last.position || (*pos == last.position && last.number != 0)) {
-        return error(name + " at " + std::string(w[1]) + " is not after INDEX " + std::to_string(last.number) +
-                     " of track " + std::to_string(t->number) + " (index out of order)");
+      if (last.file == file) {
+        if (*pos < last.position || (*pos == last.position && last.number != 0)) {
+          return error(name + " at " + std::string(w[1]) + " is not after INDEX " + std::to_string(last.number) +
+                       " of track " + std::to_string(t->number) + " (index out of order)");
+        }
+        if (*pos == last.position) t->indices.pop_back();  // INDEX 00 == INDEX 01: no pregap
       }
-      if (*pos == last.position) t->indices.pop_back();  // INDEX 00 == INDEX 01: no pregap
     }
-    t->indices.push_back(CueIndex{static_cast<uint8_t>(*number), *pos, line_});
+    t->indices.push_back(CueIndex{static_cast<uint8_t>(*number), *pos, line_, file});
     return Status::Ok();
   }
 

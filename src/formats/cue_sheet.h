@@ -1,7 +1,8 @@
 // Cue sheet parser: text in, a plain description of files, tracks and indices out.
 //
 // parse_cue_sheet() reads the grammar found in the wild (see docs/formats/cue.md):
-// FILE (BINARY / MOTOROLA / WAVE), TRACK with every common mode, INDEX 00-99,
+// FILE (BINARY / MOTOROLA / WAVE; also inside a track, which then continues
+// in the new file), TRACK with every common mode, INDEX 00-99,
 // PREGAP / POSTGAP, CATALOG, ISRC, FLAGS, TITLE / PERFORMER / SONGWRITER,
 // CDTEXTFILE (ignored, with a warning), REM (including redump's
 // "REM SESSION nn"), CRLF or LF, an optional UTF-8 BOM, keywords in any case.
@@ -55,25 +56,29 @@ struct CueFile {
 
 struct CueIndex {
   uint8_t number = 1;     // 0..99
-  int32_t position = 0;   // sectors from the start of the track's FILE
+  int32_t position = 0;   // sectors from the start of its FILE
   int line = 0;
+  size_t file = 0;        // the FILE it points into (index into CueSheet::files)
 };
 
 struct CueTrack {
   uint8_t number = 1;     // 1..99
   TrackType type = TrackType::audio;
   uint8_t session = 1;    // from the last "REM SESSION nn" before the track
-  size_t file = 0;        // index into CueSheet::files
+  size_t file = 0;        // FILE current at the TRACK command (index into CueSheet::files)
   int line = 0;           // line of the TRACK keyword
-  std::vector<CueIndex> indices;  // sorted by number and position; has INDEX 01
+  // Sorted by number; positions increase within a FILE. A track may continue
+  // into the next FILE (a FILE command inside the track). Has INDEX 01.
+  std::vector<CueIndex> indices;
   int32_t pregap = 0;     // PREGAP: sectors before the track, not in the file
   int32_t postgap = 0;    // POSTGAP: sectors after the track, not in the file
   uint8_t flags = 0;      // disc::control bits from FLAGS (4CH, DCP, PRE)
   std::string isrc;       // 12 characters or empty
   disc::CdText cd_text;
 
-  // Position of the first index (00 if present, else 01) in the file.
+  // Position and file of the first index (00 if present, else 01).
   int32_t first_position() const { return indices.front().position; }
+  size_t first_file() const { return indices.front().file; }
   // Position of INDEX 01.
   int32_t index1_position() const;
 };

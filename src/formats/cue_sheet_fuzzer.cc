@@ -23,7 +23,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (previous != 0 && t.number != previous + 1) std::abort();
     previous = t.number;
     for (size_t i = 1; i < t.indices.size(); ++i) {
-      if (t.indices[i].number != t.indices[i - 1].number + 1 || t.indices[i].position <= t.indices[i - 1].position) {
+      const auto& a = t.indices[i - 1];
+      const auto& b = t.indices[i];
+      if (b.number != a.number + 1 || b.file < a.file || b.file >= s.files.size() ||
+          (a.file == b.file && b.position <= a.position)) {
         std::abort();
       }
     }

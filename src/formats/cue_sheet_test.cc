@@ -164,6 +164,32 @@ TEST(CueSheet, SeveralTracksPerFile) {
   EXPECT_EQ(s.tracks[2].index1_position(), 12 * 60 * 75);
 }
 
+// EAC's "gaps appended to previous track" sheets: a track's INDEX 00 is at the
+// end of one file and its INDEX 01 at the start of the next.
+TEST(CueSheet, TrackContinuesIntoNextFile) {
+  CueSheet s = parse_ok(
+      "FILE \"01.wav\" WAVE\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n  TRACK 02 AUDIO\n    INDEX 00 04:35:50\n"
+      "FILE \"02.wav\" WAVE\n    INDEX 01 00:00:00\n    INDEX 02 00:10:00\n  TRACK 03 AUDIO\n    INDEX 00 03:00:00\n"
+      "FILE \"03.wav\" WAVE\n    INDEX 01 00:00:00\n");
+  ASSERT_EQ(s.files.size(), 3u);
+  ASSERT_EQ(s.tracks.size(), 3u);
+  const CueTrack& t2 = s.tracks[1];
+  EXPECT_EQ(t2.file, 0u);
+  ASSERT_EQ(t2.indices.size(), 3u);
+  EXPECT_EQ(t2.indices[0].file, 0u);
+  EXPECT_EQ(t2.indices[0].position, (4 * 60 + 35) * 75 + 50);
+  EXPECT_EQ(t2.indices[1].file, 1u);
+  EXPECT_EQ(t2.indices[1].position, 0);
+  EXPECT_EQ(t2.indices[2].file, 1u);
+  EXPECT_EQ(t2.first_file(), 0u);
+  EXPECT_EQ(s.tracks[2].indices[1].file, 2u);
+  EXPECT_TRUE(s.warnings.empty());
+  // Within the new file positions must still increase.
+  const std::string msg = parse_error(
+      "FILE a.bin BINARY\nTRACK 01 AUDIO\nINDEX 00 00:00:00\nFILE b.bin BINARY\nINDEX 01 00:05:00\nINDEX 02 00:04:00\n");
+  EXPECT_NE(msg.find("t.cue: line 6: INDEX 02 at 00:04:00 is not after INDEX 1"), std::string::npos) << msg;
+}
+
 TEST(CueSheet, Index0EqualToIndex1MeansNoPregap) {
   CueSheet s = parse_ok("FILE a.bin BINARY\nTRACK 01 AUDIO\nINDEX 00 00:00:00\nINDEX 01 00:00:00\n");
   ASSERT_EQ(s.tracks[0].indices.size(), 1u);
