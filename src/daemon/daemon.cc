@@ -213,7 +213,7 @@ json Controller::drive_json(const Entry& e, const Credentials& who) const {
             {"medium", st.medium_present},
             {"locked", st.locked},
             {"image", nullptr},
-            {"identity", {{"vendor", id.vendor}, {"product", id.product}, {"revision", id.revision}, {"serial", id.serial}}},
+            {"identity", {{"vendor", id.vendor}, {"product", id.product}, {"revision", id.revision}, {"serial", id.serial}, {"kind", to_string(id.kind)}}},
             {"counters", {{"commands", st.commands}, {"bytes", st.bytes_read}, {"errors", st.errors}}}};
   const std::string node = backend_.device_node(e.record.number);
   if (!node.empty()) j["device"] = node;

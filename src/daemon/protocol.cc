@@ -100,6 +100,26 @@ void IdentitySpec::apply(device::Identity& identity) const {
   if (product) identity.product = *product;
   if (revision) identity.revision = *revision;
   if (serial) identity.serial = *serial;
+  if (kind) identity.kind = *kind;
+}
+
+const char* to_string(device::DriveKind kind) {
+  switch (kind) {
+    case device::DriveKind::cd_rom:
+      return "cd";
+    case device::DriveKind::dvd_rom:
+      return "dvd";
+    case device::DriveKind::bd_rom:
+      return "bd";
+  }
+  return "bd";
+}
+
+std::optional<device::DriveKind> drive_kind_from_string(std::string_view s) {
+  if (s == "cd") return device::DriveKind::cd_rom;
+  if (s == "dvd") return device::DriveKind::dvd_rom;
+  if (s == "bd") return device::DriveKind::bd_rom;
+  return std::nullopt;
 }
 
 Status check_identity_field(std::string_view field, std::string_view value, size_t max_length) {
@@ -215,6 +235,13 @@ std::variant<Request, ParseError> parse_request(std::string_view line) {
       value = ident[f.name].get<std::string>();
       if (Status s = check_identity_field(f.name, value, f.max); !s.ok()) return bad(s.message(), req.id);
       spec.*(f.member) = std::move(value);
+    }
+    if (ident.contains("kind")) {
+      const json& k = ident["kind"];
+      std::optional<device::DriveKind> kind;
+      if (k.is_string()) kind = drive_kind_from_string(k.get_ref<const std::string&>());
+      if (!kind) return bad("field 'identity.kind' must be \"cd\", \"dvd\" or \"bd\"", req.id);
+      spec.kind = kind;
     }
     req.identity = std::move(spec);
   }

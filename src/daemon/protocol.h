@@ -67,6 +67,7 @@ struct IdentitySpec {
   std::optional<std::string> product;   // <= 16
   std::optional<std::string> revision;  // <= 4
   std::optional<std::string> serial;    // <= 32
+  std::optional<device::DriveKind> kind;  // "cd", "dvd" or "bd": the profiles and features reported
   void apply(device::Identity& identity) const;
 };
 
@@ -96,6 +97,10 @@ struct ParseError {
 };
 
 std::variant<Request, ParseError> parse_request(std::string_view line);
+
+// "cd" / "dvd" / "bd".
+const char* to_string(device::DriveKind kind);
+std::optional<device::DriveKind> drive_kind_from_string(std::string_view s);
 
 // Validates one identity field (ASCII 0x20..0x7E, length limit).
 Status check_identity_field(std::string_view field, std::string_view value, size_t max_length);

@@ -1,5 +1,7 @@
 #include "daemon/state.h"
 
+#include "daemon/protocol.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,7 +31,8 @@ json identity_to_json(const device::Identity& id) {
               {"product", id.product},
               {"revision", id.revision},
               {"serial", id.serial},
-              {"naa_id", id.naa_id}};
+              {"naa_id", id.naa_id},
+              {"kind", to_string(id.kind)}};
 }
 
 // A small checked reader: every error names the file and the field path.
@@ -86,7 +89,7 @@ bool DriveRecord::operator==(const DriveRecord& o) const {
   return number == o.number && owner_uid == o.owner_uid && owner_gid == o.owner_gid &&
          identity.vendor == o.identity.vendor && identity.product == o.identity.product &&
          identity.revision == o.identity.revision && identity.serial == o.identity.serial &&
-         identity.naa_id == o.identity.naa_id && tray_open == o.tray_open && image == o.image;
+         identity.naa_id == o.identity.naa_id && identity.kind == o.identity.kind && tray_open == o.tray_open && image == o.image;
 }
 
 json to_json(const DaemonState& state) {
@@ -151,6 +154,11 @@ Result<DaemonState> state_from_json(const json& j, const std::string& name) {
     if (Status s = r.string(ji, ai, "revision", &d.identity.revision); !s.ok()) return s;
     if (Status s = r.string(ji, ai, "serial", &d.identity.serial); !s.ok()) return s;
     if (Status s = r.u64(ji, ai, "naa_id", &d.identity.naa_id, false); !s.ok()) return s;
+    std::string kind = "bd";
+    if (Status s = r.string(ji, ai, "kind", &kind, false); !s.ok()) return s;
+    auto kind_value = drive_kind_from_string(kind);
+    if (!kind_value) return r.error(ai + "kind", "must be \"cd\", \"dvd\" or \"bd\"");
+    d.identity.kind = *kind_value;
     std::string tray;
     if (Status s = r.string(jd, at + ".", "tray", &tray); !s.ok()) return s;
     if (tray != "open" && tray != "closed") return r.error(at + ".tray", "must be \"open\" or \"closed\"");
