@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -311,6 +312,126 @@ TEST_F(CliTest, LargeUdfImageIsADvdAndCannotBecomeBinCue) {
   EXPECT_NE(c.err.find("dvd-rom-dl"), std::string::npos) << c.err;
   fs::remove(udf);
 }
+
+#ifdef UDISC_MAKE_MIXED_CUE
+struct ExpectedTrack {
+  int number, session;
+  std::string mode;
+  int64_t pregap, start, length;
+};
+
+std::vector<ExpectedTrack> read_expected_toc(const fs::path& p) {
+  std::vector<ExpectedTrack> v;
+  std::ifstream in(p);
+  std::string line;
+  const std::regex re("track ([0-9]+) session ([0-9]+) mode ([a-z0-9_]+) pregap ([0-9]+) start ([0-9]+) length ([0-9]+)");
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (std::regex_search(line, m, re)) {
+      v.push_back({std::stoi(m[1]), std::stoi(m[2]), m[3], std::stoll(m[4]), std::stoll(m[5]), std::stoll(m[6])});
+    }
+  }
+  return v;
+}
+
+// Hash lines of `udisc verify`: track number -> "crc md5 sha1".
+std::map<std::string, std::string> verify_hashes(const std::string& out) {
+  std::map<std::string, std::string> h;
+  const std::regex re("^ *([0-9]+|image) +[a-z0-9_ ]+? +[0-9]+  ([0-9a-f]{8})  ([0-9a-f]{32})  ([0-9a-f]{40})$");
+  std::istringstream in(out);
+  std::string line;
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (std::regex_match(line, m, re)) h[m[1]] = std::string(m[2]) + " " + std::string(m[3]) + " " + std::string(m[4]);
+  }
+  return h;
+}
+
+TEST_F(CliTest, MixedModeMultisessionCueRoundTrips) {
+  const fs::path iso = make_iso("mixed-src");
+  const fs::path dir = dir_ / "mixed";
+  fs::create_directories(dir);
+  Ran gen = sh(quote(UDISC_MAKE_MIXED_CUE) + " " + quote(dir.string()) + " --iso " + quote(iso.string()) +
+               " --multisession --audio-tracks 3 --name mixed");
+  ASSERT_EQ(gen.status, 0) << gen.err;
+  const fs::path cue = dir / "mixed.cue";
+  const std::vector<ExpectedTrack> expected = read_expected_toc(dir / "expected.toc");
+  ASSERT_GE(expected.size(), 4u);
+
+  // info against the generator's own record of what it laid out.
+  const json j = info_json(cue);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["mcn"], "0000000012345");
+  ASSERT_EQ(j["sessions"].size(), 2u);
+  ASSERT_EQ(j["tracks"].size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const json& t = j["tracks"][i];
+    const ExpectedTrack& e = expected[i];
+    EXPECT_EQ(t["number"], e.number);
+    EXPECT_EQ(t["session"], e.session) << "track " << e.number;
+    EXPECT_EQ(t["mode"], e.mode) << "track " << e.number;
+    EXPECT_EQ(t["pregap"], e.pregap) << "track " << e.number;
+    EXPECT_EQ(t["start_lba"], e.start) << "track " << e.number;
+    EXPECT_EQ(t["length"], e.length) << "track " << e.number;
+  }
+  EXPECT_EQ(j["tracks"][2]["flags"], json::array({"PRE"}));
+  EXPECT_EQ(j["tracks"][2]["isrc"], "ZZUDC0000003");
+  Ran text = udisc("info " + quote(cue.string()));
+  EXPECT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("audio"), std::string::npos) << text.out;
+
+  // The generated image verifies clean.
+  Ran v1 = udisc("verify " + quote(cue.string()));
+  EXPECT_EQ(v1.status, 0) << v1.out << v1.err;
+  EXPECT_NE(v1.out.find(", 0 bad"), std::string::npos) << v1.out;
+
+  // Converted redump style: one BIN per track, same TOC, clean, same hashes.
+  const fs::path out = dir_ / "mixed-conv" / "Mixed Disc.cue";
+  fs::create_directories(out.parent_path());
+  Ran c = udisc("convert " + quote(cue.string()) + " -o " + quote(out.string()));
+  ASSERT_EQ(c.status, 0) << c.err;
+  const std::string sheet = slurp(out);
+  EXPECT_NE(sheet.find("CATALOG 0000000012345"), std::string::npos) << sheet;
+  EXPECT_NE(sheet.find("ISRC ZZUDC0000003"), std::string::npos) << sheet;
+  EXPECT_NE(sheet.find("FLAGS PRE"), std::string::npos) << sheet;
+  EXPECT_NE(sheet.find("REM SESSION 02"), std::string::npos) << sheet;
+  EXPECT_NE(sheet.find("FILE \"Mixed Disc (Track 1).bin\" BINARY"), std::string::npos) << sheet;
+  EXPECT_EQ(info_json(out), j);
+  Ran v2 = udisc("verify " + quote(out.string()));
+  EXPECT_EQ(v2.status, 0) << v2.out << v2.err;
+  const auto h1 = verify_hashes(v1.out), h2 = verify_hashes(v2.out);
+  EXPECT_EQ(h1.size(), expected.size() + 1) << v1.out;
+  EXPECT_EQ(h1, h2);
+  // Each track's hash is that of its BIN file (md5sum, independently).
+  for (const ExpectedTrack& e : expected) {
+    const fs::path bin = out.parent_path() / ("Mixed Disc (Track " + std::to_string(e.number) + ").bin");
+    ASSERT_TRUE(fs::exists(bin)) << bin;
+    EXPECT_EQ(fs::file_size(bin) % 2352, 0u);
+    Ran md5 = sh("md5sum " + quote(bin.string()));
+    EXPECT_NE(h2.at(std::to_string(e.number)).find(first_word(md5.out)), std::string::npos) << e.number;
+  }
+
+  // User data of every track equals the original's, read through both images.
+  auto a = udisc::formats::open_image(cue.string());
+  auto b = udisc::formats::open_image(out.string());
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  for (const auto& t : (*a)->disc().tracks) {
+    const uint32_t size = udisc::disc::user_data_size(t.mode);
+    const uint32_t n = static_cast<uint32_t>(t.end_lba - t.start_lba);
+    std::vector<uint8_t> ua(static_cast<size_t>(n) * size), ub(ua.size());
+    ASSERT_TRUE((*a)->read_user(t.start_lba, n, ua).ok()) << "track " << int(t.number);
+    ASSERT_TRUE((*b)->read_user(t.start_lba, n, ub).ok()) << "track " << int(t.number);
+    EXPECT_TRUE(ua == ub) << "track " << int(t.number);
+  }
+  // Track 1 holds the ISO.
+  const std::string original = slurp(iso);
+  std::string track1(original.size(), '\0');
+  ASSERT_TRUE((*b)->read_user(0, static_cast<uint32_t>(original.size() / 2048),
+                              {reinterpret_cast<uint8_t*>(track1.data()), track1.size()}).ok());
+  EXPECT_TRUE(track1 == original);
+}
+#endif
 
 TEST_F(CliTest, ErrorsAreMessagesNotCrashes) {
   Ran missing = udisc("info " + quote((dir_ / "missing.iso").string()));
