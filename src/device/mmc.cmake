@@ -10,6 +10,7 @@ target_sources(udisc_device PRIVATE
 
 udisc_test(mmc_test
   SOURCES mmc_toc_test.cc mmc_info_test.cc mmc_read_cd_test.cc mmc_audio_test.cc mmc_commands_test.cc
+          mmc_drive_test.cc
   LIBS udisc_device udisc_device_testing)
 
 udisc_fuzzer(fuzz_mmc SOURCES mmc_fuzz.cc LIBS udisc_device udisc_device_testing)
