@@ -217,7 +217,7 @@ void complete_form2(uint8_t* s) {
 // below -150 become 90:00:00-style addresses as in MMC).
 void header_bytes(int32_t lba, uint8_t mode, uint8_t out[4]) {
   constexpr int32_t kWrap = 100 * kSecondsPerMinute * kFramesPerSecond;
-  int32_t frames = (lba + kMsfLbaShift) % kWrap;
+  int32_t frames = static_cast<int32_t>((int64_t{lba} + kMsfLbaShift) % kWrap);  // no overflow at INT32_MAX
   if (frames < 0) frames += kWrap;
   const Msf m = frames_to_msf(frames);
   out[0] = to_bcd(m.minute);

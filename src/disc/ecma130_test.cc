@@ -322,6 +322,19 @@ TEST(Ecma130, BadInputsAreRejected) {
   }
 }
 
+TEST(Ecma130, ExtremeAddressesWrap) {
+  for (int32_t lba : {INT32_MIN, -450151, -151, 449850, INT32_MAX}) {
+    Sector s{};
+    build_empty_sector(TrackMode::mode1, lba, s);
+    EXPECT_TRUE(check_raw_sector(s, lba).ok()) << lba;
+  }
+  Sector s{};
+  build_empty_sector(TrackMode::mode1, -151, s);  // lead-in: 99:59:74
+  EXPECT_EQ(s[12], 0x99);
+  EXPECT_EQ(s[13], 0x59);
+  EXPECT_EQ(s[14], 0x74);
+}
+
 TEST(Ecma130, Mode0AndAudio) {
   Sector s{};
   write_sync_and_header(10, 0, s);

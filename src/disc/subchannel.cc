@@ -52,11 +52,11 @@ unsigned get_bits(std::span<const uint8_t, 12> q, unsigned pos, unsigned bits) {
 
 bool valid_bcd_byte(uint8_t b) { return (b >> 4) <= 9 && (b & 0x0F) <= 9; }
 
-Msf frames_msf_wrapped(int32_t frames) {
-  constexpr int32_t kWrap = 100 * kSecondsPerMinute * kFramesPerSecond;
+Msf frames_msf_wrapped(int64_t frames) {
+  constexpr int64_t kWrap = 100 * kSecondsPerMinute * kFramesPerSecond;
   frames %= kWrap;
   if (frames < 0) frames += kWrap;
-  return frames_to_msf(frames);
+  return frames_to_msf(static_cast<int32_t>(frames));
 }
 
 // Where lba lies on the disc, as the Q channel reports it.
@@ -64,7 +64,7 @@ struct Place {
   const Track* track = nullptr;  // null in a lead-out or with no tracks
   uint8_t index = 1;
   bool leadout = false;
-  int32_t relative = 0;          // frames, never negative
+  int64_t relative = 0;          // frames, never negative
   uint8_t control = 0;
   bool first_of_index = false;   // first frame of the pregap or of an index
   bool last_of_area = false;     // last frame of the pregap or of the track
@@ -91,7 +91,7 @@ Place locate(const Disc& disc, int32_t lba) {
     }
     p.leadout = true;
     p.control = last->control;
-    p.relative = lba - leadout;
+    p.relative = int64_t{lba} - leadout;
     p.index = 1;
     return p;
   }
@@ -99,12 +99,12 @@ Place locate(const Disc& disc, int32_t lba) {
   p.control = t->control;
   if (lba < t->start_lba) {
     p.index = 0;
-    p.relative = t->start_lba - lba;  // counts down; 1 on the last pregap frame
+    p.relative = int64_t{t->start_lba} - lba;  // counts down; 1 on the last pregap frame
     p.first_of_index = lba <= t->pregap_lba;
     p.last_of_area = lba == t->start_lba - 1;
     return p;
   }
-  p.relative = lba - t->start_lba;
+  p.relative = int64_t{lba} - t->start_lba;
   p.index = 1;
   p.first_of_index = lba == t->start_lba;
   for (const Index& i : t->indices) {
@@ -121,7 +121,7 @@ constexpr int kMcnPhase = 10;   // (lba + 150) % 100 of MCN frames
 constexpr int kIsrcPhase = 60;  // (lba + 150) % 100 of ISRC frames
 
 int phase_of(int32_t lba) {
-  int v = (lba + kMsfLbaShift) % 100;
+  int v = static_cast<int>((int64_t{lba} + kMsfLbaShift) % 100);
   return v < 0 ? v + 100 : v;
 }
 
@@ -251,7 +251,7 @@ std::optional<std::string> decode_isrc(std::span<const uint8_t, 12> q) {
 
 QFrame build_q(const Disc& disc, int32_t lba) {
   const Place p = locate(disc, lba);
-  const Msf absolute = frames_msf_wrapped(lba + kMsfLbaShift);
+  const Msf absolute = frames_msf_wrapped(int64_t{lba} + kMsfLbaShift);
   const bool edge = p.first_of_index || p.last_of_area;
   if (p.track != nullptr && !edge) {
     const int phase = phase_of(lba);

@@ -273,6 +273,13 @@ TEST(SubchannelQ, MultisessionLeadoutAndEmptyDisc) {
   EXPECT_EQ(msf_to_frames(p->relative), 1000);
   const Disc empty;
   EXPECT_TRUE(q_crc_ok(build_q(empty, 0)));
+  // Extreme addresses do not overflow (UBSan would report it).
+  for (int32_t lba : {INT32_MIN, INT32_MIN + 1, -151, INT32_MAX - 1, INT32_MAX}) {
+    EXPECT_TRUE(q_crc_ok(build_q(d, lba))) << lba;
+    EXPECT_TRUE(q_crc_ok(build_q(empty, lba))) << lba;
+    std::array<uint8_t, 96> raw;
+    build_subchannel(d, lba, raw);
+  }
 }
 
 }  // namespace
