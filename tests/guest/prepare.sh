@@ -15,7 +15,13 @@ mkdir -p "$cache"
 cache="$(cd "$cache" && pwd)"
 
 # linux-image-amd64 is a metapackage; the kernel is the package it depends on.
+# A kernel prepared earlier is reused (apt-cache is slow); UDISC_GUEST_REFRESH=1
+# looks the current package up again.
 pkg="${UDISC_GUEST_KERNEL_PACKAGE:-}"
+if [[ -z "$pkg" && "${UDISC_GUEST_REFRESH:-0}" != 1 && -f "$cache/.package" ]]; then
+  pkg="$(cat "$cache/.package")"
+  [[ -f "$cache/$pkg/.prepared" ]] || pkg=""
+fi
 if [[ -z "$pkg" ]]; then
   pkg="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')"
 fi
@@ -25,7 +31,29 @@ if [[ -z "$pkg" ]]; then
 fi
 root="$cache/$pkg"
 stamp="$root/.prepared"
+# The kernel decompresses itself slowly under TCG: keep an uncompressed
+# vmlinux (ELF with a PVH entry, booted directly by QEMU) next to vmlinuz.
+extract_vmlinux() {
+  local kver vmlinuz
+  kver="$(cat "$1/.kernel-version")"
+  vmlinuz="$1/boot/vmlinuz-$kver"
+  [[ -f "$1/boot/vmlinux-$kver" ]] && return 0
+  command -v python3 >/dev/null || return 0
+  python3 - "$vmlinuz" "$1/boot/vmlinux-$kver" <<'PY' || rm -f "$1/boot/vmlinux-$kver"
+import lzma, sys
+data = open(sys.argv[1], "rb").read()
+i = data.find(b"\xfd7zXZ\x00")
+if i < 0:
+    sys.exit(0)
+out = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(data[i:])
+if out[:4] != b"\x7fELF":
+    sys.exit(1)
+open(sys.argv[2], "wb").write(out)
+PY
+}
 if [[ -f "$stamp" ]]; then
+  extract_vmlinux "$root"
+  echo "$pkg" > "$cache/.package"
   echo "$root"
   exit 0
 fi
@@ -45,5 +73,7 @@ depmod -b "$root.tmp" "$kver"
 rm -rf "$root"
 mv "$root.tmp" "$root"
 echo "$kver" > "$root/.kernel-version"
+extract_vmlinux "$root"
 touch "$stamp"
+echo "$pkg" > "$cache/.package"
 echo "$root"

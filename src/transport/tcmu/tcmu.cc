@@ -16,6 +16,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -180,6 +181,11 @@ class TcmuDrive::Impl {
   mutable std::mutex mu;  // guards removed and the configfs steps
   bool removed = false;
 
+  // UDISC_TCMU_TRACE=1: one line per command on stderr (debugging).
+  const bool trace = [] {
+    const char* t = std::getenv("UDISC_TCMU_TRACE");
+    return t && *t && *t != '0';
+  }();
   std::atomic<uint64_t> commands{0}, data_in_bytes{0}, check_conditions{0}, ring_errors{0};
 
   ~Impl() { stop_serving(); }
@@ -290,7 +296,22 @@ class TcmuDrive::Impl {
         return false;
       }
       if (!n.value()) return true;
+      const auto t0 = std::chrono::steady_clock::now();
       const device::Response rsp = run(c);
+      if (trace) {
+        const auto us =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+        std::string cdb;
+        for (uint8_t b : c.cdb) {
+          char h[4];
+          std::snprintf(h, sizeof h, "%02x", b);
+          cdb += h;
+        }
+        std::fprintf(stderr, "tcmu %s: id %u cdb %s len %u -> status 0x%02x sense %x/%02x/%02x data %u (%lld us)\n",
+                     name.c_str(), c.cmd_id, cdb.c_str(), c.data_length, static_cast<unsigned>(rsp.status),
+                     rsp.sense_length > 2 ? rsp.sense[2] & 0x0F : 0, rsp.sense_length > 12 ? rsp.sense[12] : 0,
+                     rsp.sense_length > 13 ? rsp.sense[13] : 0, rsp.data_in_length, static_cast<long long>(us));
+      }
       commands.fetch_add(1, std::memory_order_relaxed);
       if (rsp.status == device::ScsiStatus::check_condition)
         check_conditions.fetch_add(1, std::memory_order_relaxed);
