@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -715,6 +716,74 @@ TEST(CueImage, ParserErrorsTravelUp) {
   TempDir dir;
   const std::string msg = open_error(dir, "FILE a.bin BINARY\nTRACK 01 MODE7\n");
   EXPECT_NE(msg.find(dir.file("disc.cue") + ": line 2: unknown track mode"), std::string::npos) << msg;
+}
+
+// Opening reads metadata only: a few bytes, however large the files.
+class CountingFile final : public RandomAccessFile {
+ public:
+  CountingFile(std::shared_ptr<RandomAccessFile> base, std::atomic<uint64_t>* bytes) : base_(std::move(base)), bytes_(bytes) {}
+  uint64_t size() const override { return base_->size(); }
+  const std::string& name() const override { return base_->name(); }
+  Status read_at(uint64_t offset, std::span<uint8_t> out) const override {
+    *bytes_ += out.size();
+    return base_->read_at(offset, out);
+  }
+
+ private:
+  std::shared_ptr<RandomAccessFile> base_;
+  std::atomic<uint64_t>* bytes_;
+};
+
+TEST(CueImage, OpeningReadsOnlyMetadata) {
+  TempDir dir;
+  // 200 MB of BIN (sparse) and a FLAC file.
+  {
+    std::ofstream big(dir.file("big.bin"), std::ios::binary);
+    big.seekp(static_cast<std::streamoff>(2352) * 85000 - 1);
+    big.put(0);
+  }
+  write_flac(dir.file("t.flac"), test_pcm(0, 588 * 200));
+  std::atomic<uint64_t> bytes{0};
+  auto base = folder_resolver(dir.path());
+  auto resolve = [&](const std::string& name) -> Result<std::shared_ptr<RandomAccessFile>> {
+    auto f = base(name);
+    if (!f.ok()) return f;
+    return std::shared_ptr<RandomAccessFile>(std::make_shared<CountingFile>(f.value(), &bytes));
+  };
+  auto r = open_cue_sheet("FILE big.bin BINARY\nTRACK 01 MODE2/2352\nINDEX 01 00:00:00\nTRACK 02 AUDIO\n"
+                          "INDEX 01 10:00:00\nFILE t.flac WAVE\nTRACK 03 AUDIO\nINDEX 01 00:00:00\n",
+                          "big.cue", resolve);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ((*r)->disc().leadout_lba(), 85000 + 200);
+  EXPECT_LT(bytes.load(), 64u * 1024) << "opening read " << bytes.load() << " bytes";
+}
+
+TEST(CueImage, ConcurrentBinReaders) {
+  TempDir dir;
+  std::vector<uint8_t> bin;
+  for (int32_t n = 0; n < 200; ++n) append(bin, raw_sector(TrackMode::mode1, n, n));
+  dir.write("c.bin", bin);
+  ImagePtr img = open_ok(dir, "FILE c.bin BINARY\nTRACK 01 MODE1/2352\nINDEX 01 00:00:00\n");
+  ASSERT_TRUE(img);
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(static_cast<unsigned>(t) + 100);
+      std::vector<uint8_t> user(2048 * 40);
+      for (int i = 0; i < 300; ++i) {
+        const int32_t lba = static_cast<int32_t>(rng() % 160);
+        const uint32_t n = 1 + rng() % 40;
+        std::span<uint8_t> out(user.data(), n * 2048);
+        if (!img->read_user(lba, n, out).ok()) ++bad;
+        for (uint32_t k = 0; k < n; ++k) {
+          if (!std::equal(out.begin() + k * 2048, out.begin() + (k + 1) * 2048, user_pattern(lba + k, 2048).begin())) ++bad;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST(CueImage, InMemoryResolver) {
