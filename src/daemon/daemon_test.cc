@@ -1,0 +1,645 @@
+// The daemon end to end over a real Unix socket (backend "none"): images as
+// SCM_RIGHTS descriptors, ownership between two real uids (SO_PEERCRED; the
+// other uid runs in a child process), locked drives, malformed input, slow
+// clients, 16 drives, and a restart from the state file.
+#include "daemon/daemon.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <grp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "daemon/client.h"
+
+namespace udisc::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr uid_t kOtherUid = 65534;  // nobody
+constexpr gid_t kOtherGid = 65534;
+
+size_t open_fd_count() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// Runs `fn` in a child process as uid/gid; returns what it printed (its result).
+std::string run_as(uid_t uid, gid_t gid, const std::function<std::string()>& fn) {
+  int pipefd[2];
+  if (::pipe(pipefd) != 0) return "pipe failed";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(pipefd[0]);
+    std::string out;
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) {
+      out = "could not switch user";
+    } else {
+      out = fn();
+    }
+    (void)!::write(pipefd[1], out.data(), out.size());
+    ::_exit(0);
+  }
+  ::close(pipefd[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(pipefd[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return out;
+}
+
+// SCSI through the engine, as a transport would send it.
+struct ScsiOut {
+  device::Response r;
+  std::vector<uint8_t> data;
+};
+ScsiOut scsi(device::Drive& d, std::vector<uint8_t> cdb, uint32_t expected) {
+  ScsiOut out;
+  out.data.resize(expected);
+  std::span<uint8_t> seg(out.data);
+  std::vector<std::span<uint8_t>> segs{seg};
+  device::Request req;
+  req.cdb = cdb;
+  req.direction = expected ? device::DataDirection::from_device : device::DataDirection::none;
+  req.expected_transfer_length = expected;
+  req.data_in = segs;
+  req.initiator = 7;
+  out.r = d.execute(req);
+  return out;
+}
+
+// READ CAPACITY(10) after clearing unit attentions; returns the sector count or -1.
+int64_t capacity(device::Drive& d) {
+  for (int i = 0; i < 4; ++i) {
+    ScsiOut o = scsi(d, {0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 8);
+    if (o.r.status == device::ScsiStatus::good) {
+      return ((int64_t{o.data[0]} << 24) | (o.data[1] << 16) | (o.data[2] << 8) | o.data[3]) + 1;
+    }
+    if (o.r.sense_length >= 14 && (o.r.sense[2] & 0x0F) != 0x06) return -1;  // not a unit attention
+  }
+  return -1;
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path("/tmp") / ("udisc-daemon-test-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+    socket_ = (dir_ / "control.sock").string();
+    state_ = (dir_ / "state" / "state.json").string();
+    fds_at_start_ = open_fd_count();
+  }
+  void TearDown() override {
+    stop();
+    fs::remove_all(dir_);
+    EXPECT_EQ(open_fd_count(), fds_at_start_) << "descriptors leaked";
+  }
+
+  DaemonOptions options() {
+    DaemonOptions o;
+    o.socket_path = socket_;
+    o.state_path = state_;
+    o.socket_mode = 0666;  // the other uid connects too
+    o.socket_group = "";
+    o.log = [this](const std::string& line) {
+      std::lock_guard lock(log_mu_);
+      log_.push_back(line);
+    };
+    return o;
+  }
+
+  void start(DaemonOptions o) {
+    daemon_ = std::make_unique<Daemon>(std::move(o), make_none_backend());
+    Status s = daemon_->start();
+    ASSERT_TRUE(s.ok()) << s.message();
+    thread_ = std::thread([this] { run_status_ = daemon_->run(); });
+  }
+  void start() { start(options()); }
+  void stop() {
+    if (!daemon_) return;
+    daemon_->request_stop();
+    thread_.join();
+    daemon_.reset();
+  }
+
+  Client client() {
+    auto c = Client::connect(socket_);
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    return std::move(c).value();
+  }
+
+  // A plain ISO of `sectors` 2048-byte sectors; byte 0 of each sector = `tag`.
+  std::string make_iso(const std::string& name, int sectors, uint8_t tag = 1, mode_t mode = 0644) {
+    const std::string path = (dir_ / name).string();
+    std::vector<char> data(static_cast<size_t>(sectors) * 2048, 0);
+    for (int s = 0; s < sectors; ++s) data[static_cast<size_t>(s) * 2048] = static_cast<char>(tag);
+    std::ofstream(path, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
+    ::chmod(path.c_str(), mode);
+    return path;
+  }
+
+  Reply call(Client& c, json req, const std::string& image = "") {
+    if (!image.empty()) {
+      auto img = open_image_to_send(image);
+      EXPECT_TRUE(img.ok()) << img.status().message();
+      if (!img.ok()) return {};
+      req["image"] = img->spec;
+      auto fds = img->raw_fds();
+      auto r = c.call(std::move(req), fds);
+      EXPECT_TRUE(r.ok()) << r.status().message();
+      return r.ok() ? *r : Reply{};
+    }
+    auto r = c.call(std::move(req));
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : Reply{};
+  }
+
+  Reply mount(Client& c, const std::string& image, std::optional<int> drive = std::nullopt) {
+    json req = {{"op", "mount"}};
+    if (drive) req["drive"] = *drive;
+    return call(c, req, image);
+  }
+
+  std::shared_ptr<device::Drive> engine(uint32_t n) { return daemon_->controller().engine(n); }
+
+  bool log_contains(const std::string& needle) {
+    std::lock_guard lock(log_mu_);
+    for (const auto& l : log_) {
+      if (l.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  fs::path dir_;
+  std::string socket_, state_;
+  std::unique_ptr<Daemon> daemon_;
+  std::thread thread_;
+  Status run_status_;
+  size_t fds_at_start_ = 0;
+  std::mutex log_mu_;
+  std::vector<std::string> log_;
+};
+
+TEST_F(DaemonTest, HelloListAndSocketMode) {
+  DaemonOptions o = options();
+  o.socket_mode = 0660;
+  start(o);
+  struct stat st {};
+  ASSERT_EQ(::lstat(socket_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0660u);
+  Client c = client();
+  Reply h = call(c, {{"op", "hello"}});
+  ASSERT_TRUE(h.ok) << h.message;
+  EXPECT_EQ(h.result["protocol"], 1);
+  EXPECT_EQ(h.result["backend"], "none");
+  EXPECT_EQ(h.result["uid"], 0);
+  Reply l = call(c, {{"op", "list"}});
+  ASSERT_TRUE(l.ok);
+  EXPECT_TRUE(l.result["drives"].empty());
+
+  // A second daemon on the same socket is refused; the first keeps serving.
+  Daemon second(options(), make_none_backend());
+  Status s = second.start();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("already listens"), std::string::npos) << s.message();
+  EXPECT_TRUE(call(c, {{"op", "hello"}}).ok);
+}
+
+TEST_F(DaemonTest, MountEjectInsertRemove) {
+  start();
+  const std::string a = make_iso("a.iso", 300, 0xA1);
+  const std::string b = make_iso("b.iso", 500, 0xB2);
+  Client c = client();
+
+  Reply m = mount(c, a);
+  ASSERT_TRUE(m.ok) << m.message;
+  EXPECT_TRUE(m.result["created"].get<bool>());
+  const json& d = m.result["drive"];
+  EXPECT_EQ(d["drive"], 0);
+  EXPECT_EQ(d["owner_uid"], 0);
+  EXPECT_EQ(d["tray"], "closed");
+  EXPECT_TRUE(d["medium"].get<bool>());
+  EXPECT_EQ(d["image"]["path"], a);  // recorded from the descriptor, not the client's word
+  EXPECT_EQ(d["image"]["format"], "iso");
+  EXPECT_EQ(d["image"]["sectors"], 300);
+  EXPECT_TRUE(d["image"]["persistent"].get<bool>());
+  ASSERT_NE(engine(0), nullptr);
+  EXPECT_EQ(capacity(*engine(0)), 300);
+
+  // READ(10) of LBA 5 returns the image's bytes: the engine reads our descriptor.
+  ScsiOut rd = scsi(*engine(0), {0x28, 0, 0, 0, 0, 5, 0, 0, 1, 0}, 2048);
+  ASSERT_EQ(rd.r.status, device::ScsiStatus::good);
+  EXPECT_EQ(rd.data[0], 0xA1);
+  Reply st = call(c, {{"op", "status"}, {"drive", 0}});
+  ASSERT_TRUE(st.ok);
+  EXPECT_GE(st.result["drives"][0]["counters"]["commands"].get<uint64_t>(), 2u);
+  EXPECT_GE(st.result["drives"][0]["counters"]["bytes"].get<uint64_t>(), 2048u);
+
+  Reply e = call(c, {{"op", "eject"}, {"drive", 0}});
+  ASSERT_TRUE(e.ok) << e.message;
+  EXPECT_EQ(e.result["drive"]["tray"], "open");
+  EXPECT_FALSE(e.result["drive"]["medium"].get<bool>());
+  EXPECT_TRUE(e.result["drive"]["image"].is_null());
+  EXPECT_EQ(capacity(*engine(0)), -1);
+
+  Reply i = call(c, {{"op", "insert"}, {"drive", 0}}, b);
+  ASSERT_TRUE(i.ok) << i.message;
+  EXPECT_FALSE(i.result["created"].get<bool>());
+  EXPECT_EQ(capacity(*engine(0)), 500);
+
+  // The state file follows every change.
+  auto saved = load_state(state_);
+  ASSERT_TRUE(saved.ok());
+  ASSERT_EQ(saved->drives.size(), 1u);
+  ASSERT_TRUE(saved->drives[0].image.has_value());
+  EXPECT_EQ(saved->drives[0].image->image.path, b);
+
+  Reply r = call(c, {{"op", "remove"}, {"drive", 0}});
+  ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_EQ(engine(0), nullptr);
+  EXPECT_TRUE(call(c, {{"op", "list"}}).result["drives"].empty());
+  Reply gone = call(c, {{"op", "eject"}, {"drive", 0}});
+  EXPECT_FALSE(gone.ok);
+  EXPECT_EQ(gone.code, ErrorCode::not_found);
+  EXPECT_TRUE(load_state(state_)->drives.empty());
+}
+
+TEST_F(DaemonTest, MountReusesAnEmptyDriveOfTheCaller) {
+  start();
+  Client c = client();
+  ASSERT_TRUE(mount(c, make_iso("a.iso", 10)).ok);
+  ASSERT_TRUE(call(c, {{"op", "eject"}, {"drive", 0}}).ok);
+  Reply again = mount(c, make_iso("b.iso", 20));
+  ASSERT_TRUE(again.ok) << again.message;
+  EXPECT_EQ(again.result["drive"]["drive"], 0);
+  EXPECT_FALSE(again.result["created"].get<bool>());
+  Reply next = mount(c, make_iso("c.iso", 30));
+  ASSERT_TRUE(next.ok);
+  EXPECT_EQ(next.result["drive"]["drive"], 1);
+  Reply chosen = mount(c, make_iso("d.iso", 40), 7);
+  ASSERT_TRUE(chosen.ok) << chosen.message;
+  EXPECT_EQ(chosen.result["drive"]["drive"], 7);
+  EXPECT_EQ(capacity(*engine(7)), 40);
+  // create with an identity and no image: an empty drive with a closed tray.
+  Reply cr = call(c, {{"op", "create"}, {"identity", {{"vendor", "PIONEER"}, {"product", "DVR-112"}, {"kind", "dvd"}}}});
+  ASSERT_TRUE(cr.ok) << cr.message;
+  EXPECT_EQ(cr.result["drive"]["drive"], 2);
+  EXPECT_EQ(cr.result["drive"]["identity"]["vendor"], "PIONEER");
+  EXPECT_EQ(cr.result["drive"]["identity"]["kind"], "dvd");
+  EXPECT_EQ(engine(2)->identity().product, "DVR-112");
+}
+
+TEST_F(DaemonTest, CueSheetTravelsWithItsFiles) {
+  start();
+  const int sectors = 200;
+  {
+    std::vector<char> bin(sectors * 2048, 0x5A);
+    std::ofstream(dir_ / "Track 01.bin", std::ios::binary).write(bin.data(), static_cast<std::streamsize>(bin.size()));
+    std::ofstream(dir_ / "disc.cue") << "FILE \"Track 01.bin\" BINARY\r\n  TRACK 01 MODE1/2048\r\n    INDEX 01 00:00:00\r\n";
+  }
+  Client c = client();
+  Reply m = mount(c, (dir_ / "disc.cue").string());
+  ASSERT_TRUE(m.ok) << m.message;
+  const json& img = m.result["drive"]["image"];
+  EXPECT_EQ(img["format"], "cue");
+  ASSERT_EQ(img["files"].size(), 1u);
+  EXPECT_EQ(img["files"][0], (dir_ / "Track 01.bin").string());
+  EXPECT_EQ(capacity(*engine(0)), sectors);
+
+  // A sheet sent without its files: the daemon says which file is missing.
+  UniqueFd sheet(::open((dir_ / "disc.cue").c_str(), O_RDONLY | O_CLOEXEC));
+  const int fd = sheet.get();
+  auto r = c.call({{"op", "mount"}, {"image", {{"path", "disc.cue"}}}}, std::span<const int>(&fd, 1));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->code, ErrorCode::bad_image);
+  EXPECT_NE(r->message.find("Track 01.bin"), std::string::npos) << r->message;
+}
+
+TEST_F(DaemonTest, DescriptorsThatProveNoReadRightAreRefused) {
+  start();
+  const std::string secret = make_iso("secret.iso", 16, 1, 0600);
+  Client c = client();
+  struct Case {
+    int flags;
+    const char* needle;
+  };
+  for (const Case& k : {Case{O_PATH, "O_PATH"}, Case{O_WRONLY, "not open for reading"}}) {
+    UniqueFd f(::open(secret.c_str(), k.flags | O_CLOEXEC));
+    ASSERT_TRUE(f.valid());
+    const int fd = f.get();
+    auto r = c.call({{"op", "mount"}, {"image", {{"path", secret}}}}, std::span<const int>(&fd, 1));
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->ok);
+    EXPECT_EQ(r->code, ErrorCode::bad_image);
+    EXPECT_NE(r->message.find(k.needle), std::string::npos) << r->message;
+  }
+  UniqueFd dirfd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const int fd = dirfd.get();
+  auto r = c.call({{"op", "mount"}, {"image", {{"path", "dir"}}}}, std::span<const int>(&fd, 1));
+  ASSERT_TRUE(r.ok());
+  EXPECT_NE(r->message.find("not a regular file"), std::string::npos) << r->message;
+  EXPECT_EQ(daemon_->controller().drive_count(), 0u);
+}
+
+TEST_F(DaemonTest, OwnershipBetweenTwoUids) {
+  start();
+  Client root = client();
+  ASSERT_TRUE(mount(root, make_iso("root.iso", 64, 0x11, 0600)).ok);  // drive 0, root's
+  const std::string users = make_iso("user.iso", 32, 0x22, 0644);
+  const std::string roots_only = (dir_ / "root.iso").string();
+
+  const std::string out = run_as(kOtherUid, kOtherGid, [&]() -> std::string {
+    auto c = Client::connect(socket_);
+    if (!c.ok()) return "connect: " + c.status().message();
+    json result;
+    auto do_call = [&](json req) -> json {
+      auto r = c->call(std::move(req));
+      if (!r.ok()) return "transport";
+      return r->ok ? json("ok") : json(to_string(r->code));
+    };
+    // Everyone may list, but not see other users' image paths.
+    auto l = c->call({{"op", "list"}});
+    result["list"] = l.ok() && l->ok ? l->result["drives"][0]["image"] : json("failed");
+    result["eject_roots"] = do_call({{"op", "eject"}, {"drive", 0}});
+    result["remove_roots"] = do_call({{"op", "remove"}, {"drive", 0}});
+    result["identity_roots"] = do_call({{"op", "set_identity"}, {"drive", 0}, {"identity", {{"vendor", "X"}}}});
+    // A file this user cannot read never leaves the client.
+    auto denied = open_image_to_send(roots_only);
+    result["open_roots"] = denied.ok() ? "opened?!" : denied.status().message();
+    auto img = open_image_to_send(users);
+    if (!img.ok()) return "open user.iso: " + img.status().message();
+    json req = {{"op", "mount"}, {"image", img->spec}};
+    auto fds = img->raw_fds();
+    auto m = c->call(req, fds);
+    result["mount"] = m.ok() && m->ok ? m->result["drive"] : json(m.ok() ? m->message : m.status().message());
+    result["eject_own"] = do_call({{"op", "eject"}, {"drive", 1}});
+    return result.dump();
+  });
+  json r = json::parse(out, nullptr, false);
+  ASSERT_FALSE(r.is_discarded()) << out;
+  EXPECT_FALSE(r["list"].contains("path")) << r["list"];
+  EXPECT_EQ(r["list"]["format"], "iso");
+  EXPECT_EQ(r["eject_roots"], "permission_denied");
+  EXPECT_EQ(r["remove_roots"], "permission_denied");
+  EXPECT_EQ(r["identity_roots"], "permission_denied");
+  EXPECT_NE(r["open_roots"].get<std::string>().find("Permission denied"), std::string::npos) << r["open_roots"];
+  ASSERT_TRUE(r["mount"].is_object()) << r["mount"];
+  EXPECT_EQ(r["mount"]["drive"], 1);
+  EXPECT_EQ(r["mount"]["owner_uid"], kOtherUid);
+  EXPECT_EQ(r["mount"]["image"]["path"], users);
+  EXPECT_EQ(r["eject_own"], "ok");
+
+  // Root's drive is untouched; root may change anyone's drive.
+  EXPECT_EQ(capacity(*engine(0)), 64);
+  EXPECT_TRUE(call(root, {{"op", "remove"}, {"drive", 1}}).ok);
+  auto saved = load_state(state_);
+  ASSERT_TRUE(saved.ok());
+  EXPECT_EQ(saved->drives.size(), 1u);
+}
+
+TEST_F(DaemonTest, InjectedCredentialsOwnership) {
+  // The same rules without sockets: the controller trusts only the credentials it is given.
+  DaemonOptions o = options();
+  o.state_path.clear();
+  auto backend = make_none_backend();
+  Controller ctl(o, *backend);
+  ASSERT_TRUE(ctl.restore().ok());
+  std::deque<UniqueFd> none;
+  const Credentials alice{1001, 1001, 1}, bob{1002, 1002, 2}, root{0, 0, 3};
+  auto ok = [](const std::string& reply) { return json::parse(reply)["ok"].get<bool>(); };
+  auto code = [](const std::string& reply) { return json::parse(reply)["error"]["code"].get<std::string>(); };
+  ASSERT_TRUE(ok(ctl.handle_line(R"({"v":1,"id":1,"op":"create"})", alice, none)));
+  EXPECT_EQ(code(ctl.handle_line(R"({"v":1,"id":2,"op":"eject","drive":0})", bob, none)), "permission_denied");
+  EXPECT_EQ(code(ctl.handle_line(R"({"v":1,"id":3,"op":"remove","drive":0})", bob, none)), "permission_denied");
+  EXPECT_TRUE(ok(ctl.handle_line(R"({"v":1,"id":4,"op":"eject","drive":0})", alice, none)));
+  EXPECT_TRUE(ok(ctl.handle_line(R"({"v":1,"id":5,"op":"remove","drive":0})", root, none)));
+  // Per-user limit.
+  DaemonOptions small = o;
+  small.max_drives_per_user = 2;
+  Controller ctl2(small, *backend);
+  ASSERT_TRUE(ok(ctl2.handle_line(R"({"v":1,"id":1,"op":"create"})", alice, none)));
+  ASSERT_TRUE(ok(ctl2.handle_line(R"({"v":1,"id":2,"op":"create"})", alice, none)));
+  EXPECT_EQ(code(ctl2.handle_line(R"({"v":1,"id":3,"op":"create"})", alice, none)), "limit");
+  EXPECT_TRUE(ok(ctl2.handle_line(R"({"v":1,"id":4,"op":"create"})", bob, none)));
+}
+
+TEST_F(DaemonTest, LockedDriveRefusesEjectUnlessForced) {
+  start();
+  Client c = client();
+  ASSERT_TRUE(mount(c, make_iso("a.iso", 100)).ok);
+  ASSERT_EQ(capacity(*engine(0)), 100);
+  // PREVENT ALLOW MEDIUM REMOVAL, PREVENT=1 (SPC-5 6.13), as a mounted file system sends it.
+  ScsiOut p = scsi(*engine(0), {0x1E, 0, 0, 0, 1, 0}, 0);
+  ASSERT_EQ(p.r.status, device::ScsiStatus::good);
+  EXPECT_TRUE(call(c, {{"op", "list"}}).result["drives"][0]["locked"].get<bool>());
+
+  for (const char* op : {"eject", "remove"}) {
+    Reply r = call(c, {{"op", op}, {"drive", 0}});
+    EXPECT_FALSE(r.ok) << op;
+    EXPECT_EQ(r.code, ErrorCode::locked) << op;
+    EXPECT_NE(r.message.find("--force"), std::string::npos) << r.message;
+  }
+  Reply ins = call(c, {{"op", "insert"}, {"drive", 0}}, make_iso("b.iso", 10));
+  EXPECT_EQ(ins.code, ErrorCode::locked);
+  EXPECT_EQ(capacity(*engine(0)), 100);  // still the first disc
+
+  Reply forced = call(c, {{"op", "eject"}, {"drive", 0}, {"force", true}});
+  ASSERT_TRUE(forced.ok) << forced.message;
+  EXPECT_EQ(capacity(*engine(0)), -1);
+}
+
+TEST_F(DaemonTest, MalformedRequestsGetErrorsAndTheDaemonLives) {
+  start();
+  Client c = client();
+  struct Case {
+    std::string line;
+    const char* code;
+  };
+  const std::vector<Case> cases = {
+      {"hello\n", "bad_request"},
+      {"{}\n", "bad_request"},
+      {std::string("\x00\x01\xff{\n", 5), "bad_request"},
+      {R"({"v":1,"id":1,"op":"mount","image":{},"fds":1})" "\n", "bad_request"},  // declares a descriptor it lacks
+      {R"({"v":1,"id":2,"op":"eject","drive":"/dev/sr99"})" "\n", "not_found"},
+      {R"({"v":3,"id":3,"op":"list"})" "\n", "unsupported_version"},
+      {R"({"v":1,"id":4,"op":"create","drive":"/dev/sr0"})" "\n", "bad_request"},
+  };
+  for (const auto& k : cases) {
+    auto r = c.raw(k.line);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    json j = json::parse(*r, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << *r;
+    EXPECT_FALSE(j["ok"].get<bool>());
+    EXPECT_EQ(j["error"]["code"], k.code) << *r;
+  }
+  // Descriptors sent with a request that takes none are closed, not kept.
+  {
+    UniqueFd f(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    const int fd = f.get();
+    auto r = c.raw(R"({"v":1,"id":9,"op":"list"})" "\n", std::span<const int>(&fd, 1));
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(json::parse(*r)["ok"].get<bool>());
+  }
+  // A message longer than the limit: an error, then the connection closes.
+  std::string huge(kMaxMessageBytes + 10, 'x');
+  auto r = c.raw(huge);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_NE(r->find("longer than"), std::string::npos) << *r;
+  auto after = c.raw("{}\n");
+  EXPECT_FALSE(after.ok());
+  // Everyone else is still served.
+  Client d = client();
+  EXPECT_TRUE(call(d, {{"op", "hello"}}).ok);
+}
+
+TEST_F(DaemonTest, StalledClientsDoNotBlockOthers) {
+  start();
+  // One client sends half a request and stops; another never reads its replies.
+  auto half = Client::connect(socket_);
+  ASSERT_TRUE(half.ok());
+  ASSERT_TRUE(send_with_fds(half->fd(), R"({"v":1,"id":1,"op":"li)", {}).ok());
+  auto flood = Client::connect(socket_);
+  ASSERT_TRUE(flood.ok());
+  ::fcntl(flood->fd(), F_SETFL, O_NONBLOCK);
+  std::string many;
+  for (int i = 0; i < 2000; ++i) many += R"({"v":1,"id":1,"op":"list"})" "\n";
+  std::atomic<bool> stop{false};
+  std::thread flooder([&] {
+    while (!stop) {
+      if (::send(flood->fd(), many.data(), many.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+  });
+  Client c = client();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(call(c, {{"op", "hello"}}).ok);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  stop = true;
+  flooder.join();
+  EXPECT_LT(ms, 5000) << "50 requests took " << ms << " ms beside a stalled and a flooding client";
+}
+
+TEST_F(DaemonTest, SixteenDrivesAtOnce) {
+  start();
+  Client c = client();
+  for (int i = 0; i < 16; ++i) {
+    Reply m = mount(c, make_iso("d" + std::to_string(i) + ".iso", 100 + i, static_cast<uint8_t>(i)));
+    ASSERT_TRUE(m.ok) << m.message;
+    EXPECT_EQ(m.result["drive"]["drive"], i);
+  }
+  // Reads on every drive at once while the control socket keeps answering.
+  std::atomic<int> bad{0};
+  std::vector<std::thread> readers;
+  for (uint32_t i = 0; i < 16; ++i) {
+    readers.emplace_back([&, i] {
+      auto d = engine(i);
+      if (capacity(*d) != 100 + static_cast<int>(i)) ++bad;
+      for (int k = 0; k < 50; ++k) {
+        ScsiOut o = scsi(*d, {0x28, 0, 0, 0, 0, static_cast<uint8_t>(k), 0, 0, 1, 0}, 2048);
+        if (o.r.status != device::ScsiStatus::good || o.data[0] != i) ++bad;
+      }
+    });
+  }
+  for (int k = 0; k < 20; ++k) EXPECT_TRUE(call(c, {{"op", "status"}}).ok);
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(bad.load(), 0);
+  Reply l = call(c, {{"op", "list"}});
+  ASSERT_EQ(l.result["drives"].size(), 16u);
+  for (const json& d : l.result["drives"]) EXPECT_GE(d["counters"]["commands"].get<uint64_t>(), 51u);
+  ASSERT_EQ(load_state(state_)->drives.size(), 16u);
+  for (int i = 0; i < 16; ++i) ASSERT_TRUE(call(c, {{"op", "remove"}, {"drive", i}}).ok);
+  EXPECT_TRUE(load_state(state_)->drives.empty());
+}
+
+TEST_F(DaemonTest, RestartRestoresDrivesAsTheirOwners) {
+  start();
+  const std::string a = make_iso("a.iso", 111, 0xAA);
+  const std::string replaced = make_iso("replaced.iso", 50);
+  const std::string users = make_iso("user.iso", 222, 0xBB, 0644);
+  const std::string revoked = make_iso("revoked.iso", 33, 0xCC, 0644);
+  Client c = client();
+  ASSERT_TRUE(mount(c, a).ok);                                                    // drive 0
+  ASSERT_TRUE(call(c, {{"op", "set_identity"}, {"drive", 0}, {"identity", {{"vendor", "PLEXTOR"}, {"serial", "S123"}}}}).ok);
+  ASSERT_TRUE(mount(c, replaced).ok);                                             // drive 1
+  ASSERT_TRUE(call(c, {{"op", "create"}}).ok);                                    // drive 2
+  ASSERT_TRUE(call(c, {{"op", "eject"}, {"drive", 2}}).ok);
+  const std::string out = run_as(kOtherUid, kOtherGid, [&]() -> std::string {
+    auto uc = Client::connect(socket_);
+    if (!uc.ok()) return "connect";
+    std::string res;
+    for (const std::string& path : {users, revoked}) {
+      auto img = open_image_to_send(path);
+      if (!img.ok()) return img.status().message();
+      auto fds = img->raw_fds();
+      auto m = uc->call({{"op", "mount"}, {"image", img->spec}}, fds);
+      res += m.ok() && m->ok ? std::to_string(m->result["drive"]["drive"].get<int>()) : "failed";
+    }
+    return res;
+  });
+  ASSERT_EQ(out, "34");
+  stop();  // SIGTERM path: everything is kept
+
+  // Between the runs: one image is replaced by another file, another is no
+  // longer readable by its owner.
+  fs::remove(replaced);
+  make_iso("replaced.iso", 60);
+  ASSERT_EQ(::chmod(revoked.c_str(), 0600), 0);
+
+  start();
+  Client c2 = client();
+  Reply l = call(c2, {{"op", "list"}});
+  ASSERT_TRUE(l.ok);
+  const json& drives = l.result["drives"];
+  ASSERT_EQ(drives.size(), 5u) << drives.dump();
+  EXPECT_EQ(drives[0]["image"]["path"], a);
+  EXPECT_EQ(drives[0]["identity"]["vendor"], "PLEXTOR");
+  EXPECT_EQ(drives[0]["identity"]["serial"], "S123");
+  EXPECT_EQ(capacity(*engine(0)), 111);
+  EXPECT_TRUE(drives[1]["image"].is_null());  // replaced: not the file that was inserted
+  EXPECT_TRUE(log_contains("drive 1: image not restored")) << "the log says why drive 1 came back empty";
+  EXPECT_EQ(drives[2]["tray"], "open");
+  EXPECT_EQ(drives[3]["owner_uid"], kOtherUid);
+  EXPECT_EQ(drives[3]["image"]["path"], users);
+  EXPECT_EQ(capacity(*engine(3)), 222);
+  EXPECT_TRUE(drives[4]["image"].is_null());  // its owner can no longer read it
+  EXPECT_TRUE(log_contains("Permission denied"));
+  EXPECT_EQ(capacity(*engine(4)), -1);
+  // Serials survive a restart (udev's by-id links stay stable).
+  EXPECT_EQ(drives[3]["identity"]["serial"].get<std::string>().size(), 12u);
+}
+
+TEST_F(DaemonTest, CorruptStateFileStopsTheStart) {
+  fs::create_directories(fs::path(state_).parent_path());
+  std::ofstream(state_) << R"({"format":"udisc-state","version":1,"drives":[{"number":"zero"}]})";
+  Daemon d(options(), make_none_backend());
+  Status s = d.start();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(state_), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("drives[0].number"), std::string::npos) << s.message();
+}
+
+}  // namespace
+}  // namespace udisc::daemon
