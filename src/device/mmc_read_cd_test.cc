@@ -309,7 +309,7 @@ TEST(ReadCdExecute, MismatchMidRangeTransfersTheGoodSectors) {
   r = h.run(read_cd_cdb(0, 3998, 4, 0xF8, 0));
   expect_error(r.error, SenseKey::illegal_request, asc::kIllegalModeForThisTrack, std::nullopt, 4000);
   EXPECT_EQ(r.data.size(), 2u * 2352);
-  // "Any" with user data only: form 1 (2048) then formless? sizes differ -> stop.
+  // "Any" with user data only: formless (2336) then XA form 1 (2048): the size changes, the transfer stops.
   r = h.run(read_cd_cdb(0, 1998, 4, 0x10, 0));
   expect_error(r.error, SenseKey::illegal_request, asc::kIllegalModeForThisTrack, std::nullopt, 2000);
   EXPECT_EQ(r.data.size(), 2u * 2336);

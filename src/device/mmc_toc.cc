@@ -225,10 +225,15 @@ Bytes cd_text_packs(const disc::Disc& disc) {
   if (!is_cd_media(disc) || disc.tracks.empty()) return {};
   const uint8_t first_track = disc.tracks.front().number;
   const uint8_t last_track = disc.tracks.back().number;
+  static const std::string kNone;
   auto text_of = [&](uint8_t track, uint8_t type) -> const std::string& {
     if (track == 0) return cd_text_field(disc.cd_text, type);
-    return cd_text_field(disc.track(track)->cd_text, type);
+    const disc::Track* t = disc.track(track);
+    return t != nullptr ? cd_text_field(t->cd_text, type) : kNone;
   };
+  // A CD-TEXT block holds at most 256 packs (8-bit sequence numbers), three
+  // of them the size information.
+  constexpr uint8_t kMaxTextPacks = 253;
 
   Bytes out;
   uint8_t sequence = 0;
@@ -269,7 +274,7 @@ Bytes cd_text_packs(const disc::Disc& disc) {
         position.push_back(static_cast<uint8_t>(std::min<size_t>(i, 15)));
       }
     }
-    for (size_t off = 0; off < stream.size(); off += 12) {
+    for (size_t off = 0; off < stream.size() && sequence < kMaxTextPacks; off += 12) {
       std::array<uint8_t, 12> text{};
       for (size_t i = 0; i < 12 && off + i < stream.size(); ++i) text[i] = stream[off + i];
       emit(type, owner[off], position[off], text);

@@ -183,6 +183,15 @@ TEST(CdText, NoCdTextIsHeaderOnly) {
   EXPECT_TRUE(cd_text_packs(mixed()).empty());
 }
 
+TEST(CdText, LongTextIsCappedAtOneBlock) {
+  disc::Disc d = MemoryImage::cd_audio()->disc();
+  d.cd_text.title = std::string(5000, 'x');
+  const Bytes packs = cd_text_packs(d);
+  ASSERT_EQ(packs.size(), 256u * 18);
+  EXPECT_EQ(packs[255 * 18 + 2], 255);  // last sequence number
+  EXPECT_EQ(packs[255 * 18], 0x8F);
+}
+
 TEST(CdText, PacksFromTheDiscModel) {
   const auto img = MemoryImage::cd_audio();  // title "Memory Album", performer "uDisc", track 2 title "Second"
   const Bytes t = toc(img->disc(), TocFormat::cd_text, false, 0);
