@@ -430,6 +430,18 @@ TEST_F(CliTest, MixedModeMultisessionCueRoundTrips) {
   ASSERT_TRUE((*b)->read_user(0, static_cast<uint32_t>(original.size() / 2048),
                               {reinterpret_cast<uint8_t*>(track1.data()), track1.size()}).ok());
   EXPECT_TRUE(track1 == original);
+
+  // Converting an image onto its own file names rewrites it safely (same hashes).
+  a = udisc::formats::ImagePtr();
+  b = udisc::formats::ImagePtr();
+  Ran self = udisc("convert " + quote(out.string()) + " -o " + quote(out.string()));
+  ASSERT_EQ(self.status, 0) << self.err;
+  Ran v3 = udisc("verify " + quote(out.string()));
+  EXPECT_EQ(v3.status, 0) << v3.out << v3.err;
+  EXPECT_EQ(verify_hashes(v3.out), h2);
+  for (const auto& entry : fs::directory_iterator(out.parent_path())) {
+    EXPECT_NE(entry.path().extension(), ".part") << entry.path();
+  }
 }
 #endif
 

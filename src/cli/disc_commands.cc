@@ -333,25 +333,39 @@ int run_convert(const std::string& path, const std::string& out_path) {
   const std::string stem = out.stem().string();
   const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
 
+  // Everything is written to "<name>.part" files first and renamed into place
+  // only after every sector has been read, so converting an image onto its own
+  // file names never truncates a file that is still being read.
+  std::vector<std::pair<fs::path, fs::path>> written;  // (temporary, final)
+  auto discard = [&written] {
+    std::error_code ec;
+    for (const auto& w : written) fs::remove(w.first, ec);
+  };
   Progress progress("convert", total_sectors(d));
   uint64_t done = 0;
   std::vector<uint8_t> buffer;
   for (const Track& t : d.tracks) {
     const fs::path bin = dir / bin_name(stem, d, t);
-    OutFile file(bin.string());
+    const fs::path part = fs::path(bin.string() + ".part");
+    OutFile file(part.string());
     if (Status s = file.open_status(); !s.ok()) {
       print_error(s.message());
+      discard();
       return kExitFailure;
     }
+    written.emplace_back(part, bin);
     for (int32_t lba = track_first_sector(t); lba < t.end_lba;) {
       const uint32_t n = static_cast<uint32_t>(std::min<int64_t>(kChunkSectors, t.end_lba - lba));
       buffer.resize(static_cast<size_t>(n) * disc::kRawSectorSize);
-      if (Status s = image.read_raw(lba, n, buffer); !s.ok()) {
+      Status s = image.read_raw(lba, n, buffer);
+      if (!s.ok()) {
         print_error(fmt::format("track {}: reading LBA {}: {}", t.number, lba, s.message()));
+        discard();
         return kExitFailure;
       }
-      if (Status s = file.write(buffer); !s.ok()) {
+      if (s = file.write(buffer); !s.ok()) {
         print_error(s.message());
+        discard();
         return kExitFailure;
       }
       lba += static_cast<int32_t>(n);
@@ -360,17 +374,30 @@ int run_convert(const std::string& path, const std::string& out_path) {
     }
     if (Status s = file.close(); !s.ok()) {
       print_error(s.message());
+      discard();
       return kExitFailure;
     }
   }
   const std::string cue = build_cue(d, stem);
-  OutFile cue_file(out.string());
+  const fs::path cue_part = fs::path(out.string() + ".part");
+  OutFile cue_file(cue_part.string());
   Status s = cue_file.open_status();
+  if (s.ok()) written.emplace_back(cue_part, out);
   if (s.ok()) s = cue_file.write({reinterpret_cast<const uint8_t*>(cue.data()), cue.size()});
   if (s.ok()) s = cue_file.close();
   if (!s.ok()) {
     print_error(s.message());
+    discard();
     return kExitFailure;
+  }
+  for (const auto& [from, to] : written) {
+    std::error_code ec;
+    fs::rename(from, to, ec);
+    if (ec) {
+      print_error(fmt::format("'{}': cannot rename to '{}': {}", from.string(), to.string(), ec.message()));
+      discard();
+      return kExitFailure;
+    }
   }
   std::printf("wrote %s and %zu BIN file%s (%llu sectors)\n", out.string().c_str(), d.tracks.size(),
               d.tracks.size() == 1 ? "" : "s", static_cast<unsigned long long>(done));
