@@ -394,5 +394,54 @@ TEST(Ecma130Peer, ChdmanAcceptsGeneratedEcc) {
   EXPECT_GT(form1_bad, uintmax_t{kSectors} * 2300);
 }
 
+// Real peer: python3-crcmod computes CRC-32/CD-ROM-EDC on its own over every
+// generated sector's covered bytes and compares with the stored field.
+TEST(Ecma130Peer, CrcmodAgreesWithEveryEdc) {
+  if (std::system("/usr/bin/python3 -c 'import crcmod' >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "python3-crcmod not installed";
+  }
+  namespace fs = std::filesystem;
+  const fs::path file = fs::temp_directory_path() / ("udisc_edc_" + std::to_string(::getpid()) + ".bin");
+  std::mt19937 rng(31);
+  constexpr int kPerMode = 100;
+  {
+    std::ofstream out(file, std::ios::binary);
+    for (TrackMode m : {TrackMode::mode1, TrackMode::mode2_form1, TrackMode::mode2_form2}) {
+      for (int i = 0; i < kPerMode; ++i) {
+        auto user = random_bytes(rng, user_data_size(m));
+        Sector s{};
+        ASSERT_TRUE(build_raw_sector(m, i * 997 - 150, user, s).ok());
+        out.write(reinterpret_cast<const char*>(s.data()), s.size());
+      }
+    }
+  }
+  // Covered range and EDC offset by mode byte / submode form bit.
+  const std::string script =
+      "import crcmod,sys\n"
+      "f=crcmod.mkCrcFun(0x18001801B,initCrc=0,rev=True,xorOut=0)\n"
+      "d=open(sys.argv[1],'rb').read()\n"
+      "good=bad=0\n"
+      "for i in range(len(d)//2352):\n"
+      "  s=d[i*2352:(i+1)*2352]\n"
+      "  if s[15]==1: a,b=0,2064\n"
+      "  elif s[18]&0x20: a,b=16,2348\n"
+      "  else: a,b=16,2072\n"
+      "  if f(s[a:b])==int.from_bytes(s[b:b+4],'little'): good+=1\n"
+      "  else: bad+=1\n"
+      "print(good,bad)\n";
+  const fs::path py = file.string() + ".py";
+  std::ofstream(py) << script;
+  const std::string cmd = "/usr/bin/python3 '" + py.string() + "' '" + file.string() + "'";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char line[64] = {};
+  const bool got = std::fgets(line, sizeof line, pipe) != nullptr;
+  ::pclose(pipe);
+  fs::remove(file);
+  fs::remove(py);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(std::string(line), std::to_string(3 * kPerMode) + " 0\n");
+}
+
 }  // namespace
 }  // namespace udisc::disc

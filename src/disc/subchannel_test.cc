@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 
@@ -280,6 +286,44 @@ TEST(SubchannelQ, MultisessionLeadoutAndEmptyDisc) {
     std::array<uint8_t, 96> raw;
     build_subchannel(d, lba, raw);
   }
+}
+
+// Real peer: python3-crcmod's CRC-16 (poly 0x1021, register init 0, output
+// inverted) over bytes 0..9 of every generated Q frame equals bytes 10..11.
+TEST(SubchannelPeer, CrcmodAgreesWithEveryQCrc) {
+  if (std::system("/usr/bin/python3 -c 'import crcmod' >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "python3-crcmod not installed";
+  }
+  namespace fs = std::filesystem;
+  const fs::path file = fs::temp_directory_path() / ("udisc_q_" + std::to_string(::getpid()) + ".bin");
+  const Disc d = sample_disc();
+  int frames = 0;
+  {
+    std::ofstream out(file, std::ios::binary);
+    for (int32_t lba = -150; lba < 5200; lba += 3) {
+      const QFrame q = build_q(d, lba);
+      out.write(reinterpret_cast<const char*>(q.data()), q.size());
+      ++frames;
+    }
+  }
+  // crcmod's initCrc is the register value XORed with xorOut: 0xFFFF here
+  // gives a register starting at 0.
+  const fs::path py = file.string() + ".py";
+  std::ofstream(py) << "import crcmod,sys\n"
+                       "g=crcmod.mkCrcFun(0x11021,initCrc=0xFFFF,rev=False,xorOut=0xFFFF)\n"
+                       "d=open(sys.argv[1],'rb').read()\n"
+                       "q=[d[i:i+12] for i in range(0,len(d),12)]\n"
+                       "print(sum(g(x[:10])==int.from_bytes(x[10:],'big') for x in q),len(q))\n";
+  const std::string cmd = "/usr/bin/python3 '" + py.string() + "' '" + file.string() + "'";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char line[64] = {};
+  const bool got = std::fgets(line, sizeof line, pipe) != nullptr;
+  ::pclose(pipe);
+  fs::remove(file);
+  fs::remove(py);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(std::string(line), std::to_string(frames) + " " + std::to_string(frames) + "\n");
 }
 
 }  // namespace
