@@ -169,8 +169,9 @@ CommandResult seek10(CommandContext& ctx) {
 
 // ---- PLAY AUDIO(10) 6.16, PLAY AUDIO(12) 6.17, PLAY AUDIO MSF 6.18 ---------------
 // Starts playing [start, start + count). The start must be an audio sector
-// (05/64/00 otherwise, MMC-6 6.16.2); play ends at the end of the range or
-// at the first data sector, whichever comes first. count 0: no play, GOOD.
+// (05/64/00 otherwise, MMC-6 6.16.2); play ends at the end of the range, the
+// session's lead-out or the first data sector, whichever comes first.
+// count 0: no play, GOOD.
 CommandResult start_play(CommandContext& ctx, const disc::Disc& disc, int64_t start, int64_t count) {
   if (!mmc::is_cd_media(disc)) return incompatible_medium();
   const int32_t first = disc.tracks.empty() ? 0 : disc.tracks.front().pregap_lba;
@@ -181,6 +182,9 @@ CommandResult start_play(CommandContext& ctx, const disc::Disc& disc, int64_t st
   if (t == nullptr) return ScsiError::lba_out_of_range(static_cast<uint32_t>(start));
   if (disc::is_data(t->mode)) return ScsiError::illegal_mode(static_cast<uint32_t>(start));
   int64_t end = start + count;
+  // Play stops at the end of the session (its lead-out) ...
+  if (const disc::Session* s = disc.session(t->session)) end = std::min<int64_t>(end, s->leadout_lba);
+  // ... and at the first data track.
   for (const disc::Track& next : disc.tracks) {
     if (next.pregap_lba > start && disc::is_data(next.mode)) {
       end = std::min<int64_t>(end, next.pregap_lba);

@@ -287,7 +287,12 @@ Outcome<Plan> plan_read(const disc::Image& image, const ReadCdRequest& req) {
   const int32_t end = req.lba + static_cast<int32_t>(req.count);
   while (lba < end) {
     const disc::Track* track = d.track_at(lba);
-    if (track == nullptr) return ScsiError::lba_out_of_range(static_cast<uint32_t>(lba));
+    if (track == nullptr) {
+      // Between sessions: no sectors (the ones before are transferred).
+      if (first) return ScsiError::lba_out_of_range(static_cast<uint32_t>(lba));
+      plan.failure = ScsiError::lba_out_of_range(static_cast<uint32_t>(lba));
+      return plan;
+    }
     const int32_t run_end = std::min(end, track->end_lba);
     // Per-sector classification only matters for XA tracks, and only when
     // the two forms differ for this request (expected type or size).

@@ -331,8 +331,11 @@ TEST(ReadCdExecute, XaFormsAreTakenFromEachSector) {
   std::vector<uint8_t> user(3 * 2048);
   ASSERT_TRUE(MemoryImage::cd_multisession()->read_user(14400, 3, user).ok());
   EXPECT_EQ(r.data, user);
-  // Between the sessions there are no sectors.
-  expect_error(h.run(read_cd_cdb(0, 2999, 2, 0x10, 0)).error, SenseKey::illegal_request, asc::kLbaOutOfRange,
+  // Between the sessions there are no sectors: the one before the gap is transferred.
+  r = h.run(read_cd_cdb(0, 2999, 2, 0x10, 0));
+  expect_error(r.error, SenseKey::illegal_request, asc::kLbaOutOfRange, std::nullopt, 3000);
+  EXPECT_EQ(r.data.size(), 2048u);
+  expect_error(h.run(read_cd_cdb(0, 3000, 2, 0x10, 0)).error, SenseKey::illegal_request, asc::kLbaOutOfRange,
                std::nullopt, 3000);
 }
 
