@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "device/drive_core.h"
+#include "device/mmc_audio.h"
 #include "device/spc_handlers.h"
 #include "device/wire.h"
 
@@ -51,6 +52,9 @@ CommandResult read_blocks(CommandContext& ctx, uint32_t lba, uint32_t count) {
     if (err) return err;
     done += run;
   }
+  // The optical head now sits at the last sector read (READ SUB-CHANNEL and
+  // MECHANISM STATUS report it when no audio is playing).
+  if (ctx.audio() != nullptr) ctx.audio()->note_read(static_cast<int32_t>(lba + count - 1));
   return kGood;
 }
 

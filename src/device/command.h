@@ -26,12 +26,9 @@
 // command). The AudioPlayer guards its own state.
 //
 // Build wiring for the MMC command code: src/device/CMakeLists.txt includes
-// src/device/mmc.cmake if present, after the udisc_device and
-// udisc_device_testing targets exist; it adds its sources with
-// target_sources(udisc_device PRIVATE mmc_commands.cc ...) and registers its
-// tests with udisc_test(). Until mmc_commands.cc / mmc_audio.cc are among
-// udisc_device's sources, mmc_fallback.cc provides an empty MMC table and a
-// no-op AudioPlayer.
+// src/device/mmc.cmake after the udisc_device and udisc_device_testing
+// targets exist; it adds its sources with target_sources(udisc_device
+// PRIVATE mmc_commands.cc ...) and registers its tests with udisc_test().
 #pragma once
 
 #include <array>

@@ -3,6 +3,9 @@
 // STATUS NOTIFICATION), against in-memory discs.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "device/drive.h"
 #include "device/spc_handlers.h"
 #include "device/testing/memory_image.h"
@@ -396,6 +399,85 @@ TEST(DriveIdentity, SerialIsGeneratedAndStable) {
   Drive c(id);
   EXPECT_EQ(c.identity().serial, "ABC123");
   EXPECT_FALSE(c.insert(nullptr).ok());
+}
+
+// The MMC table is merged into the drive's: its entries get the same common
+// checks (unit attention, medium) as the engine's own.
+TEST(DriveDispatch, MmcCommandsGetTheCommonChecks) {
+  ScsiHarness h;
+  const std::vector<uint8_t> read_toc = {0x43, 0, 0, 0, 0, 0, 0, 0x03, 0x24, 0};
+  EXPECT_TRUE(h.run(read_toc, 0x324).is(SenseKey::unit_attention, asc::kPowerOnResetOrBusDeviceReset));
+  EXPECT_TRUE(h.run(read_toc, 0x324).is(SenseKey::not_ready, asc::kMediumNotPresentTrayClosed));
+  ASSERT_TRUE(h.drive().insert(MemoryImage::cd_mixed_mode()).ok());
+  EXPECT_TRUE(h.run(read_toc, 0x324).is(SenseKey::unit_attention, asc::kNotReadyToReadyChange));
+  auto r = h.run(read_toc, 0x324);
+  ASSERT_TRUE(r.good());
+  EXPECT_EQ(r.data.size(), 28u);  // mmc-expectations §4.3: 2 tracks + lead-out
+  EXPECT_EQ(r.data[5], 0x14);     // data track, ADR 1 / CTL 4
+  EXPECT_NE(find_command(0xBE), nullptr);  // READ CD
+}
+
+// MMC-6 6.16 PLAY AUDIO(10) then SPC-5 6.39 REQUEST SENSE with nothing else
+// pending: 00/00/11 AUDIO PLAY OPERATION IN PROGRESS.
+TEST(DriveAudio, RequestSenseReportsPlayInProgress) {
+  ScsiHarness h;
+  ASSERT_TRUE(h.drive().insert(MemoryImage::cd_audio()).ok());
+  h.clear_unit_attentions();
+  ASSERT_TRUE(h.run({0x45, 0, 0, 0, 0, 0, 0, 0x10, 0x00, 0}, 0).good());  // play LBA 0, 4096 sectors
+  auto r = h.run({0x03, 0, 0, 0, 18, 0}, 18);
+  ASSERT_TRUE(r.good());
+  EXPECT_EQ(r.data[2] & 0x0F, 0x00);
+  EXPECT_EQ(r.data[12], 0x00);
+  EXPECT_EQ(r.data[13], 0x11);
+  // Ejecting stops the play.
+  ASSERT_TRUE(h.drive().eject().ok());
+  ASSERT_TRUE(h.drive().insert(MemoryImage::cd_audio()).ok());
+  h.clear_unit_attentions();
+  r = h.run({0x03, 0, 0, 0, 18, 0}, 18);
+  EXPECT_NE(r.data[13], 0x11);
+}
+
+// Many initiators reading while the medium is swapped and ejected: every
+// response is well formed and no command sees a half-changed drive.
+TEST(DriveConcurrency, ReadersAndMediumChanges) {
+  ScsiHarness h;
+  Drive& drive = h.drive();
+  ASSERT_TRUE(drive.insert(MemoryImage::dvd(4096)).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      std::vector<uint8_t> buf(8 * 2048);
+      std::span<uint8_t> seg(buf);
+      const uint8_t cdb[10] = {0x28, 0, 0, 0, 0, static_cast<uint8_t>(t * 8), 0, 0, 8, 0};
+      Request req;
+      req.cdb = cdb;
+      req.direction = DataDirection::from_device;
+      req.expected_transfer_length = static_cast<uint32_t>(buf.size());
+      req.data_in = std::span<const std::span<uint8_t>>(&seg, 1);
+      req.initiator = static_cast<InitiatorId>(10 + t);
+      while (!stop.load()) {
+        Response r = drive.execute(req);
+        if (r.status == ScsiStatus::good) {
+          if (r.data_in_length != buf.size() || buf[3] != t * 8) ++bad;
+        } else {
+          const uint8_t key = r.sense[2] & 0x0F;
+          if (r.sense_length != 18 || (key != 0x6 && key != 0x2)) ++bad;
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 200; ++i) {
+    if (i % 3 == 2) {
+      ASSERT_TRUE(drive.eject().ok());
+    } else {
+      ASSERT_TRUE(drive.insert(i % 2 ? MemoryImage::dvd(4096) : MemoryImage::bd(8192)).ok());
+    }
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 }  // namespace
