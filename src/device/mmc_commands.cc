@@ -137,9 +137,11 @@ CommandResult set_cd_speed(CommandContext& ctx) {
   const auto cdb = ctx.cdb();
   // Rotational Control: 00b CLV and non-pure CAV, 01b pure CAV; 1xb reserved.
   if (wire::get_bit(cdb, 1, 1)) return ScsiError::invalid_field(1, 1);
-  // Logical Unit Read Speed in kB/s; FFFFh = maximum. Values above the
-  // maximum select the maximum (page 2Ah reports the clamped value).
-  ctx.settings().read_speed_kbps.store(wire::get_u16(cdb, 2), std::memory_order_relaxed);
+  // Logical Unit Read Speed in kB/s; FFFFh = maximum. The drive picks the
+  // nearest speed it has: values above the maximum select the maximum (page
+  // 2Ah reports the clamped value), values below 1x (176 kB/s) select 1x.
+  constexpr uint16_t kOneX = 176;
+  ctx.settings().read_speed_kbps.store(std::max(wire::get_u16(cdb, 2), kOneX), std::memory_order_relaxed);
   return kGood;
 }
 

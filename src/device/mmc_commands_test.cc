@@ -127,6 +127,8 @@ TEST(MmcCommands, SetCdSpeedAndGetPerformance) {
   r = h.run(bytes({0xAC, 0x10, 0, 0, 0, 0, 0, 0, 0, 1, 0x00, 0}));
   EXPECT_EQ(r.data[14], 0x02);
   EXPECT_EQ(r.data[15], 0xC2);
+  ASSERT_FALSE(h.run(bytes({0xBB, 0, 0x00, 0x00, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0})).error.has_value());  // 0: slowest, 1x
+  EXPECT_EQ(h.settings.read_speed_kbps.load(), 176);
   expect_error(h.run(bytes({0xBB, 0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0})).error, SenseKey::illegal_request,
                asc::kInvalidFieldInCdb, 1);
   expect_error(h.run(bytes({0xAC, 0x10, 0, 0, 0, 0, 0, 0, 0, 1, 0x03, 0})).error, SenseKey::illegal_request,
