@@ -128,16 +128,14 @@ std::unique_ptr<Backend> make_tcmu_backend(tcmu::TcmuConfig base) {
 }
 
 std::string explain_kernel_support(const tcmu::KernelSupport& ks) {
-  std::string out = ks.summary;
+  if (ks.usable) return "This machine can give local /dev/srN drives.";
+  std::string out = "This machine cannot give a local /dev/srN drive:";
   for (const auto& item : ks.items) {
-    if (item.ok) continue;
-    if (!out.empty()) out += "\n";
-    out += "  - " + item.what + ": " + item.detail;
+    if (!item.ok) out += "\n  - " + item.what + ": " + item.detail;
   }
-  if (!ks.usable) {
-    out += "\nLocal /dev/srN drives need the kernel's target_core_user and tcm_loop modules. Without them, export "
-           "the image with `udisc serve IMAGE` and attach it from an iSCSI initiator or a virtual machine.";
-  }
+  out += "\nLocal drives need the kernel's target_core_user and tcm_loop modules (and sr_mod, configfs). Without "
+         "them, export the image with `udisc serve IMAGE` and attach it from an iSCSI initiator or a virtual "
+         "machine; `udisc doctor` shows what this machine offers.";
   return out;
 }
 
