@@ -1,0 +1,67 @@
+# Shared helpers for the iSCSI end-to-end tests (sourced).
+#   UDISC=path/to/udisc STRESS=path/to/iscsi_stress WORK=scratch dir
+set -euo pipefail
+
+IQN=iqn.2025-01.org.udisc:e2e
+SERVE_PID=""
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# make_iso DIR OUT: a small ISO9660+Joliet+RR image with random content.
+make_iso() {
+  local dir=$1 out=$2
+  mkdir -p "$dir"
+  head -c 12000000 /dev/urandom > "$dir/random.bin"
+  echo "hello from udisc" > "$dir/hello.txt"
+  xorriso -as mkisofs -quiet -R -J -o "$out" "$dir" 2>/dev/null
+}
+
+# start_serve PORT ARGS...: starts udisc serve in the background and waits until it listens.
+start_serve() {
+  local port=$1; shift
+  "$UDISC" serve --listen "127.0.0.1:$port" --iqn "$IQN" "$@" > "$WORK/serve.out" 2> "$WORK/serve.log" &
+  SERVE_PID=$!
+  for _ in $(seq 100); do
+    grep -q "Serving until" "$WORK/serve.out" 2>/dev/null && return 0
+    kill -0 "$SERVE_PID" 2>/dev/null || { cat "$WORK/serve.log" >&2; fail "udisc serve exited at start"; }
+    sleep 0.1
+  done
+  fail "udisc serve did not start"
+}
+
+# stop_serve: SIGTERM, must exit 0 within 5 s.
+stop_serve() {
+  [ -n "$SERVE_PID" ] || return 0
+  kill -TERM "$SERVE_PID"
+  local rc=0
+  for _ in $(seq 50); do
+    kill -0 "$SERVE_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$SERVE_PID" 2>/dev/null; then
+    kill -KILL "$SERVE_PID"; SERVE_PID=""; fail "udisc serve did not stop on SIGTERM"
+  fi
+  wait "$SERVE_PID" || rc=$?
+  SERVE_PID=""
+  [ "$rc" = 0 ] || fail "udisc serve exited with $rc after SIGTERM"
+  grep -q "stopped" "$WORK/serve.log" || fail "no clean stop logged"
+}
+
+cleanup() {
+  if [ -n "$SERVE_PID" ]; then kill -KILL "$SERVE_PID" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+
+# Runs one iscsi-test-cu family; prints the summary; fails on any failed test.
+run_test_cu() {
+  local family=$1 url=$2
+  local out=$WORK/test-cu-$family.txt
+  iscsi-test-cu --dataloss -t "$family" "$url" > "$out" 2>&1 || true
+  grep -A4 "Run Summary" "$out" || { tail -20 "$out"; fail "iscsi-test-cu $family did not finish"; }
+  local failed
+  failed=$(awk '/^ +tests/ {print $5}' "$out")
+  if [ "$failed" != 0 ]; then
+    grep -E "^  Test: .*FAILED|FAILED$|^ +[0-9]+\. test_" "$out" | head -40 >&2
+    fail "iscsi-test-cu family $family: $failed failed tests"
+  fi
+}
