@@ -13,7 +13,6 @@ namespace {
 
 // RFC 7143 11.13.5 / 11.13.6: login status classes and details.
 constexpr uint8_t kInitiatorError = 0x02;
-constexpr uint8_t kTargetError = 0x03;
 constexpr uint8_t kDetailGeneric = 0x00;
 constexpr uint8_t kDetailAuthFailed = 0x01;
 constexpr uint8_t kDetailForbidden = 0x02;
