@@ -132,6 +132,8 @@ const Table& table() {
   return t;
 }
 
+constexpr size_t kMaxSerialLength = 64;
+
 std::string random_serial() {
   std::random_device rd;
   const uint64_t v = (uint64_t{rd()} << 32) ^ rd();
@@ -156,6 +158,9 @@ std::vector<std::pair<uint8_t, const char*>> rom_drive_lacks() {
 
 DriveCore::DriveCore(Identity id) : identity(std::move(id)), audio(make_audio_player()) {
   if (identity.serial.empty()) identity.serial = random_serial();
+  // VPD 80h, the T10 vendor ID designator and feature 0108h carry the serial
+  // in one-byte length fields; real serials are far shorter than this.
+  if (identity.serial.size() > kMaxSerialLength) identity.serial.resize(kMaxSerialLength);
 }
 
 bool DriveCore::locked() const {

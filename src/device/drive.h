@@ -75,7 +75,7 @@ struct Identity {
   std::string vendor = "UDISC";          // 8 chars max
   std::string product = "Virtual DVD-ROM";  // 16 chars max
   std::string revision = "1.00";         // 4 chars max
-  std::string serial;                     // unit serial number (VPD 80h); default derived from a random seed
+  std::string serial;                     // unit serial number (VPD 80h), at most 64 chars; default derived from a random seed
   uint64_t naa_id = 0;                    // NAA IEEE registered identifier (VPD 83h); 0 = derive from serial
   DriveKind kind = DriveKind::bd_rom;
   // Serve Apple's vendor mode page 30h ("APPLE COMPUTER, INC"), which classic

@@ -399,6 +399,14 @@ TEST(DriveIdentity, SerialIsGeneratedAndStable) {
   Drive c(id);
   EXPECT_EQ(c.identity().serial, "ABC123");
   EXPECT_FALSE(c.insert(nullptr).ok());
+  id.serial = std::string(300, 'S');
+  ScsiHarness h(id);
+  auto r = h.run({0x12, 0x01, 0x80, 0, 0xFF, 0}, 255);
+  ASSERT_TRUE(r.good());
+  EXPECT_EQ(r.data.size(), 4u + 64u);
+  r = h.run({0x12, 0x01, 0x83, 0, 0xFF, 0}, 255);
+  ASSERT_TRUE(r.good());
+  EXPECT_EQ(r.data[2] * 256u + r.data[3] + 4u, r.data.size());
 }
 
 // The MMC table is merged into the drive's: its entries get the same common
