@@ -265,6 +265,7 @@ TEST(DriveEvents, StartStopErrors) {
   ASSERT_TRUE(r.is(SenseKey::illegal_request, asc::kInvalidFieldInCdb));
   EXPECT_EQ(r.sks_field(), 4);
   EXPECT_EQ(r.sks_bit(), 7);
+  for (uint8_t pc : {0x10, 0x20, 0x70, 0xA0, 0xB0}) EXPECT_TRUE(h.run({0x1B, 0, 0, 0, pc, 0}, 0).good()) << int(pc);
   r = h.run({0x1B, 0, 0, 0, 0x04, 0}, 0);  // FL
   ASSERT_TRUE(r.is(SenseKey::illegal_request, asc::kInvalidFieldInCdb));
   EXPECT_EQ(r.sks_bit(), 2);
@@ -355,6 +356,9 @@ TEST(DriveDispatch, ControlByteAndShortCdb) {
   ASSERT_TRUE(r.is(SenseKey::illegal_request, asc::kInvalidFieldInCdb));
   EXPECT_EQ(r.sks_field(), 5);
   EXPECT_EQ(r.sks_bit(), 2);
+  r = h.run({0x00, 0, 0, 0, 0, 0x01}, 0);  // LINK
+  ASSERT_TRUE(r.is(SenseKey::illegal_request, asc::kInvalidFieldInCdb));
+  EXPECT_EQ(r.sks_bit(), 0);
   Request req;
   const uint8_t cdb[3] = {0x28, 0, 0};
   req.cdb = cdb;

@@ -337,6 +337,30 @@ TEST(ModeSelect, SixByteFormAndErrors) {
                   .is(SenseKey::illegal_request, asc::kInvalidFieldInParameterList));
 }
 
+TEST(ModeSelect, HeaderAndBlockDescriptorErrors) {
+  auto h = ready();
+  // Parameter list shorter than the MODE SELECT(10) header.
+  std::vector<uint8_t> p = {0, 0, 0, 0, 0, 0};
+  EXPECT_TRUE(h.run({0x55, 0x10, 0, 0, 0, 0, 0, 0, 6, 0}, 0, 1, p).is(SenseKey::illegal_request, asc::kParameterListLengthError));
+  // Fewer bytes sent than the parameter list length says.
+  p = {0, 0, 0, 0, 0, 0, 0, 0};
+  EXPECT_TRUE(h.run({0x55, 0x10, 0, 0, 0, 0, 0, 0, 24, 0}, 0, 1, p).is(SenseKey::illegal_request, asc::kParameterListLengthError));
+  // Block descriptor length 4: neither 0 nor 8.
+  p = {0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0};
+  auto r = h.run({0x55, 0x10, 0, 0, 0, 0, 0, 0, 12, 0}, 0, 1, p);
+  ASSERT_TRUE(r.is(SenseKey::illegal_request, asc::kInvalidFieldInParameterList));
+  EXPECT_EQ(r.sks_field(), 6);
+  // SPF (sub-page format) set on a page.
+  std::vector<uint8_t> spf = {0, 0, 0, 0, 0x4E, 0x0E, 0x04, 0, 0, 0, 0, 0, 0x01, 0xFF, 0x02, 0xFF, 0, 0, 0, 0};
+  r = h.run({0x15, 0x10, 0, 0, static_cast<uint8_t>(spf.size()), 0}, 0, 1, spf);
+  ASSERT_TRUE(r.is(SenseKey::illegal_request, asc::kInvalidFieldInParameterList));
+  EXPECT_EQ(r.sks_field(), 4);
+  EXPECT_EQ(r.sks_bit(), 6);
+  // A lone page code byte with no page length.
+  std::vector<uint8_t> lone = {0, 0, 0, 0, 0x0E};
+  EXPECT_TRUE(h.run({0x15, 0x10, 0, 0, 5, 0}, 0, 1, lone).is(SenseKey::illegal_request, asc::kParameterListLengthError));
+}
+
 TEST(ReportLuns, OneLun) {
   ScsiHarness h;
   auto r = h.run({0xA0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0}, 256);
@@ -384,6 +408,17 @@ TEST(ReportSupportedOperationCodes, AllAndOne) {
   // Reporting option 1 on MAINTENANCE IN itself (it has service actions): 24/00.
   EXPECT_TRUE(h.run({0xA3, 0x0C, 0x01, 0xA3, 0, 0, 0, 0, 0x01, 0, 0, 0}, 256)
                   .is(SenseKey::illegal_request, asc::kInvalidFieldInCdb));
+  // Reporting option 2 (opcode + service action) on a command without service actions.
+  EXPECT_TRUE(h.run({0xA3, 0x0C, 0x02, 0x28, 0, 0, 0, 0, 0x01, 0, 0, 0}, 256)
+                  .is(SenseKey::illegal_request, asc::kInvalidFieldInCdb));
+  // Option 2 on MAINTENANCE IN with another service action: not supported.
+  r = h.run({0xA3, 0x0C, 0x02, 0xA3, 0x00, 0x05, 0, 0, 0x01, 0, 0, 0}, 256);
+  ASSERT_TRUE(r.good());
+  EXPECT_EQ(r.data[1] & 0x07, 0x01);
+  // Reserved reporting options.
+  r = h.run({0xA3, 0x0C, 0x05, 0, 0, 0, 0, 0, 0x01, 0, 0, 0}, 256);
+  ASSERT_TRUE(r.is(SenseKey::illegal_request, asc::kInvalidFieldInCdb));
+  EXPECT_EQ(r.sks_field(), 2);
   // Other service actions of A3h (SEND KEY with byte 1 reserved): 24/00 at byte 1.
   r = h.run({0xA3, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0);
   ASSERT_TRUE(r.is(SenseKey::illegal_request, asc::kInvalidFieldInCdb));
@@ -400,6 +435,9 @@ TEST(SetStreaming, AcceptsPerformanceDescriptor) {
                   .is(SenseKey::illegal_request, asc::kInvalidFieldInParameterList));
   EXPECT_TRUE(h.run({0xB6, 0, 0, 0, 0, 0, 0, 0, 0x05, 0, 28, 0}, 0, 1, d)
                   .is(SenseKey::illegal_request, asc::kInvalidFieldInCdb));
+  std::vector<uint8_t> short_list(12, 0);
+  EXPECT_TRUE(h.run({0xB6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 0}, 0, 1, short_list)
+                  .is(SenseKey::illegal_request, asc::kParameterListLengthError));
 }
 
 TEST(SynchronizeCache, Good) {
