@@ -83,6 +83,8 @@ add_bin() {
   local src="$1" name
   name="$(basename "$src")"
   cp -L "$src" "$root/bin/$name.real" 2>/dev/null || { echo "run.sh: cannot copy $src" >&2; exit 2; }
+  # debug info only makes the initramfs bigger and slower to build and boot
+  command -v strip >/dev/null && strip --strip-debug "$root/bin/$name.real" 2>/dev/null || true
   mv "$root/bin/$name.real" "$root/bin/$name"
   chmod +x "$root/bin/$name"
   ldd "$src" 2>/dev/null | awk '/=> \//{print $3} /^\s*\/[^ ]+ \(/{print $1}' | while read -r lib; do

@@ -116,6 +116,9 @@ if udisc-tcmu-tool remove-stale && [ ! -e "$node" ] && clean_configfs; then ok r
 
 # 8. nothing left behind
 ls /dev/sr* 2>/dev/null && bad clean "device nodes left" || ok clean
+
+# 9. the daemon and CLI, when the udisc binary was included
+if command -v udisc >/dev/null; then . /udisc_guest.sh; fi
 dmesg | grep -i -E "tcmu|target_core|sr 0|blocked for more" | tail -20
 echo "CHECKS FAILED: $fails"
 exit $fails

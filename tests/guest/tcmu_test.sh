@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Host side of the TCMU end-to-end guest test: makes an ISO with xorriso,
 # boots the guest kernel with udisc-tcmu-tool and runs tcmu_guest.sh.
-# usage: tcmu_test.sh PATH/TO/udisc-tcmu-tool [run.sh options...]
+# usage: tcmu_test.sh PATH/TO/udisc-tcmu-tool [PATH/TO/udisc] [run.sh options...]
 # Exit 77 (skipped) when QEMU or busybox-static is missing.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 tool="$1"; shift
+# Optional second argument: the udisc binary (daemon + CLI checks).
+udisc=""
+if [[ $# -gt 0 && "$1" != -* ]]; then udisc="$1"; shift; fi
 for t in qemu-system-x86_64 xorriso cpio; do
   command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
 done
@@ -19,5 +22,18 @@ echo "hello from the guest test" > "$work/tree/hello.txt"
 for i in $(seq 40); do head -c $((i * 997)) /dev/urandom > "$work/tree/sub/deeper/f$i"; done
 xorriso -as mkisofs -quiet -R -J -V UDISC_TCMU -o "$work/test.iso" "$work/tree" 2>/dev/null
 (cd "$work/tree" && find . -type f | sort | xargs sha256sum) > "$work/sums"
-exec "$here/run.sh" --script "$here/tcmu_guest.sh" --bin "$tool" \
-  --file "$work/test.iso" --file "$work/sums" --timeout 300 "$@"
+args=(--script "$here/tcmu_guest.sh" --bin "$tool" --file "$work/test.iso" --file "$work/sums")
+# With the udisc binary: the daemon and CLI checks (udisc_guest.sh) in the same boot.
+if [[ -n "$udisc" ]]; then
+  mkdir -p "$work/tree2"
+  head -c 1234567 /dev/urandom > "$work/tree2/second.bin"
+  echo "the second disc" > "$work/tree2/readme.txt"
+  xorriso -as mkisofs -quiet -R -J -V UDISC_TWO -o "$work/test2.iso" "$work/tree2" 2>/dev/null
+  (cd "$work/tree2" && find . -type f | sort | xargs sha256sum) > "$work/sums2"
+  args+=(--bin "$udisc" --file "$here/udisc_guest.sh:/udisc_guest.sh" --file "$work/test2.iso" --file "$work/sums2")
+  if command -v mkudffs >/dev/null; then
+    mkudffs --media-type=hd --blocksize=2048 --label=UDISC_UDF "$work/empty.udf" 6000 >/dev/null
+    args+=(--file "$work/empty.udf")
+  fi
+fi
+exec "$here/run.sh" "${args[@]}" --timeout 400 "$@"

@@ -1,0 +1,102 @@
+# Guest side of the daemon end-to-end checks: `udisc daemon` and the CLI on
+# a real kernel. Sourced by tcmu_guest.sh when /bin/udisc is present; uses
+# ok/bad from there. Images: /data/test.iso (+ /data/sums), /data/test2.iso
+# (+ /data/sums2), /data/empty.udf (a fresh mkudffs image, filled here with
+# the files of test.iso).
+export UDISC_SOCKET=/run/udisc.sock
+STATE=/tmp/udisc-state.json
+start_daemon() {
+  udisc daemon --socket $UDISC_SOCKET --state $STATE >> /tmp/daemon.log 2>&1 &
+  dpid=$!
+  for i in $(seq 200); do [ -S $UDISC_SOCKET ] && udisc list >/dev/null 2>&1 && return 0; sleep 0.05; done
+  cat /tmp/daemon.log; return 1
+}
+verify_dir() {  # verify_dir SUMS
+  (cd /mnt && sha256sum -c "$1" >/tmp/sums.out 2>&1) || { head -5 /tmp/sums.out; return 1; }
+}
+node_of() { udisc list 2>/dev/null | grep -o '/dev/sr[0-9]*' | head -n1; }
+
+echo "== udisc daemon"
+out=$(udisc list 2>&1); rc=$?
+[ $rc != 0 ] && echo "$out" | grep -qi "daemon" && ok d-no-daemon || bad d-no-daemon "rc=$rc: $out"
+if start_daemon; then ok d-start; else bad d-start "daemon did not start"; return; fi
+
+# mount: prints the node, isofs mounts it, every file matches
+n1=$(udisc mount /data/test.iso 2>&1 | tail -n1)
+echo "udisc mount -> $n1"
+if [ -b "$n1" ] && mount -t iso9660 -o ro "$n1" /mnt && verify_dir /data/sums; then ok d-mount-iso; else bad d-mount-iso "$n1"; fi
+sg_inq "$n1" | grep -E "Vendor|Product"
+udisc list
+
+# eject while mounted (the mount holds PREVENT): refused politely
+out=$(udisc eject "$n1" 2>&1); rc=$?
+[ $rc != 0 ] && ok d-eject-refused || bad d-eject-refused "eject while mounted succeeded: $out"
+echo "  $out"
+umount /mnt
+
+# eject: reads fail with no medium
+if udisc eject "$n1"; then
+  if dd if="$n1" of=/dev/null bs=2048 count=1 2>/tmp/dd.err; then bad d-eject "read succeeded after eject"; else ok d-eject; fi
+  cat /tmp/dd.err | head -2
+else
+  bad d-eject "eject failed"
+fi
+
+# insert another image: the kernel sees the new disc
+if udisc insert "$n1" /data/test2.iso; then
+  ok=0
+  for i in $(seq 50); do mount -t iso9660 -o ro "$n1" /mnt 2>/dev/null && { ok=1; break; }; sleep 0.1; done
+  if [ $ok = 1 ] && verify_dir /data/sums2; then ok d-insert; else bad d-insert "second disc not readable"; fi
+  umount /mnt 2>/dev/null
+else
+  bad d-insert "insert failed"
+fi
+
+# UDF: fill a fresh mkudffs image through a loop device, then mount it through udisc
+if [ -f /data/empty.udf ]; then
+  modprobe loop
+  cp /data/empty.udf /tmp/fs.udf
+  mkdir -p /tmp/l
+  if mount -t udf -o loop /tmp/fs.udf /tmp/l 2>/tmp/udf.err; then
+    mkdir -p /tmp/src && mount -t iso9660 -o loop,ro /data/test.iso /tmp/src && cp -r /tmp/src/. /tmp/l/
+    umount /tmp/src; umount /tmp/l
+    n2=$(udisc mount /tmp/fs.udf 2>&1 | tail -n1)
+    if [ -b "$n2" ] && mount -t udf -o ro "$n2" /mnt && verify_dir /data/sums; then ok d-mount-udf; else bad d-mount-udf "$n2"; fi
+    umount /mnt 2>/dev/null
+  else
+    bad d-mount-udf "cannot fill the UDF image: $(cat /tmp/udf.err)"
+  fi
+fi
+
+# kill -9 of the daemon while a file system is mounted; restart brings the drive back
+mount -t iso9660 -o ro "$n1" /mnt
+kill -9 $dpid; wait $dpid 2>/dev/null
+sync; echo 3 > /proc/sys/vm/drop_caches
+if start_daemon; then
+  if verify_dir /data/sums2 && [ "$(udisc list | grep -c "$n1")" -ge 1 ]; then ok d-restart; else bad d-restart "drive not back"; fi
+else
+  bad d-restart "daemon did not restart"
+fi
+umount /mnt
+
+# many drives at once
+nodes=""
+for i in $(seq 16); do
+  n=$(udisc mount /data/test.iso 2>&1 | tail -n1)
+  [ -b "$n" ] && nodes="$nodes $n" || { bad d-16 "drive $i: $n"; break; }
+done
+count=$(echo $nodes | wc -w)
+echo "created $count more drives"
+if [ "$count" = 16 ]; then
+  okr=1
+  for n in $nodes; do dd if=$n bs=2048 skip=16 count=1 2>/dev/null | grep -q CD001 || okr=0; done
+  [ $okr = 1 ] && ok d-16 || bad d-16 "a drive does not read"
+fi
+
+# unmount: every drive goes, configfs is clean
+for n in $nodes $n1 $n2; do udisc unmount "$n" || bad d-unmount "$n"; done
+sleep 0.2
+left=$(ls /dev/sr* 2>/dev/null)
+if [ -z "$left" ] && clean_configfs; then ok d-unmount; else bad d-unmount "left: $left $(ls $CFG/core $CFG/loopback)"; fi
+kill -TERM $dpid; wait $dpid
+tail -5 /tmp/daemon.log
