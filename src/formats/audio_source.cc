@@ -42,7 +42,7 @@ class PcmSource final : public AudioSource {
   const std::string& name() const override { return file_->name(); }
   Status read_pcm(uint64_t frame, std::span<uint8_t> out) const override {
     Status s = check_read(name(), frames_, frame, out.size());
-    if (!s.ok()) return s;
+    if (!s.ok() || out.empty()) return s;
     return file_->read_at(offset_ + frame * kBytesPerSampleFrame, out);
   }
 
@@ -160,6 +160,10 @@ class FlacDecoder {
       return FLAC__STREAM_DECODER_READ_STATUS_END_OF_STREAM;
     }
     const size_t n = static_cast<size_t>(std::min<uint64_t>(*bytes, size - self->pos_));
+    if (n == 0) {
+      *bytes = 0;
+      return FLAC__STREAM_DECODER_READ_STATUS_ABORT;
+    }
     if (!self->file_->read_at(self->pos_, std::span<uint8_t>(buffer, n)).ok()) {
       *bytes = 0;
       return FLAC__STREAM_DECODER_READ_STATUS_ABORT;
@@ -384,8 +388,10 @@ Result<std::unique_ptr<AudioSource>> open_audio(std::shared_ptr<RandomAccessFile
   if (headerless != nullptr) *headerless = false;
   std::array<uint8_t, 12> head{};
   const size_t n = static_cast<size_t>(std::min<uint64_t>(file->size(), head.size()));
-  Status s = file->read_at(0, std::span<uint8_t>(head.data(), n));
-  if (!s.ok()) return s;
+  if (n > 0) {
+    Status s = file->read_at(0, std::span<uint8_t>(head.data(), n));
+    if (!s.ok()) return s;
+  }
   auto is = [&](const char* magic, size_t at = 0) {
     const size_t len = std::strlen(magic);
     return n >= at + len && std::memcmp(head.data() + at, magic, len) == 0;

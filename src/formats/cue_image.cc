@@ -227,7 +227,7 @@ class CueImage final : public disc::Image {
     if (src.audio) {
       // Decoded PCM; the last sector of a file that is not whole sectors is padded with silence.
       const uint64_t have = offset < src.size ? std::min<uint64_t>(src.size - offset, out.size()) : 0;
-      s = src.audio->read_pcm(offset / kBytesPerSampleFrame, out.first(static_cast<size_t>(have)));
+      if (have > 0) s = src.audio->read_pcm(offset / kBytesPerSampleFrame, out.first(static_cast<size_t>(have)));
       std::fill(out.begin() + static_cast<std::ptrdiff_t>(have), out.end(), uint8_t{0});
     } else {
       s = src.file->read_at(offset, out);
@@ -608,8 +608,10 @@ Result<ImagePtr> open_cue(const std::string& path) {
     return Status::Corruption("'" + path + "': " + std::to_string(size) + " bytes is too large for a cue sheet");
   }
   std::string text(static_cast<size_t>(size), '\0');
-  Status s = (*file)->read_at(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));
-  if (!s.ok()) return s;
+  if (!text.empty()) {
+    Status s = (*file)->read_at(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));
+    if (!s.ok()) return s;
+  }
   const size_t slash = path.find_last_of('/');
   const std::string folder = slash == std::string::npos ? "" : path.substr(0, slash == 0 ? 1 : slash);
   return open_cue_sheet(text, path, folder_resolver(folder));

@@ -786,6 +786,26 @@ TEST(CueImage, ConcurrentBinReaders) {
   EXPECT_EQ(bad.load(), 0);
 }
 
+// Fuzzer find: an empty WAVE file made a zero-length read from an empty
+// buffer (memcpy from a null pointer under UBSan). It must be a clean error.
+TEST(CueImage, EmptyFilesAreCleanErrors) {
+  for (const char* type : {"WAVE", "BINARY", "MOTOROLA"}) {
+    auto resolve = [](const std::string& name) -> Result<std::shared_ptr<RandomAccessFile>> {
+      return memory_file({}, name);
+    };
+    auto r = open_cue_sheet(std::string("FILE e.x ") + type + "\nTRACK 01 AUDIO\nINDEX 01 00:00:00\n", "e.cue", resolve);
+    ASSERT_FALSE(r.ok()) << type;
+    EXPECT_NE(r.status().message().find("e.cue: line 3: 'e.x' is shorter than the sheet says: 0 bytes"),
+              std::string::npos)
+        << r.status().message();
+  }
+  TempDir dir;
+  dir.write_text("empty.cue", "");
+  auto r = open_cue(dir.file("empty.cue"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("the sheet has no tracks"), std::string::npos) << r.status().message();
+}
+
 TEST(CueImage, InMemoryResolver) {
   std::vector<uint8_t> bin;
   for (int32_t n = 0; n < 5; ++n) append(bin, raw_sector(TrackMode::mode1, n, n));
