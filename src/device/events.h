@@ -31,6 +31,7 @@ inline constexpr uint8_t kMediaClass = 4;
 inline constexpr uint8_t kDeviceBusyClass = 6;
 inline constexpr uint8_t kSupportedClasses =
     (1u << kOperationalChangeClass) | (1u << kPowerManagementClass) | (1u << kMediaClass) | (1u << kDeviceBusyClass);
+static_assert(kSupportedClasses == 0x56, "op change, power, media, device busy");
 inline constexpr uint8_t kNea = 0x80;               // header byte 2: no event available
 inline constexpr size_t kHeaderLength = 4;
 inline constexpr size_t kDescriptorLength = 4;

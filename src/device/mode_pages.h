@@ -40,6 +40,7 @@ inline constexpr uint8_t kAllSubpages = 0xFF;
 // Page 2Ah is 32 bytes: page code, page length 1Eh, and bytes 2..31 up to
 // the (zero) number of write speed descriptors.
 inline constexpr uint8_t kCapabilitiesLength = 0x1E;
+static_assert(2 + kCapabilitiesLength == 32, "page 2Ah ends with the write speed descriptor count at bytes 30-31");
 }  // namespace mode_page
 
 // SPC-5 6.13 MODE SENSE(10), PC field.

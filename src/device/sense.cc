@@ -23,6 +23,7 @@ constexpr uint8_t kFixedAdditionalLengthValue = kFixedSenseLength - 8;
 constexpr size_t kFixedAsc = 12;
 constexpr size_t kFixedAscq = 13;
 constexpr size_t kFixedSenseKeySpecific = 15;     // bytes 15..17
+static_assert(kFixedSenseLength == kFixedSenseKeySpecific + 3, "fixed sense ends with the sense-key specific bytes");
 
 // Sense-key specific field pointer (SPC-5 Table 54).
 constexpr uint8_t kSksv = 0x80;
