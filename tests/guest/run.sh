@@ -94,7 +94,7 @@ add_bin() {
   done
 }
 if ((default_tools)); then
-  for t in cd-info cd-read cdparanoia sg_inq sg_vpd sg_modes sg_get_config sg_raw sg_turs sg_readcap dvd+rw-mediainfo; do
+  for t in cd-info cd-read cdparanoia sg_inq sg_vpd sg_modes sg_get_config sg_raw sg_turs sg_readcap sg_reset dvd+rw-mediainfo; do
     p="$(command -v "$t" || true)"
     [[ -n "$p" ]] && add_bin "$p"
   done

@@ -46,6 +46,14 @@ sg_inq "$node" | sed -n 's/^ *\(Peripheral device type\|Vendor identification\|P
 [ "$(cat /sys/block/${node#/dev/}/device/type)" = 5 ] && ok type-cdrom || bad type-cdrom "scsi type $(cat /sys/block/${node#/dev/}/device/type)"
 if mount -t iso9660 -o ro "$node" /mnt && verify_files; then ok iso-checksums; else bad iso-checksums "mount or checksum"; fi
 
+# 2b. LUN reset (sg_reset -d) while mounted: the target core's own unit
+#     attention after the reset never fails a read
+if command -v sg_reset >/dev/null; then
+  sg_reset -d "$node" >/dev/null 2>&1 || echo "note: sg_reset failed"
+  sync; echo 3 > /proc/sys/vm/drop_caches
+  if verify_files; then ok lun-reset-reads; else bad lun-reset-reads "reads after a LUN reset"; fi
+fi
+
 # 3. raw reads: the whole device equals the image, and throughput
 size=$(stat -c %s /data/test.iso)
 sync; echo 3 > /proc/sys/vm/drop_caches
@@ -114,8 +122,10 @@ kill -USR1 $apid; wait $apid
 udisc-tcmu-tool scan
 if udisc-tcmu-tool remove-stale && [ ! -e "$node" ] && clean_configfs; then ok remove-stale; else bad remove-stale "left: $(find $CFG/core $CFG/loopback -maxdepth 2)"; fi
 
-# 8. nothing left behind
+# 8. nothing left behind, and no read ever failed
 ls /dev/sr* 2>/dev/null && bad clean "device nodes left" || ok clean
+errs=$(dmesg | grep -c "I/O error")
+[ "$errs" = 0 ] && ok no-io-errors || bad no-io-errors "$errs I/O errors in the kernel log"
 
 # 9. the daemon and CLI, when the udisc binary was included
 if command -v udisc >/dev/null; then . /udisc_guest.sh; fi
