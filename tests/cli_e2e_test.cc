@@ -259,8 +259,7 @@ TEST_F(CliTest, ConvertWritesCompleteRawSectorsThatVerifyClean) {
   EXPECT_EQ((*reopened)->format_name(), "cue");
   std::string user(original.size(), '\0');
   ASSERT_TRUE((*reopened)
-                  ->read_user(0, static_cast<uint32_t>(sectors),
-                              {reinterpret_cast<uint8_t*>(user.data()), user.size()})
+                  ->read_user(0, static_cast<uint32_t>(sectors), {reinterpret_cast<uint8_t*>(user.data()), user.size()})
                   .ok());
   EXPECT_TRUE(user == original) << "user data read through the cue reader differs from the ISO";
   {
@@ -324,7 +323,8 @@ std::vector<ExpectedTrack> read_expected_toc(const fs::path& p) {
   std::vector<ExpectedTrack> v;
   std::ifstream in(p);
   std::string line;
-  const std::regex re("track ([0-9]+) session ([0-9]+) mode ([a-z0-9_]+) pregap ([0-9]+) start ([0-9]+) length ([0-9]+)");
+  const std::regex re(
+      "track ([0-9]+) session ([0-9]+) mode ([a-z0-9_]+) pregap ([0-9]+) start ([0-9]+) length ([0-9]+)");
   std::smatch m;
   while (std::getline(in, line)) {
     if (std::regex_search(line, m, re)) {
@@ -428,7 +428,8 @@ TEST_F(CliTest, MixedModeMultisessionCueRoundTrips) {
   const std::string original = slurp(iso);
   std::string track1(original.size(), '\0');
   ASSERT_TRUE((*b)->read_user(0, static_cast<uint32_t>(original.size() / 2048),
-                              {reinterpret_cast<uint8_t*>(track1.data()), track1.size()}).ok());
+                              {reinterpret_cast<uint8_t*>(track1.data()), track1.size()})
+                  .ok());
   EXPECT_TRUE(track1 == original);
 
   // Converting an image onto its own file names rewrites it safely (same hashes).

@@ -173,6 +173,7 @@ int run_verify(const std::string& path) {
       buffer.resize(static_cast<size_t>(n) * sector_size);
       Status s = cd ? image.read_raw(lba, n, buffer) : image.read_user(lba, n, buffer);
       if (!s.ok()) {
+        progress.clear();
         print_error(fmt::format("track {}: reading LBA {}: {}", t.number, lba, s.message()));
         return kExitFailure;
       }
@@ -187,12 +188,13 @@ int run_verify(const std::string& path) {
           if (c.ok()) continue;
           ++bad;
           if (reported++ < kMaxReportedErrors) {
+            progress.clear();
             std::string detail = disc::to_string(c.first_bad());
             if (c.first_bad() == disc::SectorPart::header) {
               detail += fmt::format(" (header says LBA {}, {} expected)", c.header_lba, at);
             }
-            print_error(fmt::format("bad sector at LBA {} (MSF {}, track {}): {} wrong", at, msf_string(at), t.number,
-                                    detail));
+            print_error(
+                fmt::format("bad sector at LBA {} (MSF {}, track {}): {} wrong", at, msf_string(at), t.number, detail));
           }
         }
       }
@@ -206,6 +208,7 @@ int run_verify(const std::string& path) {
     report += fmt::format("{:>5} {:<11} {:>9}  {:<8}  {:<32}  {}\n", t.number, disc::to_string(t.mode),
                           t.end_lba - first, h.crc32, h.md5, h.sha1);
   }
+  progress.clear();
   const Digests h = whole.finish();
   report += fmt::format("{:>5} {:<11} {:>9}  {:<8}  {:<32}  {}\n", "image", cd ? "raw 2352" : "user 2048", done,
                         h.crc32, h.md5, h.sha1);
@@ -224,11 +227,14 @@ int run_verify(const std::string& path) {
 
 const char* cue_mode(TrackMode m) {
   switch (m) {
-    case TrackMode::audio: return "AUDIO";
-    case TrackMode::mode1: return "MODE1/2352";
+    case TrackMode::audio:
+      return "AUDIO";
+    case TrackMode::mode1:
+      return "MODE1/2352";
     case TrackMode::mode2:
     case TrackMode::mode2_form1:
-    case TrackMode::mode2_form2: return "MODE2/2352";
+    case TrackMode::mode2_form2:
+      return "MODE2/2352";
   }
   return "MODE1/2352";
 }
@@ -260,7 +266,8 @@ class OutFile {
   OutFile(const OutFile&) = delete;
   OutFile& operator=(const OutFile&) = delete;
   Status open_status() const {
-    return fd_ >= 0 ? Status::Ok() : Status::IoError(fmt::format("'{}': cannot create: {}", path_, std::strerror(errno)));
+    return fd_ >= 0 ? Status::Ok()
+                    : Status::IoError(fmt::format("'{}': cannot create: {}", path_, std::strerror(errno)));
   }
   Status write(std::span<const uint8_t> data) {
     size_t done = 0;
@@ -349,6 +356,7 @@ int run_convert(const std::string& path, const std::string& out_path) {
     const fs::path part = fs::path(bin.string() + ".part");
     OutFile file(part.string());
     if (Status s = file.open_status(); !s.ok()) {
+      progress.clear();
       print_error(s.message());
       discard();
       return kExitFailure;
@@ -359,11 +367,13 @@ int run_convert(const std::string& path, const std::string& out_path) {
       buffer.resize(static_cast<size_t>(n) * disc::kRawSectorSize);
       Status s = image.read_raw(lba, n, buffer);
       if (!s.ok()) {
+        progress.clear();
         print_error(fmt::format("track {}: reading LBA {}: {}", t.number, lba, s.message()));
         discard();
         return kExitFailure;
       }
       if (s = file.write(buffer); !s.ok()) {
+        progress.clear();
         print_error(s.message());
         discard();
         return kExitFailure;
@@ -373,6 +383,7 @@ int run_convert(const std::string& path, const std::string& out_path) {
       progress.update(done);
     }
     if (Status s = file.close(); !s.ok()) {
+      progress.clear();
       print_error(s.message());
       discard();
       return kExitFailure;
@@ -386,10 +397,12 @@ int run_convert(const std::string& path, const std::string& out_path) {
   if (s.ok()) s = cue_file.write({reinterpret_cast<const uint8_t*>(cue.data()), cue.size()});
   if (s.ok()) s = cue_file.close();
   if (!s.ok()) {
+    progress.clear();
     print_error(s.message());
     discard();
     return kExitFailure;
   }
+  progress.clear();
   for (const auto& [from, to] : written) {
     std::error_code ec;
     fs::rename(from, to, ec);
@@ -429,9 +442,8 @@ void register_disc_commands(CLI::App& app, int& exit_code) {
   CLI::App* info = app.add_subcommand("info", "Show the table of contents a drive would report for an image");
   info->add_option("IMAGE", info_opts->image, "Disc image (ISO, BIN/CUE, ...)")->required();
   info->add_flag("--json", info_opts->json, "Print JSON instead of a table");
-  info->callback([info_opts, &exit_code] {
-    exit_code = guarded([&] { return run_info(info_opts->image, info_opts->json); });
-  });
+  info->callback(
+      [info_opts, &exit_code] { exit_code = guarded([&] { return run_info(info_opts->image, info_opts->json); }); });
 
   auto verify_opts = std::make_shared<Options>();
   CLI::App* verify = app.add_subcommand(

@@ -13,6 +13,8 @@ class Progress {
   Progress(std::string label, uint64_t total);
   ~Progress();  // clears the bar
   void update(uint64_t done);
+  // Erases the bar (it is redrawn by the next update); call before printing.
+  void clear();
   bool active() const { return active_; }
 
  private:

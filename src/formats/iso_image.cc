@@ -27,9 +27,9 @@ using disc::TrackMode;
 
 constexpr uint32_t kUserSectorSize = 2048;
 constexpr std::array<uint8_t, 12> kSync = {0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00};
-constexpr uint32_t kHeaderModeOffset = 15;   // ECMA-130 14.3: header byte 4 = mode
-constexpr uint32_t kSubheaderOffset = 16;    // CD-ROM XA subheader (8 bytes)
-constexpr uint8_t kSubmodeForm2 = 0x20;      // XA submode bit 5
+constexpr uint32_t kHeaderModeOffset = 15;  // ECMA-130 14.3: header byte 4 = mode
+constexpr uint32_t kSubheaderOffset = 16;   // CD-ROM XA subheader (8 bytes)
+constexpr uint8_t kSubmodeForm2 = 0x20;     // XA submode bit 5
 // Sector 16 holds the ISO 9660 / UDF volume recognition area; in an XA image it is form 1.
 constexpr uint64_t kProbeSector = 16;
 constexpr uint32_t kChunkSectors = 32;
@@ -41,11 +41,16 @@ bool has_sync(std::span<const uint8_t> sector) {
 // Byte offset of the user data inside a raw sector of this mode.
 uint32_t user_offset(TrackMode mode) {
   switch (mode) {
-    case TrackMode::audio: return 0;
-    case TrackMode::mode1: return 16;
-    case TrackMode::mode2: return 16;
-    case TrackMode::mode2_form1: return 24;
-    case TrackMode::mode2_form2: return 24;
+    case TrackMode::audio:
+      return 0;
+    case TrackMode::mode1:
+      return 16;
+    case TrackMode::mode2:
+      return 16;
+    case TrackMode::mode2_form1:
+      return 24;
+    case TrackMode::mode2_form2:
+      return 24;
   }
   return 16;
 }
@@ -69,7 +74,8 @@ class IsoImage final : public disc::Image {
       std::span<uint8_t> raw(buffer.data(), static_cast<size_t>(n) * kRawSectorSize);
       if (Status s = file_->read_at(static_cast<uint64_t>(lba + done) * kRawSectorSize, raw); !s.ok()) return s;
       for (uint32_t i = 0; i < n; ++i) {
-        std::memcpy(out.data() + static_cast<size_t>(done + i) * size, raw.data() + static_cast<size_t>(i) * kRawSectorSize + offset, size);
+        std::memcpy(out.data() + static_cast<size_t>(done + i) * size,
+                    raw.data() + static_cast<size_t>(i) * kRawSectorSize + offset, size);
       }
       done += n;
     }
@@ -190,8 +196,9 @@ Result<ImagePtr> open_iso(std::shared_ptr<RandomAccessFile> file) {
     }
   } else {
     if (size % kUserSectorSize != 0) {
-      return Status::Corruption("'" + name + "': size " + std::to_string(size) +
-                                " bytes is not a multiple of 2048 (plain ISO sectors) and the file has no raw-sector sync pattern");
+      return Status::Corruption(
+          "'" + name + "': size " + std::to_string(size) +
+          " bytes is not a multiple of 2048 (plain ISO sectors) and the file has no raw-sector sync pattern");
     }
     sectors = size / kUserSectorSize;
     disc_class = disc::classify_plain_image(sectors);

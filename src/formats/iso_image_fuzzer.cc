@@ -7,8 +7,8 @@
 #include "formats/open.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto image = udisc::formats::open_iso(
-      udisc::formats::memory_file(std::vector<uint8_t>(data, data + size), "fuzz.iso"));
+  auto image =
+      udisc::formats::open_iso(udisc::formats::memory_file(std::vector<uint8_t>(data, data + size), "fuzz.iso"));
   if (!image.ok()) return 0;
   const udisc::disc::Image& im = **image;
   const udisc::disc::Disc& d = im.disc();

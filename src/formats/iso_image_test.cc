@@ -158,7 +158,10 @@ TEST(IsoImage, SizeNotAMultipleOf2048IsNamedInTheError) {
 }
 
 TEST(IsoImage, DiscClassFollowsSizeWithoutReadingTheImage) {
-  struct Case { uint64_t sectors; disc::DiscClass cls; };
+  struct Case {
+    uint64_t sectors;
+    disc::DiscClass cls;
+  };
   const Case cases[] = {{1, disc::DiscClass::cd_rom},
                         {405000, disc::DiscClass::cd_rom},
                         {405001, disc::DiscClass::dvd_rom_single_layer},

@@ -8,13 +8,13 @@
 //      multiple of 2048, is an ISO (plain or raw) image.
 //   4. The extension only breaks ties: ".cue" sends text that fails rule 2
 //      to the cue reader so its error names the line that is wrong.
+#include "formats/open.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstring>
 #include <string_view>
-
-#include "formats/open.h"
 
 namespace udisc::formats {
 namespace {
@@ -40,7 +40,10 @@ const char* unsupported_signature(std::span<const uint8_t> head, uint64_t size, 
   if (starts_with(head, "MEDIA DESCRIPTOR")) return "MDS (Alcohol 120% descriptor)";
   if (starts_with(head, "[CloneCD]")) return "CloneCD control file (.ccd)";
   if (starts_with(head, "\x1F\x8B")) return "gzip-compressed data";
-  if (starts_with(head, "\xFD" "7zXZ")) return "xz-compressed data";
+  if (starts_with(head,
+                  "\xFD"
+                  "7zXZ"))
+    return "xz-compressed data";
   if (starts_with(head, "PK\x03\x04")) return "zip archive";
   if (starts_with(head, "CISO") || starts_with(head, "ZISO")) return "compressed ISO (CSO/ZSO)";
   // Nero images end with "NER5" / "NERO" followed by the footer offset.
@@ -66,8 +69,8 @@ bool looks_like_cue(std::span<const uint8_t> head) {
     ++i;
   }
   if (i < head.size() && !std::isspace(head[i])) return false;
-  static constexpr std::string_view kKeywords[] = {"FILE", "REM", "CATALOG", "TITLE", "PERFORMER",
-                                                   "SONGWRITER", "CDTEXTFILE", "TRACK", "FLAGS"};
+  static constexpr std::string_view kKeywords[] = {"FILE",       "REM",        "CATALOG", "TITLE", "PERFORMER",
+                                                   "SONGWRITER", "CDTEXTFILE", "TRACK",   "FLAGS"};
   return std::find(std::begin(kKeywords), std::end(kKeywords), word) != std::end(kKeywords);
 }
 

@@ -1,3 +1,5 @@
+#include "formats/open.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -5,8 +7,6 @@
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include "formats/open.h"
 
 namespace udisc::formats {
 namespace {
@@ -45,7 +45,10 @@ TEST_F(OpenImageTest, RawSyncMakesARawImage) {
   std::string sector(2352, '\0');
   const char sync[12] = {0, '\xFF', '\xFF', '\xFF', '\xFF', '\xFF', '\xFF', '\xFF', '\xFF', '\xFF', '\xFF', 0};
   sector.replace(0, 12, sync, 12);
-  sector[12] = 0x00; sector[13] = 0x02; sector[14] = 0x00; sector[15] = 0x01;
+  sector[12] = 0x00;
+  sector[13] = 0x02;
+  sector[14] = 0x00;
+  sector[15] = 0x01;
   std::string image;
   for (int i = 0; i < 4; ++i) image += sector;
   auto r = open_image(write("track.bin", image));
@@ -83,8 +86,9 @@ TEST_F(OpenImageTest, UnknownAndUnsupportedFormatsAreNamed) {
 TEST_F(OpenImageTest, CueSheetTextGoesToTheCueReader) {
   // The sheet names a missing BIN: the error must come from the cue reader
   // (naming the BIN), not from the ISO reader (which would complain about size).
-  for (const char* text : {"FILE \"gone.bin\" BINARY\n  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n",
-                           "\xEF\xBB\xBFrem comment\r\nfile gone.bin binary\r\n track 01 mode1/2352\r\n  index 01 00:00:00\r\n"}) {
+  for (const char* text :
+       {"FILE \"gone.bin\" BINARY\n  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n",
+        "\xEF\xBB\xBFrem comment\r\nfile gone.bin binary\r\n track 01 mode1/2352\r\n  index 01 00:00:00\r\n"}) {
     auto r = open_image(write("sheet.txt", text));
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().message().find("multiple of 2048"), std::string::npos) << r.status().message();
