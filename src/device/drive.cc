@@ -238,8 +238,8 @@ Response Drive::execute(const Request& request) {
   CommandResult error;
   uint64_t wanted = 0;
   uint32_t written = 0;
+  const CommandSpec* spec = request.cdb.empty() ? nullptr : find_command(request.cdb[0]);
   {
-    const CommandSpec* spec = request.cdb.empty() ? nullptr : find_command(request.cdb[0]);
     std::unique_lock lock(core.mu);
     InitiatorState& st = core.initiator(request.initiator);
     if (!(spec != nullptr && spec->allowed_during_unit_attention) && !st.unit_attentions.empty()) {
@@ -268,7 +268,8 @@ Response Drive::execute(const Request& request) {
   }
   response.data_in_length = written;
   response.residual = static_cast<int64_t>(request.expected_transfer_length) - static_cast<int64_t>(wanted);
-  core.bytes_read.fetch_add(written, std::memory_order_relaxed);
+  // Data read from the medium (READ, READ CD, READ TOC ...), not identity or mode data.
+  if (spec != nullptr && spec->needs_medium) core.bytes_read.fetch_add(written, std::memory_order_relaxed);
   if (error) {
     core.errors.fetch_add(1, std::memory_order_relaxed);
     response.status = ScsiStatus::check_condition;

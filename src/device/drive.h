@@ -90,7 +90,7 @@ struct DriveStatus {
   bool medium_present = false;
   bool locked = false;  // PREVENT in effect by any initiator
   uint64_t commands = 0;
-  uint64_t bytes_read = 0;
+  uint64_t bytes_read = 0;  // data-in bytes of commands that read the medium
   uint64_t errors = 0;  // CHECK CONDITIONs
 };
 

@@ -383,10 +383,11 @@ TEST(DriveStatusCounters, CountCommandsBytesAndErrors) {
   ScsiHarness h;
   ASSERT_TRUE(h.drive().insert(MemoryImage::cd_mixed_mode()).ok());
   h.run(kTur, 0);                                            // UA: error
+  h.run(kInquiry, 36);                                       // not medium data
   h.run({0x28, 0, 0, 0, 0, 0, 0, 0, 2, 0}, 4096);            // 4096 bytes
   h.run({0x28, 0, 0, 0, 0x4E, 0x20, 0, 0, 1, 0}, 2048);      // audio: error
   DriveStatus s = h.drive().status();
-  EXPECT_EQ(s.commands, 3u);
+  EXPECT_EQ(s.commands, 4u);
   EXPECT_EQ(s.errors, 2u);
   EXPECT_EQ(s.bytes_read, 4096u);
   EXPECT_TRUE(s.medium_present);
