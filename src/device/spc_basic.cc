@@ -78,6 +78,12 @@ CommandResult spc_test_unit_ready(CommandContext& /*ctx*/) { return kGood; }
 // SPC-5 6.39 REQUEST SENSE: DESC (byte 1 bit 0), ALLOCATION LENGTH (byte 4).
 // Reports (and clears) a pending unit attention, else the current
 // condition: no medium -> NOT READY 3A/0x, else the audio status, else NO SENSE.
+// REQUEST SENSE never fails because of a unit attention; with no other
+// pending sense it returns the unit attention's sense and clears it (SAM-5
+// 5.14; as drive manuals state it, e.g. HGST Ultrastar C15K600 spec:
+// "the sense data associated with the highest priority unit attention
+// condition is returned and the highest priority unit attention condition
+// is cleared for this initiator").
 CommandResult spc_request_sense(CommandContext& ctx) {
   DriveCore& core = core_of(ctx);
   const auto cdb = ctx.cdb();
