@@ -11,6 +11,7 @@
 // mmc-expectations §2.3 tabulates the same per drive type.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "device/drive.h"
@@ -179,6 +180,36 @@ TEST(GetConfiguration, RequestTypesAndStartingFeature) {
   ASSERT_TRUE(r.is(SenseKey::illegal_request, asc::kInvalidFieldInCdb));
   EXPECT_EQ(r.sks_field(), 1);
   EXPECT_EQ(r.sks_bit(), 1);
+}
+
+TEST(GetConfiguration, EveryStartingFeatureAndRequestType) {
+  for (auto image : {MemoryImage::cd_mixed_mode(), MemoryImage::dvd(4096), MemoryImage::bd(8192),
+                     std::shared_ptr<MemoryImage>()}) {
+    for (DriveKind kind : {DriveKind::cd_rom, DriveKind::dvd_rom, DriveKind::bd_rom}) {
+      auto h = drive_with(kind, image);
+      const Config all = get_config(h, 0);
+      for (uint32_t sfn = 0; sfn <= 0x110; ++sfn) {
+        for (uint8_t rt = 0; rt <= 2; ++rt) {
+          Config c = get_config(h, rt, static_cast<uint16_t>(sfn));
+          EXPECT_EQ(c.current_profile, all.current_profile);
+          for (uint16_t code : c.order) {
+            if (rt == 2) {
+              EXPECT_EQ(code, sfn);
+            } else {
+              EXPECT_GE(code, sfn);
+            }
+            if (rt == 1) {
+              EXPECT_TRUE(c.features[code].current);
+            }
+          }
+          if (rt == 2) {
+            EXPECT_EQ(c.order.size(), all.features.count(static_cast<uint16_t>(sfn)));
+          }
+          EXPECT_TRUE(std::is_sorted(c.order.begin(), c.order.end()));
+        }
+      }
+    }
+  }
 }
 
 TEST(GetConfiguration, HeaderOnlyProbeAsUdevAndWindowsDo) {
