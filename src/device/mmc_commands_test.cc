@@ -96,7 +96,11 @@ TEST(MmcCommands, ReadTocCdbAsLinuxSendsIt) {
   r = h.run(bytes({0x43, 0, 0, 0, 0, 0, 1, 0, 0x0C, 0}));
   EXPECT_EQ(r.data.size(), 12u);
   EXPECT_EQ(r.data[1], 0x1A);
+  // ATIP of a pressed CD: a ROM drive rejects the format as an invalid command.
   expect_error(h.run(bytes({0x43, 0, 0x04, 0, 0, 0, 0, 0, 0x0C, 0})).error, SenseKey::illegal_request,
+               asc::kInvalidCommandOperationCode);
+  // Formats above CD-TEXT do not exist.
+  expect_error(h.run(bytes({0x43, 0, 0x06, 0, 0, 0, 0, 0, 0x0C, 0})).error, SenseKey::illegal_request,
                asc::kInvalidFieldInCdb, 2);
 }
 

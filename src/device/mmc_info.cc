@@ -136,6 +136,11 @@ Outcome<Bytes> render_track_information(const disc::Disc& d, uint8_t address_typ
   w.u8(t.control & 0x0F);
   // Byte 6: RT 0, Blank 0, Packet/Inc 0, FP 0, Data Mode: 1 mode 1,
   // 2 mode 2 (formless or XA), Fh for audio tracks (no data block type).
+  // Checked against real drive firmware (Sunext gp_rdtrk/CDReadTrackInfoCommand
+  // with CDCheckTrackDataMode): a data track's Data Mode is the mode byte of
+  // its sector header (1, or 2 for XA form 1/2 and formless); an audio track
+  // keeps the initial Fh. Byte 5 Track Mode is the Q CONTROL nibble with the
+  // Copy bit cleared. (CDEmu reports 1 for audio tracks; real drives do not.)
   uint8_t data_mode = 0x1;
   if (t.mode == disc::TrackMode::audio) data_mode = 0xF;
   else if (t.mode != disc::TrackMode::mode1) data_mode = 0x2;
@@ -318,31 +323,53 @@ Bytes dvd_manufacturing() {
   return out;
 }
 
-// Format 00h for BD (media type 1): Disc Information, 4096 bytes of DI
-// units; the first unit describes the BD-ROM (Blu-ray Disc Read-Only Format
-// Part 1, disc information: "DI", format 1, disc type "BDO").
+// Format 00h for BD (media type 1): Disc Information, the DI units of the
+// PIC zone; 4096 bytes after the header (data length 1002h). Layout of a
+// BD-ROM DI unit, as redumper (superg/redumper dump_dvd.ixx
+// get_bluray_layer_lengths / print_di_units_structure) and Aaru
+// (Aaru.Decoders/Bluray/DI.cs) decode it, byte for byte checked against PICs
+// dumped from pressed BD-ROMs ("10020000 4449 0108 0000 2000 42444F 01 11 01
+// 01 00 01 000000 004F947F 00100000 004F947E", a PS3 disc):
+//   0-1 "DI"; 2 DI format (1); 3 bits 7-3 DI units per DI block, bits 2-0
+//   layer of this unit; 4 reserved; 5 unit sequence number; 6 bit 7
+//   continuation, bits 6-0 DI bytes in use (20h); 7 reserved; 8-10 disc type
+//   "BDO"; 11 disc size (7-6) / class (5-4) / version (3-0); 12 number of
+//   layers (7-4) / layer type (3-0, 1 = read-only); 13 DVD layer (7-6), CD
+//   layer (5-4), channel bit length (3-0: 1 = 74.5 nm, 25 GB per layer);
+//   14 push-pull polarity; 15 recorded polarity; 16 bits 3-0 BCA present;
+//   17 maximum transfer rate; 18-19 reserved; 20-23 last user-data PSN of
+//   the disc; 24-27 first AUN of the data zone of this layer; 28-31 last AUN
+//   of the data zone of this layer; 32-63 format-dependent (zero on BD-ROM).
+// PSNs count 2 KiB sectors from 100000h (LBA 0), so last PSN = 100000h +
+// capacity - 1; the last AUN is that of the last 2-sector address unit.
+constexpr uint8_t kDiUnitBytesInUse = 0x20;
 Bytes bd_disc_information(const disc::Disc& d) {
   const auto capacity = static_cast<uint32_t>(d.leadout_lba());
+  const uint32_t last_psn = kBdDataStart + std::max<uint32_t>(capacity, 1) - 1;
   Bytes out(4 + 4096);
   wire::ByteWriter w(out);
   w.u16(4098).u8(0).u8(0);
-  w.u8('D').u8('I');   // Disc Information Identifier
-  w.u8(0x01);          // DI Format
-  w.u8(0x01);          // number of DI units in the DI block
-  w.u8(0x00);          // reserved
-  w.u8(0x00);          // DI unit sequence number
-  w.u8(0x40);          // DI bytes in use in this unit
-  w.u8(0x00);          // reserved
-  w.u8('B').u8('D').u8('O');  // Disc Type Identifier: BD-ROM
-  w.u8(0x01);          // Disc Size 00b (120 mm), Disc Class 00b, Disc Version 1
-  w.u8(0x11);          // Number of Layers 1, Layer Type 0001b (read-only)
-  w.u8(0x10);          // Channel bit length: 74.5 nm (25 GB per layer)
-  w.u8(0x00);          // reserved
-  w.u8(0x00);          // BCA descriptor / push-pull polarity
-  w.u8(0x00);          // Maximum transfer rate: not specified
-  w.zeros(3);
-  w.u32(kBdDataStart);                 // First PSN of the data zone
-  w.u32(kBdDataStart + 2 * capacity - 1);  // Last PSN of the data zone (2 PSNs per 2 KiB sector pair)
+  w.u8('D').u8('I');          // 0-1: Disc Information identifier
+  w.u8(0x01);                 // 2: DI format 1
+  w.u8(0x08);                 // 3: one DI unit per DI block (7-3), layer 0 (2-0)
+  w.u8(0x00);                 // 4: reserved
+  w.u8(0x00);                 // 5: DI unit sequence number
+  w.u8(kDiUnitBytesInUse);    // 6: continuation 0, DI bytes in use
+  w.u8(0x00);                 // 7: reserved
+  w.u8('B').u8('D').u8('O');  // 8-10: disc type identifier: BD-ROM
+  w.u8(0x01);                 // 11: 120 mm, class 0, version 1
+  w.u8(0x11);                 // 12: 1 layer, layer type 1 (read-only)
+  w.u8(0x01);                 // 13: no DVD/CD layer, channel bit length 74.5 nm
+  w.u8(0x01);                 // 14: push-pull polarity, as pressed BD-ROMs report
+  w.u8(0x00);                 // 15: recorded polarity (recordable media only)
+  // 16: BCA present = 0. Pressed discs report 01h, but the BCA structure
+  // (format 03h) is not served for an image, so none is announced.
+  w.u8(0x00);
+  w.u8(0x00);                 // 17: maximum transfer rate not specified
+  w.zeros(2);                 // 18-19: reserved
+  w.u32(last_psn);            // 20-23: last user-data PSN of the disc
+  w.u32(kBdDataStart);        // 24-27: first AUN of the data zone (layer 0)
+  w.u32(last_psn & ~1u);      // 28-31: last AUN of the data zone (layer 0)
   return out;
 }
 
@@ -388,36 +415,65 @@ Outcome<Bytes> render_dvd_structure(const disc::Disc& d, const DvdStructureReque
 
 // ---- 6.31 REPORT KEY -------------------------------------------------------------
 
-bool report_key_needs_medium(uint8_t key_format) { return key_format != 0x08 && key_format != 0x3F; }
+// Only the RPC state is reported without a medium (dvRptKey.c answers it for
+// any disc state); every other key format depends on the mounted medium.
+bool report_key_needs_medium(uint8_t key_format) { return key_format != 0x08; }
 
 Outcome<Bytes> render_report_key(const disc::Disc* d, uint8_t key_class, uint8_t key_format, uint8_t /*agid*/) {
+  // What a drive answers when the medium carries no CSS/CPPM or AACS, taken
+  // from real DVD/BD drive firmware (Sunext: DVD/dvRptKey.c
+  // ReportKeyCommand, Crypt/AACS.c AACSReportKey, BD/BDReportKeyCommand):
+  //   - key class 02h (AACS) on a medium that is not AACS-compliant, and
+  //     every key format but RPC state on a BD: 05/6F/01 COPY PROTECTION KEY
+  //     EXCHANGE FAILURE - KEY NOT PRESENT;
+  //   - key class 00h on a medium that is not a DVD (a CD), any format but
+  //     08h: 05/20/00 INVALID COMMAND OPERATION CODE;
+  //   - DVD without CSS: AGID request (00h) 05/6F/01, and no AGID is granted,
+  //     so formats naming one (01h challenge, 02h KEY1, 04h title key) have
+  //     an invalid AGID field: 05/24/00 at byte 10; the ASF (05h) is reported
+  //     as 0; invalidating an AGID (3Fh) succeeds.
+  const bool bd = d != nullptr && is_bd_media(*d);
+  const bool dvd = d != nullptr && disc::is_dvd(d->disc_class);
+  if (key_class == 0x02) {
+    if (key_format == 0x08) return ScsiError::invalid_field(10, 5);  // BD region (CE products only)
+    return ScsiError{SenseKey::illegal_request, asc::kCopyProtectionKeyExchangeFailureKeyNotPresent, std::nullopt,
+                     std::nullopt};
+  }
   if (key_class != 0x00) return ScsiError::invalid_field(7);
+  if (key_format == 0x08) {
+    // RPC State (Table 560): Type Code 00b (no drive region setting), # of
+    // Vendor Resets 4, # of User Controlled Changes 5, Region Mask FFh (no
+    // region set), RPC Scheme 00h: the drive does not enforce region
+    // playback control (a region-free RPC-1 drive; RPC-2 drives report 01h).
+    Bytes out(8);
+    wire::ByteWriter w(out);
+    w.u16(6).u8(0).u8(0);
+    w.u8((0 << 6) | (4 << 3) | 5);
+    w.u8(0xFF);
+    w.u8(0x00);
+    w.u8(0);
+    return out;
+  }
+  if (d == nullptr) return ScsiError{SenseKey::not_ready, asc::kMediumNotPresent, std::nullopt, std::nullopt};
+  const ScsiError key_not_present{SenseKey::illegal_request, asc::kCopyProtectionKeyExchangeFailureKeyNotPresent,
+                                  std::nullopt, std::nullopt};
+  if (bd) return key_not_present;
+  if (!dvd) return ScsiError{SenseKey::illegal_request, asc::kInvalidCommandOperationCode, std::nullopt, std::nullopt};
   switch (key_format) {
-    case 0x08: {  // RPC State (Table 560)
-      Bytes out(8);
-      wire::ByteWriter w(out);
-      w.u16(6).u8(0).u8(0);
-      // Type Code 00b (no drive region setting), # of Vendor Resets 4,
-      // # of User Controlled Changes 5.
-      w.u8((0 << 6) | (4 << 3) | 5);
-      w.u8(0xFF);  // Region Mask: no region set
-      w.u8(0x00);  // RPC Scheme 00h: the drive does not enforce region playback control
-      w.u8(0);
-      return out;
-    }
-    case 0x3F:  // Invalidate AGID: always succeeds
-      return Bytes{};
-    case 0x00:  // AGID for CSS/CPPM
+    case 0x00:  // AGID for CSS/CPPM: the medium is not CSS-protected
+    case 0x11:  // AGID for CPRM: a ROM medium carries no CPRM either
+      return key_not_present;
     case 0x01:  // Challenge Key
     case 0x02:  // KEY1
     case 0x04:  // Title Key
-    case 0x05:  // Authentication Success Flag
-    case 0x11:  // AGID for CPRM
-      if (d == nullptr) return ScsiError{SenseKey::not_ready, asc::kMediumNotPresent, std::nullopt, std::nullopt};
-      if (is_cd_media(*d)) return incompatible_medium();
-      // No CSS/CPPM-protected medium: no key to exchange.
-      return ScsiError{SenseKey::illegal_request, asc::kCopyProtectionKeyExchangeFailureKeyNotPresent, std::nullopt,
-                       std::nullopt};
+      return ScsiError::invalid_field(10, 7);  // no AGID was granted
+    case 0x05: {  // Authentication Success Flag: not authenticated
+      Bytes out(8);
+      wire::ByteWriter(out).u16(6).zeros(5).u8(0x00);
+      return out;
+    }
+    case 0x3F:  // Invalidate AGID: succeeds on a DVD
+      return Bytes{};
     default: return ScsiError::invalid_field(10, 5);
   }
 }

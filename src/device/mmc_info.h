@@ -53,12 +53,13 @@ struct DvdStructureRequest {
 };
 Outcome<Bytes> render_dvd_structure(const disc::Disc& disc, const DvdStructureRequest& req);
 
-// 6.31 REPORT KEY (key class 00h). Format 08h: RPC state of a region-free
-// drive (no medium needed). Format 3Fh (invalidate AGID): success, no data.
-// AGID/key formats: the medium carries no CSS, so 05/6F/01 (COPY PROTECTION
-// KEY EXCHANGE FAILURE - KEY NOT PRESENT) on DVD/BD, 05/30/02 on CD.
-// `disc` may be null (no medium): callers report NOT READY for formats
-// other than 08h/3Fh.
+// 6.31 REPORT KEY. Key class 00h format 08h: RPC state of a region-free
+// drive (no medium needed). The medium never carries CSS/CPPM or AACS, so
+// the other formats answer as real drive firmware does for such media:
+// DVD: AGID requests 05/6F/01, challenge/KEY1/title key (no AGID granted)
+// 05/24/00 byte 10, ASF 0, invalidate AGID succeeds; BD: 05/6F/01; CD:
+// 05/20/00; key class 02h (AACS): 05/6F/01. `disc` may be null (no medium):
+// callers report NOT READY for formats other than 08h.
 Outcome<Bytes> render_report_key(const disc::Disc* disc, uint8_t key_class, uint8_t key_format, uint8_t agid);
 bool report_key_needs_medium(uint8_t key_format);
 

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "device/mmc_test_util.h"
 #include "device/testing/memory_image.h"
 
@@ -219,16 +221,25 @@ TEST(ReadDvdStructure, CopyrightManufacturingListAndErrors) {
 }
 
 TEST(ReadDvdStructure, BdDiscInformation) {
-  const auto d_image = MemoryImage::bd(12219392);
+  const auto d_image = MemoryImage::bd(12219392);  // 25 GB single-layer BD-ROM
   const disc::Disc& d = d_image->disc();
   const Bytes b = ok(render_dvd_structure(d, DvdStructureRequest{.media_type = 1}));
   ASSERT_EQ(b.size(), 4100u);
-  EXPECT_EQ(b[0], 0x10);
-  EXPECT_EQ(b[1], 0x02);
-  EXPECT_EQ(b[4], 'D');
-  EXPECT_EQ(b[5], 'I');
-  EXPECT_EQ(Bytes(b.begin() + 12, b.begin() + 15), bytes({'B', 'D', 'O'}));
-  EXPECT_EQ(Bytes(b.begin() + 24, b.begin() + 28), be32(0x100000));
+  // Header and the first 32 bytes of the DI unit, laid out as in a PIC dumped
+  // from a pressed BD-ROM (10020000 4449 0108 0000 2000 42444F 01 11 01 01 ...).
+  const uint32_t last_psn = 0x100000 + 12219392 - 1;  // 0x00CA73FF
+  EXPECT_EQ(Bytes(b.begin(), b.begin() + 36),
+            bytes({0x10, 0x02, 0x00, 0x00,                          // data length 4098
+                   'D', 'I', 0x01, 0x08, 0x00, 0x00, 0x20, 0x00,    // DI, format 1, 1 unit/block, layer 0
+                   'B', 'D', 'O', 0x01, 0x11, 0x01, 0x01, 0x00,     // BD-ROM, 120 mm v1, 1 layer, 74.5 nm
+                   0x00, 0x00, 0x00, 0x00,                          // no BCA, rate unspecified
+                   0x00, 0xCA, 0x73, 0xFF,                          // last user-data PSN
+                   0x00, 0x10, 0x00, 0x00,                          // first AUN
+                   0x00, 0xCA, 0x73, 0xFE}));                       // last AUN
+  EXPECT_EQ(last_psn, 0x00CA73FFu);
+  EXPECT_TRUE(std::all_of(b.begin() + 36, b.end(), [](uint8_t v) { return v == 0; }));
+  // redumper's size rule for a single-layer disc: (last PSN - 1) - first AUN + 2 = capacity.
+  EXPECT_EQ((last_psn - 1) - 0x100000 + 2, uint32_t(d.leadout_lba()));
   EXPECT_TRUE(render_dvd_structure(d, DvdStructureRequest{.media_type = 1, .format = 0xFF}).ok());
   expect_error(render_dvd_structure(d, DvdStructureRequest{}), SenseKey::illegal_request,
                asc::kCannotReadMediumIncompatibleFormat);
@@ -243,17 +254,36 @@ TEST(ReportKey, RpcStateOfARegionFreeDrive) {
   EXPECT_FALSE(report_key_needs_medium(0x08));
 }
 
-TEST(ReportKey, AgidWithoutCssMedium) {
+TEST(ReportKey, KeyFormatsWithoutProtectedMedium) {
   const auto dvd_image = MemoryImage::dvd(100);
   const disc::Disc& dvd = dvd_image->disc();
-  for (uint8_t f : {0x00, 0x01, 0x02, 0x04, 0x05, 0x11}) {
+  const auto bd_image = MemoryImage::bd(1000);
+  const disc::Disc& bd = bd_image->disc();
+  const auto cd_image = MemoryImage::cd_mixed_mode();
+  const disc::Disc& cd = cd_image->disc();
+  // DVD without CSS: no AGID, so the key exchange formats name an invalid AGID.
+  for (uint8_t f : {0x00, 0x11}) {
     expect_error(render_report_key(&dvd, 0, f, 0), SenseKey::illegal_request,
                  asc::kCopyProtectionKeyExchangeFailureKeyNotPresent);
-    expect_error(render_report_key(&MemoryImage::cd_mixed_mode()->disc(), 0, f, 0), SenseKey::illegal_request,
-                 asc::kCannotReadMediumIncompatibleFormat);
+  }
+  for (uint8_t f : {0x01, 0x02, 0x04}) {
+    expect_error(render_report_key(&dvd, 0, f, 0), SenseKey::illegal_request, asc::kInvalidFieldInCdb, 10);
+  }
+  EXPECT_EQ(ok(render_report_key(&dvd, 0, 0x05, 0)), bytes({0x00, 0x06, 0, 0, 0, 0, 0, 0x00}));  // ASF 0
+  EXPECT_EQ(ok(render_report_key(&dvd, 0, 0x3F, 1)), Bytes{});  // invalidate AGID
+  // BD without AACS and CD: every format but the RPC state.
+  for (uint8_t f : {0x00, 0x01, 0x02, 0x04, 0x05, 0x11, 0x3F}) {
+    expect_error(render_report_key(&bd, 0, f, 0), SenseKey::illegal_request,
+                 asc::kCopyProtectionKeyExchangeFailureKeyNotPresent);
+    expect_error(render_report_key(&cd, 0, f, 0), SenseKey::illegal_request, asc::kInvalidCommandOperationCode);
     EXPECT_TRUE(report_key_needs_medium(f));
   }
-  EXPECT_EQ(ok(render_report_key(&dvd, 0, 0x3F, 1)), Bytes{});  // invalidate AGID
+  // AACS key class on media that are not AACS-compliant.
+  for (const disc::Disc* d : {&dvd, &bd, &cd}) {
+    expect_error(render_report_key(d, 2, 0x00, 0), SenseKey::illegal_request,
+                 asc::kCopyProtectionKeyExchangeFailureKeyNotPresent);
+  }
+  EXPECT_EQ(ok(render_report_key(&bd, 0, 0x08, 0)).size(), 8u);
   expect_error(render_report_key(&dvd, 1, 0x08, 0), SenseKey::illegal_request, asc::kInvalidFieldInCdb, 7);
   expect_error(render_report_key(&dvd, 0, 0x20, 0), SenseKey::illegal_request, asc::kInvalidFieldInCdb, 10);
 }

@@ -59,12 +59,8 @@ Outcome<ReadCdFields> ReadCdFields::decode(uint8_t byte9, uint8_t byte10) {
   f.edc_ecc = (byte9 & 0x08) != 0;
   const uint8_t c2 = (byte9 >> 1) & 0x3;
   const uint8_t sub = byte10 & 0x7;
-  // MMC-6 Table 381: EDC/ECC without user data is illegal for every sector type.
-  if (f.edc_ecc && !f.user_data) return ScsiError::invalid_field(9, 3);
-  // Sync without the 4-byte header is illegal (80h, 88h, 90h, 98h, C0h-D8h).
-  if (f.sync && (f.header == HeaderCodes::none || f.header == HeaderCodes::subheader)) {
-    return ScsiError::invalid_field(9, 7);
-  }
+  // Whether the main-channel fields make a legal combination depends on the
+  // sector type (CD-DA accepts them all): layout() decides, per sector.
   if (c2 == 3) return ScsiError::invalid_field(9, 2);  // C2 Error Information 11b reserved
   f.c2 = static_cast<C2Info>(c2);
   if (sub != 0 && sub != 1 && sub != 2 && sub != 4) return ScsiError::invalid_field(10, 2);
@@ -107,11 +103,36 @@ Outcome<ReadCdRequest> decode_read_cd_msf(std::span<const uint8_t> cdb) {
   return decode_common(cdb, r);
 }
 
+namespace {
+// Byte 9 bits 7-3 (Sync, Header Codes, User Data, EDC/ECC).
+uint8_t main_flags(const ReadCdFields& f) {
+  return static_cast<uint8_t>((f.sync ? 0x80 : 0) | (static_cast<uint8_t>(f.header) << 5) | (f.user_data ? 0x10 : 0) |
+                              (f.edc_ecc ? 0x08 : 0));
+}
+
+}  // namespace
+
 std::optional<MainLayout> layout(SectorType type, const ReadCdFields& f) {
-  if (type == SectorType::cd_da) {
-    // CD-DA has no sync, header or EDC: user data selects the 2352 bytes.
-    if (f.user_data) return MainLayout{0, e::kSectorSize};
-    return MainLayout{0, 0};
+  // The field-combination table of READ CD (MMC-6 6.19, "Number of Bytes
+  // Returned Based on Data Selection Field"), as transcribed in
+  // mamedev/mame src/devices/machine/t10mmc.cpp (T10MMC_CMD_READ_CD: "t10 mmc
+  // spec gives a table which shows illegal combinations and combinations
+  // that get demoted"):
+  //  - CD-DA: any selection returns the 2352 bytes of the sector (the other
+  //    fields are demoted to user data); none returns nothing.
+  //  - Every data sector type: these twelve selections are illegal.
+  //  - Mode 2 Form 1/2 also: header and user data without the sub-header
+  //    (30h, 38h, B0h, B8h), where the fields would not be contiguous.
+  //  - A field the sector type lacks is dropped (sub-header of mode 1 and
+  //    formless, EDC/ECC of formless and form 2), so e.g. 08h on form 2 or
+  //    40h on mode 1 returns 0 bytes; 08h (EDC/ECC only) and 80h (sync only)
+  //    are legal.
+  const uint8_t flags = main_flags(f);
+  if (type == SectorType::cd_da) return MainLayout{0, flags != 0 ? uint32_t{e::kSectorSize} : 0u};
+  static constexpr uint8_t kIllegalForData[] = {0x28, 0x48, 0x68, 0x88, 0x90, 0x98,
+                                                0xA8, 0xC0, 0xC8, 0xD0, 0xD8, 0xE8};
+  for (uint8_t illegal : kIllegalForData) {
+    if (flags == illegal) return std::nullopt;
   }
   const Fields r = fields_of(type);
   // The selected parts in sector order; they must form one contiguous run.
@@ -347,6 +368,9 @@ Outcome<Plan> plan_read(const disc::Image& image, const ReadCdRequest& req) {
 
 CommandResult execute_read_cd(CommandContext& ctx, const disc::Image& image, const ReadCdRequest& req) {
   const disc::Disc& d = image.disc();
+  // DVD/BD medium: INVALID FIELD IN CDB, as a real drive answers (HL-DT-ST
+  // DVDRWBD CA10N, READ CD F8h on a DVD-ROM: sense 70 00 05 ... 24 00 00 C0,
+  // logged by cdrdao in AkBKukU/cd-ripping issue #3; CDEmu does the same).
   if (!is_cd_media(d) || d.tracks.empty()) return ScsiError{SenseKey::illegal_request, asc::kInvalidFieldInCdb, std::nullopt, std::nullopt};
   const int32_t first_lba = d.tracks.front().pregap_lba;
   const int64_t end = int64_t{req.lba} + req.count;
@@ -377,9 +401,10 @@ CommandResult execute_read_cd(CommandContext& ctx, const disc::Image& image, con
     }
     constexpr uint32_t kChunk = 8;
     std::array<uint8_t, kChunk * e::kSectorSize> raw;  // NOLINT: filled by read_raw
-    // Sub-channel of the chunk plus, for R–W, the two sectors after it.
-    std::array<uint8_t, (kChunk + kRwContextSectors - 1) * disc::kSubchannelSize> sub{};
+    // Sub-channel of the chunk, preceded for R–W by the two sectors before it.
+    std::array<uint8_t, (kRwLookBehindSectors + kChunk) * disc::kSubchannelSize> sub{};
     const bool rw = fields.subchannel == SubchannelSelect::rw;
+    const size_t own = rw ? kRwLookBehindSectors : 0;  // first sector of the chunk in `sub`
     for (uint32_t done = 0; done < n;) {
       const uint32_t k = std::min(kChunk, n - done);
       const int32_t lba = lba0 + static_cast<int32_t>(done);
@@ -387,18 +412,18 @@ CommandResult execute_read_cd(CommandContext& ctx, const disc::Image& image, con
         return image_error(s, lba);
       }
       if (need_sub) {
-        if (Status s = image.read_subchannel(lba, k, std::span<uint8_t>(sub.data(), size_t{k} * disc::kSubchannelSize));
+        if (Status s = image.read_subchannel(
+                lba, k, std::span<uint8_t>(sub.data() + own * disc::kSubchannelSize, size_t{k} * disc::kSubchannelSize));
             !s.ok()) {
           return image_error(s, lba);
         }
         if (rw) {
-          // The following sectors' R–W symbols; zeros where there are none
-          // (lead-out, the gap between sessions).
-          for (uint32_t extra = 0; extra + 1 < kRwContextSectors; ++extra) {
-            std::span<uint8_t> dst(sub.data() + size_t{k + extra} * disc::kSubchannelSize, disc::kSubchannelSize);
-            if (!image.read_subchannel(lba + static_cast<int32_t>(k + extra), 1, dst).ok()) {
-              std::fill(dst.begin(), dst.end(), uint8_t{0});
-            }
+          // The two sectors before the chunk; zeros where there are none
+          // (before the first track, the gap between sessions).
+          for (size_t back = 0; back < kRwLookBehindSectors; ++back) {
+            std::span<uint8_t> dst(sub.data() + back * disc::kSubchannelSize, disc::kSubchannelSize);
+            const int32_t at = lba - static_cast<int32_t>(kRwLookBehindSectors - back);
+            if (!image.read_subchannel(at, 1, dst).ok()) std::fill(dst.begin(), dst.end(), uint8_t{0});
           }
         }
       }
@@ -406,6 +431,7 @@ CommandResult execute_read_cd(CommandContext& ctx, const disc::Image& image, con
         const int32_t l = lba + static_cast<int32_t>(i);
         if (track == nullptr || l < track->pregap_lba || l >= track->end_lba) track = d.track_at(l);
         std::span<const uint8_t, 2352> r(raw.data() + size_t{i} * e::kSectorSize, e::kSectorSize);
+        // R–W: sectors l-2, l-1, l; otherwise the sector's own sub-channel.
         std::span<const uint8_t> sc(sub.data() + size_t{i} * disc::kSubchannelSize,
                                     (rw ? kRwContextSectors : 1) * disc::kSubchannelSize);
         const SectorType type = track != nullptr ? sector_type(*track, r) : plan.first_type;

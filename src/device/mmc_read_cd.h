@@ -1,9 +1,9 @@
 // READ CD (BEh) and READ CD MSF (B9h), MMC-6 6.19 and 6.20.
 //
-// decode_* turn a CDB into a ReadCdRequest (rejecting reserved values and
-// the illegal main-channel field combinations of MMC-6 Table 381 "READ CD,
-// Sector Type and Field Selection"); layout() says which bytes of a raw
-// 2352-byte sector a sector type returns for the selected fields;
+// decode_* turn a CDB into a ReadCdRequest (rejecting reserved values);
+// layout() says which bytes of a raw 2352-byte sector a sector type returns
+// for the selected fields, or that the combination is illegal for it (the
+// READ CD field-combination table of MMC-6 6.19, see layout());
 // assemble_sector() builds one transferred sector from the raw sector and
 // its raw P–W sub-channel. execute_read_cd() runs the command against an
 // image through a CommandContext.
@@ -94,20 +94,28 @@ SectorType sector_type(const disc::Track& track, std::span<const uint8_t, 2352> 
 // Track-level type when the form does not depend on the sector.
 SectorType track_sector_type(const disc::Track& track);
 
-// R–W de-interleaving (IEC 60908 / Red Book sub-code R–W, CD+G): the 4
-// packs of 24 six-bit symbols that start in a sector are spread over it and
-// the next two sectors. On the disc, symbol j of a pack is first exchanged
-// with its partner (1<->18, 2<->5, 3<->23) and then delayed by (j mod 8)
-// packs. `context` holds the raw P–W sub-channel of the sector and the two
-// following ones (288 bytes; zeros past the end of the disc); `out` receives
-// the 96 symbols of the sector's 4 packs in bits 5-0. No parity correction
-// is applied (images carry the R–W data as read).
+// R–W de-interleaving (IEC 60908 / Red Book sub-code R–W, CD+G). On the
+// disc, symbol j of a 24-symbol pack is first exchanged with its partner
+// (1<->18, 2<->5, 3<->23) and then delayed by (j mod 8) packs, so the 4 packs
+// that start in a sector end in the sector two after it. Checked against
+// cdrtools (cdrecord/subchan.c subinterleave: "index 1 <-> 18, index 2 <-> 5,
+// index 3 <-> 23, delay index mod 8") and redumper-extract-rw
+// (compute_deinterleave: column c = partner(j), source (pack + c % 8) * 24 + c).
+// A drive returns, for LBA N, the packs that started in sector N - 2, the
+// last ones it has received whole: redumper-extract-rw has to look back two
+// sectors ("delay by 2 sectors to match cdrdao Cooked RW output", i.e. what
+// drives return for READ CD sub-channel 100b). So `context` holds the raw
+// P–W sub-channel of sectors N-2, N-1 and N (288 bytes; zeros where there is
+// no sector) and `out` receives the 96 symbols of the 4 packs that start in
+// N-2, in bits 5-0. No parity correction is applied (images carry the R–W
+// data as read).
 inline constexpr size_t kRwContextSectors = 3;
+inline constexpr size_t kRwLookBehindSectors = kRwContextSectors - 1;
 void deinterleave_rw(std::span<const uint8_t> context, std::span<uint8_t, 96> out);
 
 // One transferred sector into `out` (exactly transfer_size bytes). `sub` is
-// the sector's raw P–W sub-channel, followed for R–W selection by that of the
-// next two sectors (kRwContextSectors x 96 bytes).
+// the sector's raw P–W sub-channel; for R–W selection it is instead the
+// kRwContextSectors x 96 bytes of the two preceding sectors and the sector.
 void assemble_sector(SectorType type, const ReadCdFields& fields, const MainLayout& main,
                      std::span<const uint8_t, 2352> raw, std::span<const uint8_t> sub, std::span<uint8_t> out);
 

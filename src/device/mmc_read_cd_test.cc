@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <map>
 
 #include "device/mmc_test_util.h"
@@ -22,20 +24,22 @@ using testing::MemoryImage;
 
 constexpr int X = -1;  // illegal combination
 
-// Bytes of main channel per byte 9 (bits 7-3), as MMC-6 Table 381 lists them
-// for Mode 1, Mode 2 formless, Mode 2 Form 1 and Mode 2 Form 2 (numbers in
-// parentheses in the table — fields the sector type lacks — included).
+// Bytes of main channel per byte 9 (bits 7-3) for Mode 1, Mode 2 formless,
+// Mode 2 Form 1 and Mode 2 Form 2: the MMC READ CD field-combination table as
+// mamedev/mame t10mmc.cpp transcribes it (twelve selections illegal for every
+// data sector, four more for XA forms; fields a sector type lacks are
+// dropped). CD-DA returns its 2352 bytes for any selection but none.
 struct Row {
   uint8_t flags;
   int mode1, formless, form1, form2;
 };
 constexpr Row kTable[] = {
-    {0x00, 0, 0, 0, 0},           {0x08, X, X, X, X},           {0x10, 2048, 2336, 2048, 2328},
+    {0x00, 0, 0, 0, 0},           {0x08, 288, 0, 280, 0},           {0x10, 2048, 2336, 2048, 2328},
     {0x18, 2336, 2336, 2328, 2328}, {0x20, 4, 4, 4, 4},           {0x28, X, X, X, X},
     {0x30, 2052, 2340, X, X},     {0x38, 2340, 2340, X, X},     {0x40, 0, 0, 8, 8},
     {0x48, X, X, X, X},           {0x50, 2048, 2336, 2056, 2336}, {0x58, 2336, 2336, 2336, 2336},
     {0x60, 4, 4, 12, 12},         {0x68, X, X, X, X},           {0x70, 2052, 2340, 2060, 2340},
-    {0x78, 2340, 2340, 2340, 2340}, {0x80, X, X, X, X},           {0x88, X, X, X, X},
+    {0x78, 2340, 2340, 2340, 2340}, {0x80, 12, 12, 12, 12},           {0x88, X, X, X, X},
     {0x90, X, X, X, X},           {0x98, X, X, X, X},           {0xA0, 16, 16, 16, 16},
     {0xA8, X, X, X, X},           {0xB0, 2064, 2352, X, X},     {0xB8, 2352, 2352, X, X},
     {0xC0, X, X, X, X},           {0xC8, X, X, X, X},           {0xD0, X, X, X, X},
@@ -49,7 +53,7 @@ int table_size(const Row& r, SectorType t) {
     case SectorType::mode2_formless: return r.formless;
     case SectorType::mode2_form1: return r.form1;
     case SectorType::mode2_form2: return r.form2;
-    case SectorType::cd_da: return r.mode1 == X ? X : ((r.flags & 0x10) ? 2352 : 0);
+    case SectorType::cd_da: return r.flags != 0 ? 2352 : 0;
   }
   return X;
 }
@@ -204,7 +208,7 @@ Bytes expected_sector(const disc::Image& img, int32_t lba, SectorType t, uint8_t
   auto add = [&](size_t b, size_t e) { out.insert(out.end(), raw.begin() + b, raw.begin() + e); };
   const uint8_t hc = (byte9 >> 5) & 3;
   if (t == SectorType::cd_da) {
-    if (byte9 & 0x10) add(0, 2352);
+    if (byte9 & 0xF8) add(0, 2352);
   } else {
     const bool xa = t == SectorType::mode2_form1 || t == SectorType::mode2_form2;
     if (byte9 & 0x80) add(0, 12);
@@ -226,7 +230,8 @@ Bytes expected_sector(const disc::Image& img, int32_t lba, SectorType t, uint8_t
     out.insert(out.end(), 4, 0);
   }
   if (byte10 == 4) {
-    for (size_t k = 0; k < 96; ++k) out.push_back(rw_symbol(int64_t(lba) * 4 + int64_t(k / 24), k % 24));
+    // The packs that started two sectors earlier.
+    for (size_t k = 0; k < 96; ++k) out.push_back(rw_symbol(int64_t(lba - 2) * 4 + int64_t(k / 24), k % 24));
   }
   return out;
 }
@@ -248,7 +253,16 @@ TEST(ReadCdExecute, EveryExpectedTypeTrackModeAndFieldSelection) {
     for (int32_t lba : starts) {
       const SectorType type = actual_type(*img, lba);
       for (const Row& row : kTable) {
-        if (table_size(row, type) == X) continue;
+        if (table_size(row, type) == X) {
+          test::Run r = h.run(read_cd_cdb(expected, lba, 2, row.flags, 0));
+          if (matches(static_cast<ExpectedSectorType>(expected), type)) {
+            expect_error(r.error, SenseKey::illegal_request, asc::kInvalidFieldInCdb, 9);
+          } else {
+            expect_error(r.error, SenseKey::illegal_request, asc::kIllegalModeForThisTrack);
+          }
+          EXPECT_TRUE(r.data.empty());
+          continue;
+        }
         for (uint8_t c2 : {0, 2, 4}) {
           for (uint8_t sub : {0, 1, 2, 4}) {
             const uint8_t byte9 = row.flags | c2;
@@ -275,19 +289,30 @@ TEST(ReadCdExecute, EveryExpectedTypeTrackModeAndFieldSelection) {
   EXPECT_GT(checked, 1000);
 }
 
-TEST(ReadCdExecute, RwDeinterleavedAcrossSectorsAndZeroPastTheEnd) {
+TEST(ReadCdExecute, RwIsThePacksThatStartedTwoSectorsEarlier) {
   Harness h(std::make_shared<RwImage>(all_modes_disc()));
+  // Last sectors of the disc: the whole history exists.
   test::Run r = h.run(read_cd_cdb(0, 5997, 3, 0x00, 0x04));
   ASSERT_FALSE(r.error.has_value());
   ASSERT_EQ(r.data.size(), 3u * 96);
-  // 5997: all three context sectors exist.
-  for (size_t k = 0; k < 96; ++k) EXPECT_EQ(r.data[k], rw_symbol(5997 * 4 + int64_t(k / 24), k % 24)) << k;
-  // 5999 (last sector): symbols delayed into the lead-out read as zero.
-  for (size_t k = 0; k < 96; ++k) {
-    const size_t pack = k / 24, j = k % 24, column = rw_partner(j);
-    const bool inside = pack + (column & 7) < 4;
-    EXPECT_EQ(r.data[2 * 96 + k], inside ? rw_symbol(5999 * 4 + int64_t(pack), j) : 0) << k;
+  for (uint32_t s = 0; s < 3; ++s) {
+    for (size_t k = 0; k < 96; ++k) {
+      EXPECT_EQ(r.data[s * 96 + k], rw_symbol(int64_t(5995 + s) * 4 + int64_t(k / 24), k % 24)) << s << " " << k;
+    }
   }
+  // First sectors: LBA 0 and 1 return the packs of sectors -2 and -1, not on
+  // the image (zeros); LBA 2 returns the packs that start at LBA 0, whole.
+  r = h.run(read_cd_cdb(0, 0, 3, 0x00, 0x04));
+  ASSERT_FALSE(r.error.has_value());
+  ASSERT_EQ(r.data.size(), 3u * 96);
+  EXPECT_TRUE(std::all_of(r.data.begin(), r.data.begin() + 2 * 96, [](uint8_t v) { return v == 0; }));
+  for (size_t k = 0; k < 96; ++k) EXPECT_EQ(r.data[2 * 96 + k], rw_symbol(int64_t(k / 24), k % 24)) << k;
+  // The same sector read alone (history from a separate read) and inside a
+  // long transfer (history from the chunk before) agree.
+  const Bytes alone = h.run(read_cd_cdb(0, 1009, 1, 0x00, 0x04)).data;
+  const Bytes run = h.run(read_cd_cdb(0, 1000, 12, 0x00, 0x04)).data;
+  ASSERT_EQ(run.size(), 12u * 96);
+  EXPECT_EQ(alone, Bytes(run.begin() + 9 * 96, run.begin() + 10 * 96));
 }
 
 TEST(ReadCdExecute, IllegalCombinationForTheSectorType) {
@@ -296,6 +321,19 @@ TEST(ReadCdExecute, IllegalCombinationForTheSectorType) {
   expect_error(h.run(read_cd_cdb(0, 2010, 1, 0x30, 0)).error, SenseKey::illegal_request, asc::kInvalidFieldInCdb, 9);
   EXPECT_FALSE(h.run(read_cd_cdb(0, 10, 1, 0x30, 0)).error.has_value());  // legal for mode 1
   expect_error(h.run(read_cd_cdb(0, 10, 1, 0x88, 0)).error, SenseKey::illegal_request, asc::kInvalidFieldInCdb, 9);
+  // Sync only and EDC/ECC only are legal on a mode 1 sector.
+  test::Run r = h.run(read_cd_cdb(0, 10, 1, 0x80, 0));
+  ASSERT_FALSE(r.error.has_value());
+  EXPECT_EQ(r.data, bytes({0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00}));
+  EXPECT_EQ(h.run(read_cd_cdb(0, 10, 1, 0x08, 0)).data.size(), 288u);
+  // On CD-DA every selection returns the whole sector, even one illegal for data.
+  std::vector<uint8_t> audio(2352);
+  ASSERT_TRUE(h.image->read_raw(5000, 1, audio).ok());
+  for (uint8_t byte9 : {0x88, 0x20, 0x08, 0xC0}) {
+    r = h.run(read_cd_cdb(1, 5000, 1, byte9, 0));
+    ASSERT_FALSE(r.error.has_value()) << std::hex << int(byte9);
+    EXPECT_EQ(r.data, audio);
+  }
 }
 
 TEST(ReadCdExecute, MismatchMidRangeTransfersTheGoodSectors) {

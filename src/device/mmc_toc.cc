@@ -18,6 +18,8 @@ constexpr uint8_t kPointNextProgramArea = 0xB0;  // ADR 5, multisession
 constexpr uint8_t kPointFirstLeadIn = 0xC0;      // ADR 5, session 1 of a multisession disc
 constexpr uint8_t kAdrPosition = 1;
 constexpr uint8_t kAdrMode5 = 5;
+constexpr uint8_t kMode5Control = 0;                      // CONTROL of B0/C0 (see render_format2)
+constexpr disc::Msf kPressedFirstLeadIn{95, 0, 0};        // C0 PMIN/PSEC/PFRAME (see render_format2)
 
 // A TOC view that covers CD media (tracks of the model) and DVD/BD media
 // (MMC-6 6.26.3.2.x: one track at LBA 0, lead-out at the capacity).
@@ -141,20 +143,31 @@ Outcome<Bytes> render_format2(const disc::Disc& disc, uint8_t start_session) {
       put_full_descriptor(w, s.number, kAdrPosition, track_control(t), t.number, {}, 0, t.start_msf());
     }
     if (multisession && si + 1 < disc.sessions.size()) {
-      // B0 (Orange Book / MMC-6 Table 489): MIN/SEC/FRAME = start of the next
+      // Mode-5 points of a pressed multisession disc, as real drives report
+      // them from the lead-in of session 1 (values checked against dumps of
+      // pressed discs: saramibreak/DiscImageCreator execScsiCmdforCD.cpp,
+      // SetAndOutputTocFull, Full TOC of "Rayman (USA) [SS]" / "Wolfchild
+      // (Europe) [MCD]"; saramibreak/DiscImageCreator issue #43 for C0 on
+      // non-recordable media). CONTROL is 0 on both points whatever the
+      // tracks are ("Session 1, Ctl 0, Adr 5, Point 0xb0/0xc0").
+      //
+      // B0 (MMC-6 Table 489, Orange Book): MIN/SEC/FRAME = start of the next
       // program area (the next session's first track, including its pregap),
       // ZERO = number of mode-5 pointers in this lead-in, PMIN/PSEC/PFRAME =
-      // the maximum start of the outermost lead-out (79:59:74).
+      // start of the outermost lead-out. A pressed disc has no ATIP "last
+      // possible lead-out": it reports its real final lead-out (16:19:71 on
+      // the dump above, equal to session 2's A2), not 79:59:74.
       const disc::Track* next_first = disc.track(disc.sessions[si + 1].first_track);
       const int32_t next_area = next_first != nullptr ? std::max(next_first->pregap_lba, 0) : s.leadout_lba;
       const uint8_t pointers = si == 0 ? 2 : 1;
-      put_full_descriptor(w, s.number, kAdrMode5, first_ctl, kPointNextProgramArea, disc::lba_to_msf(next_area),
-                          pointers, disc::Msf{79, 59, 74});
+      put_full_descriptor(w, s.number, kAdrMode5, kMode5Control, kPointNextProgramArea, disc::lba_to_msf(next_area),
+                          pointers, disc::lba_to_msf(disc.leadout_lba()));
       if (si == 0) {
         // C0: MIN = optimum recording power, SEC = application code, FRAME =
-        // disc type (0 for pressed media), PMIN/PSEC/PFRAME = start of the
-        // first lead-in (97:26:66, the usual value of an 80-minute disc).
-        put_full_descriptor(w, s.number, kAdrMode5, first_ctl, kPointFirstLeadIn, {}, 0, disc::Msf{97, 26, 66});
+        // disc type; all 00h on non-recordable media (no ATIP to copy them
+        // from). PMIN/PSEC/PFRAME = start of the first lead-in: 95:00:00 on
+        // the pressed dumps above (CDEmu uses the same value).
+        put_full_descriptor(w, s.number, kAdrMode5, kMode5Control, kPointFirstLeadIn, {}, 0, kPressedFirstLeadIn);
       }
     }
   }
@@ -211,9 +224,14 @@ Outcome<Bytes> render_toc(const disc::Disc& disc, TocFormat format, bool msf, ui
     case TocFormat::full_toc: return render_format2(disc, track_or_session);
     case TocFormat::pma:
     case TocFormat::atip:
-      // A pressed (ROM) medium has no PMA and no ATIP: the Format field is
-      // invalid for the mounted medium (MMC-6 6.26.2.5; what ROM drives report).
-      return ScsiError::invalid_field(2, 3);
+      // A pressed (ROM) medium has no PMA and no ATIP. What a ROM drive
+      // answers, from real firmware (Sunext DVD/BD-ROM drive firmware,
+      // gp_rdtoc.c CDReadTOCCommand): on CD media formats 0011b and 0100b
+      // end with ILLEGAL REQUEST / INVALID COMMAND OPERATION CODE (05/20/00);
+      // on DVD/BD media (dvrRdTOC.c DVDReadTOCCommand) every format above
+      // 0001b is INVALID FIELD IN CDB (05/24/00).
+      if (!is_cd_media(disc)) return ScsiError::invalid_field(2, 3);
+      return ScsiError{SenseKey::illegal_request, asc::kInvalidCommandOperationCode, std::nullopt, std::nullopt};
     case TocFormat::cd_text: return render_format5(disc);
   }
   return ScsiError::invalid_field(2, 3);

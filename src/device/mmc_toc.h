@@ -44,7 +44,7 @@ Outcome<TocRequest> decode_read_toc(std::span<const uint8_t> cdb);
 // (ignored by full TOC, which is always MSF). Errors:
 //   format 0: start track not on disc (and not AAh)       -> 05/24/00 byte 6
 //   format 2/5: session beyond the last                    -> 05/24/00 byte 6
-//   format 3/4 (PMA, ATIP) on pressed media                -> 05/24/00 byte 2
+//   format 3/4 (PMA, ATIP) on a pressed CD                 -> 05/20/00 (as ROM drive firmware answers)
 //   DVD/BD media: formats 2..5                             -> 05/24/00 byte 2
 Outcome<Bytes> render_toc(const disc::Disc& disc, TocFormat format, bool msf, uint8_t track_or_session);
 
