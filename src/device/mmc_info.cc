@@ -89,8 +89,14 @@ Outcome<Bytes> render_disc_information(const disc::Disc& d, uint8_t data_type) {
   w.u8(is_cd_media(d) ? cd_disc_type(d) : 0x00);  // Disc Type
   w.u8(0).u8(0).u8(0);                          // MSBs of sessions / first / last track
   w.u32(0);                                     // Disc Identification
-  w.u32(0xFFFFFFFF);  // Last Session Lead-in Start Address: none (complete disc)
-  w.u32(0xFFFFFFFF);  // Last Possible Lead-out Start Address: none
+  // Last Session Lead-in Start Address and Last Possible Lead-out Start
+  // Address. A finalized CD reports FFFFFFFFh in both; DVD-ROM and BD-ROM
+  // report zeros (real drive firmware: Sunext CDReadDiscInfoCommand,
+  // DVDReadDiscInfoCommand "for other media types this field shall be filled
+  // with zeros", BDReadDiscInfoCommand "MMC: BD = 0x00").
+  const uint32_t no_address = is_cd_media(d) ? 0xFFFFFFFF : 0x00000000;
+  w.u32(no_address);
+  w.u32(no_address);
   w.zeros(8);         // Disc Bar Code
   w.u8(0);            // Disc Application Code
   w.u8(0);            // Number of OPC Tables

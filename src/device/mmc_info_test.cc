@@ -48,7 +48,10 @@ TEST(ReadDiscInformation, MultisessionXaAndDvdBd) {
   for (auto img : {MemoryImage::dvd(1000), MemoryImage::bd(1000)}) {
     const Bytes d = ok(render_disc_information(img->disc(), 0));
     EXPECT_EQ(Bytes(d.begin(), d.begin() + 9), bytes({0x00, 0x20, 0x0E, 0x01, 0x01, 0x01, 0x01, 0x20, 0x00}));
+    // Lead-in / last possible lead-out addresses: zeros on DVD-ROM and BD-ROM.
+    EXPECT_EQ(Bytes(d.begin() + 16, d.begin() + 24), Bytes(8, 0x00));
   }
+  EXPECT_EQ(Bytes(ms.begin() + 16, ms.begin() + 24), Bytes(8, 0xFF));
   expect_error(render_disc_information(MemoryImage::dvd(1000)->disc(), 1), SenseKey::illegal_request,
                asc::kInvalidFieldInCdb, 1);
 }

@@ -371,6 +371,8 @@ CommandResult execute_read_cd(CommandContext& ctx, const disc::Image& image, con
   // DVD/BD medium: INVALID FIELD IN CDB, as a real drive answers (HL-DT-ST
   // DVDRWBD CA10N, READ CD F8h on a DVD-ROM: sense 70 00 05 ... 24 00 00 C0,
   // logged by cdrdao in AkBKukU/cd-ripping issue #3; CDEmu does the same).
+  // Drives differ here: Sunext BD-ROM firmware (at_knl ProcessDiscReadyCommand)
+  // answers 02/30/00 on DVD and 05/20/00 on BD; none answers 05/64/00.
   if (!is_cd_media(d) || d.tracks.empty()) return ScsiError{SenseKey::illegal_request, asc::kInvalidFieldInCdb, std::nullopt, std::nullopt};
   const int32_t first_lba = d.tracks.front().pregap_lba;
   const int64_t end = int64_t{req.lba} + req.count;
