@@ -111,7 +111,9 @@ void put_full_descriptor(wire::ByteWriter& w, uint8_t session, uint8_t adr, uint
 
 // MMC-6 6.26.3.4 Response Format 0010b: the Q sub-channel points of the
 // lead-in of each session >= the requested one. Addresses are always MSF
-// (binary). Order: A0, A1, A2, tracks, then B0/C0 (mode 5) when present.
+// (binary), whatever the MSF bit: drive firmware forces it (Sunext
+// gp_rdtoc.c, format 2: "St_MSF = TRUE; /* Only MSF format */"). Order: A0,
+// A1, A2, tracks, then B0/C0 (mode 5) when present.
 Outcome<Bytes> render_format2(const disc::Disc& disc, uint8_t start_session) {
   if (!is_cd_media(disc) || disc.sessions.empty()) return ScsiError::invalid_field(2);
   const uint8_t first_session = disc.sessions.front().number;
