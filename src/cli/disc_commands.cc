@@ -149,6 +149,23 @@ uint64_t total_sectors(const Disc& d) {
   return n;
 }
 
+// Everything wrong with a checked sector, in sector order.
+std::string describe(const disc::SectorCheck& c, int32_t lba) {
+  std::vector<std::string> wrong;
+  if (!c.sync_ok) wrong.emplace_back("sync pattern wrong");
+  if (c.sync_ok && !c.header_ok) {
+    wrong.emplace_back(fmt::format("header address wrong (says LBA {}, expected {})", c.header_lba, lba));
+  }
+  if (!c.mode_ok) wrong.emplace_back("mode byte wrong");
+  if (!c.subheader_ok) wrong.emplace_back("XA subheader copies differ");
+  if (!c.zero_fill_ok) wrong.emplace_back("reserved bytes not zero");
+  if (!c.edc_ok) wrong.emplace_back("EDC mismatch");
+  if (!c.ecc_p_ok) wrong.emplace_back("ECC P syndrome non-zero");
+  if (!c.ecc_q_ok) wrong.emplace_back("ECC Q syndrome non-zero");
+  if (wrong.empty()) wrong.emplace_back(disc::to_string(c.first_bad()));
+  return fmt::format("{} ({})", join(wrong, ", "), disc::to_string(c.kind));
+}
+
 int run_verify(const std::string& path) {
   auto opened = open_or_report(path);
   if (!opened.ok()) return kExitFailure;
@@ -189,12 +206,8 @@ int run_verify(const std::string& path) {
           ++bad;
           if (reported++ < kMaxReportedErrors) {
             progress.clear();
-            std::string detail = disc::to_string(c.first_bad());
-            if (c.first_bad() == disc::SectorPart::header) {
-              detail += fmt::format(" (header says LBA {}, {} expected)", c.header_lba, at);
-            }
-            print_error(
-                fmt::format("bad sector at LBA {} (MSF {}, track {}): {} wrong", at, msf_string(at), t.number, detail));
+            print_error(fmt::format("bad sector at LBA {} (MSF {}, track {}): {}", at, msf_string(at), t.number,
+                                    describe(c, at)));
           }
         }
       }
