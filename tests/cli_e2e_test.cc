@@ -444,6 +444,27 @@ TEST_F(CliTest, MixedModeMultisessionCueRoundTrips) {
     EXPECT_NE(entry.path().extension(), ".part") << entry.path();
   }
 }
+
+TEST_F(CliTest, TenTrackWaveDiscConvertsWithTwoDigitTrackNames) {
+  const fs::path dir = dir_ / "ten";
+  fs::create_directories(dir);
+  Ran gen = sh(quote(UDISC_MAKE_MIXED_CUE) + " " + quote(dir.string()) +
+               " --audio-tracks 9 --layout split --wave --name ten");
+  ASSERT_EQ(gen.status, 0) << gen.err;
+  const json j = info_json(dir / "ten.cue");
+  ASSERT_TRUE(j.is_object());
+  ASSERT_EQ(j["tracks"].size(), 10u);
+  const fs::path out = dir_ / "ten-conv" / "Ten.cue";
+  fs::create_directories(out.parent_path());
+  Ran c = udisc("convert " + quote((dir / "ten.cue").string()) + " -o " + quote(out.string()));
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_TRUE(fs::exists(out.parent_path() / "Ten (Track 01).bin"));
+  EXPECT_TRUE(fs::exists(out.parent_path() / "Ten (Track 10).bin"));
+  EXPECT_EQ(info_json(out), j);
+  Ran v = udisc("verify " + quote(out.string()));
+  EXPECT_EQ(v.status, 0) << v.out << v.err;
+  EXPECT_EQ(verify_hashes(v.out), verify_hashes(udisc("verify " + quote((dir / "ten.cue").string())).out));
+}
 #endif
 
 TEST_F(CliTest, ErrorsAreMessagesNotCrashes) {
