@@ -491,6 +491,7 @@ TEST_F(CliTest, ErrorsAreMessagesNotCrashes) {
   Ran usage = udisc("info");
   EXPECT_NE(usage.status, 0);
   EXPECT_LT(usage.status, 128);
+  EXPECT_EQ(usage.err.rfind("udisc: ", 0), 0u) << usage.err;
 }
 
 }  // namespace

@@ -446,6 +446,9 @@ int guarded(F&& body) {
 }  // namespace
 
 void register_disc_commands(CLI::App& app, int& exit_code) {
+  // Usage errors follow the same "udisc: <message>" form as every other error.
+  app.failure_message(
+      [](const CLI::App* a, const CLI::Error& e) { return "udisc: " + CLI::FailureMessage::simple(a, e); });
   struct Options {
     std::string image;
     std::string output;
