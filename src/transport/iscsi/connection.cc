@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "transport/iscsi/buffer_pool.h"
 #include "transport/iscsi/crc32c.h"
 
 namespace udisc::iscsi {
@@ -108,7 +109,10 @@ Connection::Connection(Context context, Clock::time_point now)
   reader_.set_limits({std::max<uint32_t>(8192, params_.target_mrdsl), false, false});
 }
 
-Connection::~Connection() { abandon(""); }
+Connection::~Connection() {
+  *alive_ = false;
+  abandon("");
+}
 
 void Connection::abandon(const std::string& why) {
   if (!why.empty() && !must_close_) log(LogLevel::info, why);
@@ -152,7 +156,7 @@ void Connection::receive(std::span<const uint8_t> bytes, Clock::time_point now) 
     Pdu pdu = reader_.take();
     // Login PDUs are processed at once so negotiated limits (digests) apply
     // to the next PDU read.
-    if (inbox_.empty() && (phase_ == Phase::login || out_bytes_ < kHighWater)) {
+    if (inbox_.empty() && (phase_ == Phase::login || out_bytes_ + async_bytes_ < kHighWater)) {
       process(std::move(pdu));
     } else {
       inbox_.push_back(std::move(pdu));
@@ -162,7 +166,7 @@ void Connection::receive(std::span<const uint8_t> bytes, Clock::time_point now) 
 }
 
 void Connection::pump() {
-  while (!inbox_.empty() && out_bytes_ < kHighWater && !must_close_ && !closing_) {
+  while (!inbox_.empty() && out_bytes_ + async_bytes_ < kHighWater && !must_close_ && !closing_) {
     Pdu pdu = std::move(inbox_.front());
     inbox_.pop_front();
     process(std::move(pdu));
@@ -778,13 +782,44 @@ void Connection::run_command(uint32_t itt, uint32_t lun, std::span<const uint8_t
     return;
   }
   std::shared_ptr<uint8_t[]> buffer;
-  if (read && edtl > 0) buffer = std::make_shared_for_overwrite<uint8_t[]>(edtl);
+  if (read && edtl > 0) buffer = acquire_buffer(edtl);
   std::span<uint8_t> segment(buffer.get(), read ? edtl : 0);
   const std::span<uint8_t> segments[1] = {segment};
   device::Response response;
   if (lu == nullptr || cdb[0] == kOpReportLuns) {
     response = target_level_command(lun, cdb, read ? edtl : 0, segment);
     if (!read && response.status == device::ScsiStatus::good) response.residual = static_cast<int64_t>(edtl);
+  } else if (read && ctx_.offload && edtl >= ctx_.offload_min_bytes) {
+    // Large read: the drive fills the buffer on a worker thread while this
+    // loop keeps sending earlier answers; the result is queued back here.
+    struct Job {
+      std::vector<uint8_t> cdb;
+      device::Request request;
+      device::Response response;
+      std::span<uint8_t> segment;
+    };
+    auto job = std::make_shared<Job>();
+    job->cdb.assign(cdb.begin(), cdb.end());
+    job->segment = segment;
+    job->request.cdb = job->cdb;
+    job->request.direction = device::DataDirection::from_device;
+    job->request.expected_transfer_length = edtl;
+    job->request.data_in = std::span<const std::span<uint8_t>>(&job->segment, 1);
+    job->request.initiator = initiator_id_;
+    ++async_;
+    async_bytes_ += edtl;
+    std::shared_ptr<LogicalUnit> unit_ref = target().luns[lun];
+    ctx_.offload([job, unit_ref] { job->response = unit_ref->execute(job->request); },
+                 [this, alive = alive_, job, itt, lun, edtl, buffer] {
+                   if (!*alive) return;
+                   --async_;
+                   async_bytes_ -= edtl;
+                   if (must_close_) return;
+                   device::Response r = job->response;
+                   r.data_in_length = std::min(r.data_in_length, edtl);
+                   send_result(itt, lun, r, buffer, 0);
+                 });
+    return;
   } else {
     device::Request request;
     request.cdb = cdb;

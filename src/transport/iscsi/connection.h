@@ -61,6 +61,11 @@ class Connection {
     std::function<bool()> may_log_auth_failure;  // rate limiter; null = always
     std::function<uint16_t()> allocate_tsih;      // null = counter from 1
     NexusRegistry* nexus = nullptr;               // null = no sharing
+    // Runs `work` on another thread, then `done` back on this connection's
+    // loop thread. Null: every command runs inline. Used for large reads so
+    // the drive's copy overlaps the socket copy of earlier answers.
+    std::function<void(std::function<void()> work, std::function<void()> done)> offload;
+    uint32_t offload_min_bytes = 32768;
   };
 
   Connection(Context context, Clock::time_point now);
@@ -77,14 +82,14 @@ class Connection {
   void tick(Clock::time_point now);
 
   // False while PDUs wait in the inbox: stop reading the socket.
-  bool wants_input() const { return inbox_.empty() && !closing_ && !must_close_; }
+  bool wants_input() const { return inbox_.empty() && !closing_ && !must_close_ && async_bytes_ < kHighWater; }
   // Fills up to max iovecs with queued output; returns the count.
   size_t gather(struct iovec* iov, size_t max) const;
   void consume_output(size_t bytes);
   bool has_output() const { return !out_.empty(); }
   size_t output_bytes() const { return out_bytes_; }
   // Close once output is flushed (logout, failed login).
-  bool closing() const { return closing_; }
+  bool closing() const { return closing_ && async_ == 0; }
   // Close now, dropping output (fatal protocol error, dead initiator).
   bool must_close() const { return must_close_; }
   // Stop: drop the session (server shutdown).
@@ -215,6 +220,9 @@ class Connection {
   Clock::time_point ping_sent_;
 
   // Input and output.
+  size_t async_ = 0;        // commands executing on another thread
+  size_t async_bytes_ = 0;  // their data-in buffers
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::deque<Pdu> inbox_;
   std::deque<OutPdu> out_;
   size_t out_bytes_ = 0;

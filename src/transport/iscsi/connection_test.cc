@@ -606,3 +606,44 @@ TEST_F(ConnectionTest, PipelinedCommandsInOneReceive) {
 
 }  // namespace
 }  // namespace udisc::iscsi
+
+namespace udisc::iscsi {
+namespace {
+
+TEST(ConnectionOffload, LargeReadsCompleteLaterAndSafelyAfterClose) {
+  auto unit = std::make_shared<testing::FakeUnit>();
+  TargetConfig config;
+  config.name = "iqn.2025-01.org.udisc:test";
+  config.luns = {unit};
+  std::vector<std::pair<std::function<void()>, std::function<void()>>> jobs;
+  Connection::Context ctx;
+  ctx.target = &config;
+  ctx.offload = [&](std::function<void()> work, std::function<void()> done) { jobs.emplace_back(work, done); };
+  ctx.offload_min_bytes = 32768;
+  auto conn = std::make_unique<Connection>(ctx, std::chrono::steady_clock::now());
+  testing::Initiator ini(*conn);
+  ASSERT_EQ(ini.login({{"MaxRecvDataSegmentLength", "262144"}}).size(), 1u);
+  ini.send(ini.command(1, testing::Initiator::read10(0, 32), 65536, true));  // offloaded
+  ini.send(ini.command(2, testing::Initiator::read10(5, 1), 2048, true));    // inline
+  auto r = ini.drain();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].itt(), 2u) << "small read answered while the large one runs";
+  ASSERT_EQ(jobs.size(), 1u);
+  jobs[0].first();
+  jobs[0].second();
+  r = ini.drain();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].itt(), 1u);
+  EXPECT_EQ(r[0].data.size(), 65536u);
+  EXPECT_EQ(r[0].data[65535], testing::FakeUnit::byte_at(31, 2047));
+  EXPECT_EQ(r[0].flags() & 0x01, 0x01);
+  // A completion arriving after the connection is gone is dropped.
+  ini.send(ini.command(3, testing::Initiator::read10(0, 32), 65536, true));
+  ASSERT_EQ(jobs.size(), 2u);
+  jobs[1].first();
+  conn.reset();
+  jobs[1].second();
+}
+
+}  // namespace
+}  // namespace udisc::iscsi

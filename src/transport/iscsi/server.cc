@@ -14,6 +14,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 
@@ -94,6 +97,32 @@ struct Server::Shared {
   std::atomic<bool> stopping{false};
   Logger log;
 
+  // Workers for large reads (Connection::Context::offload).
+  std::mutex work_mu;
+  std::condition_variable work_cv;
+  std::deque<std::function<void()>> jobs;
+  std::vector<std::thread> workers;
+  void submit(std::function<void()> job) {
+    {
+      std::lock_guard lock(work_mu);
+      jobs.push_back(std::move(job));
+    }
+    work_cv.notify_one();
+  }
+  void worker() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(work_mu);
+        work_cv.wait(lock, [this] { return !jobs.empty() || stopping.load(); });
+        if (jobs.empty()) return;
+        job = std::move(jobs.front());
+        jobs.pop_front();
+      }
+      job();
+    }
+  }
+
   bool may_log_auth_failure() {
     std::lock_guard lock(mu);
     const auto now = std::chrono::steady_clock::now();
@@ -144,6 +173,15 @@ class Server::Loop {
   }
 
   void start() { thread_ = std::thread([this] { run(); }); }
+  // Called from worker threads: `done` runs on this loop, then the
+  // connection on `fd` is serviced (its answer sent).
+  void post(int fd, std::function<void()> done) {
+    {
+      std::lock_guard lock(done_mu_);
+      done_.emplace_back(fd, std::move(done));
+    }
+    wake();
+  }
   void wake() {
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(wake_, &one, sizeof one);
@@ -173,6 +211,16 @@ class Server::Loop {
         if (tag == kWakeTag) {
           uint64_t v;
           [[maybe_unused]] ssize_t r = ::read(wake_, &v, sizeof v);
+          std::vector<std::pair<int, std::function<void()>>> done;
+          {
+            std::lock_guard lock(done_mu_);
+            done.swap(done_);
+          }
+          for (auto& [dfd, fn] : done) fn();
+          for (auto& [dfd, fn] : done) {
+            auto it = conns_.find(dfd);
+            if (it != conns_.end() && service(it->second, rx)) again.push_back(dfd);
+          }
           continue;
         }
         if (tag & kListenerTag) {
@@ -245,6 +293,14 @@ class Server::Loop {
         return t;
       };
       ctx.nexus = &shared->nexus;
+      if (!shared->workers.empty()) {
+        ctx.offload = [this, shared, fd](std::function<void()> work, std::function<void()> done) {
+          shared->submit([this, fd, work = std::move(work), done = std::move(done)]() mutable {
+            work();
+            post(fd, std::move(done));
+          });
+        };
+      }
       if (server_.log_) server_.log_(LogLevel::info, ctx.peer + ": connected");
       Conn conn;
       conn.fd = fd;
@@ -304,6 +360,9 @@ class Server::Loop {
       if (!conn.readable || !c.wants_input() || c.output_bytes() >= Connection::kHighWater) return false;
       const ssize_t got = ::read(conn.fd, rx.data(), rx.size());
       if (got > 0) {
+        // A short read drained the socket: edge-triggered epoll reports the
+        // next arrival, so no extra read() just to see EAGAIN.
+        if (static_cast<size_t>(got) < rx.size()) conn.readable = false;
         c.receive(std::span<const uint8_t>(rx.data(), static_cast<size_t>(got)), std::chrono::steady_clock::now());
         continue;
       }
@@ -329,6 +388,8 @@ class Server::Loop {
   int wake_ = -1;
   std::thread thread_;
   std::unordered_map<int, Conn> conns_;
+  std::mutex done_mu_;
+  std::vector<std::pair<int, std::function<void()>>> done_;
 };
 
 Server::Server(TargetConfig config, Logger log) : config_(std::move(config)), log_(std::move(log)), shared_(std::make_unique<Shared>()) {
@@ -391,17 +452,24 @@ Status Server::start(unsigned threads) {
     if (!s.ok()) return s;
     loops_.push_back(std::move(loop));
   }
+  // Worker threads for large reads: as many as loops.
+  for (unsigned i = 0; i < threads; ++i) shared_->workers.emplace_back([s = shared_.get()] { s->worker(); });
   for (auto& loop : loops_) loop->start();
   return Status::Ok();
 }
 
 void Server::stop() {
   shared_->stopping.store(true);
+  shared_->work_cv.notify_all();
   for (auto& loop : loops_) loop->wake();
 }
 
 void Server::wait() {
   for (auto& loop : loops_) loop->join();
+  shared_->work_cv.notify_all();
+  for (auto& w : shared_->workers) {
+    if (w.joinable()) w.join();
+  }
 }
 
 }  // namespace udisc::iscsi
