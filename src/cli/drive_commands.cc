@@ -205,7 +205,7 @@ int run_daemon(const std::string& backend_name, const std::string& socket, const
 // ---- mount / insert --------------------------------------------------------
 
 int send_image(const std::string& socket, Op op, const std::string& image_path, const std::optional<std::string>& drive,
-               bool force, bool as_json) {
+               bool force, bool as_json, const std::string& kind = "") {
   auto image = daemon::open_image_to_send(image_path);
   if (!image.ok()) {
     print_error(image.status().message());
@@ -221,6 +221,7 @@ int send_image(const std::string& socket, Op op, const std::string& image_path, 
     req["drive"] = *d;
   }
   if (force) req["force"] = true;
+  if (!kind.empty()) req["identity"] = {{"kind", kind}};
   int exit_code = 0;
   const auto fds = image->raw_fds();
   auto result = call_or_report(*c.client, req, exit_code, fds);
@@ -388,7 +389,8 @@ int doctor(const std::string& socket) {
 }
 
 void add_socket_option(CLI::App* cmd, std::string& socket) {
-  cmd->add_option("--socket", socket, "Control socket of the daemon (default: $UDISC_SOCKET or /run/udisc/control.sock)");
+  cmd->add_option("--socket", socket, "Control socket of the daemon (default: $UDISC_SOCKET or /run/udisc/control.sock)")
+      ->type_name("PATH");
 }
 
 }  // namespace
@@ -406,7 +408,7 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
     std::optional<std::string> drive_opt;
     bool force = false;
     bool json = false;
-    std::string vendor, product, revision, serial;
+    std::string vendor, product, revision, serial, kind;
   };
   auto o = std::make_shared<Options>();
 
@@ -431,7 +433,7 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
   d->add_option("--backend", o->backend, "tcmu: local /dev/srN drives; none: drives without a kernel device")
       ->check(CLI::IsMember({"tcmu", "none"}));
   add_socket_option(d, o->socket);
-  d->add_option("--state", o->state, "State file (default /var/lib/udisc/state.json)");
+  d->add_option("--state", o->state, "State file (default /var/lib/udisc/state.json)")->type_name("PATH");
   d->add_flag("--no-state", o->no_state, "Keep no state file: nothing survives a restart");
   d->add_option("--socket-mode", o->socket_mode, "Mode of the socket file, octal (default 0660)");
   d->add_option("--socket-group", o->socket_group, "Group of the socket file, when it exists (default udisc)");
@@ -450,13 +452,15 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
       "Exit status: 0 the drive holds the disc; 1 the daemon refused (bad image, locked drive, not yours);\n"
       "69 no daemon runs or this machine cannot make local drives (see `udisc doctor`); 77 permission denied.\n\n"
       "Examples:\n  udisc mount game.cue\n  udisc mount --drive 2 backup.iso");
-  m->add_option("IMAGE", o->image, "Disc image: ISO, or the cue sheet of a BIN/CUE")->required();
-  m->add_option("--drive", o->drive_opt, "Drive number or device node to use");
+  m->add_option("IMAGE", o->image, "Disc image: ISO, or the cue sheet of a BIN/CUE")->required()->type_name("");
+  m->add_option("--drive", o->drive_opt, "Drive number or device node to use")->type_name("DRIVE");
+  m->add_option("--kind", o->kind, "For a new drive: cd, dvd or bd (default bd: reads every disc)")
+      ->check(CLI::IsMember({"cd", "dvd", "bd"}));
   m->add_flag("--force", o->force, "Replace the disc even while the drive is locked by a mounted file system");
   m->add_flag("--json", o->json, "Print the daemon's answer as JSON");
   add_socket_option(m, o->socket);
   m->callback([o, &exit_code] {
-    exit_code = send_image(o->socket, Op::mount, o->image, o->drive_opt, o->force, o->json);
+    exit_code = send_image(o->socket, Op::mount, o->image, o->drive_opt, o->force, o->json, o->kind);
   });
 
   // insert
@@ -466,8 +470,8 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
       "media event), so desktop auto-mounters react as to a new disc. DRIVE is a drive number or its device\n"
       "node. Refused while a mounted file system locks the drive, unless --force.\n\n"
       "Example:\n  udisc insert /dev/sr0 disc2.iso");
-  ins->add_option("DRIVE", o->drive, "Drive number or device node")->required();
-  ins->add_option("IMAGE", o->image, "Disc image: ISO, or the cue sheet of a BIN/CUE")->required();
+  ins->add_option("DRIVE", o->drive, "Drive number or device node")->required()->type_name("");
+  ins->add_option("IMAGE", o->image, "Disc image: ISO, or the cue sheet of a BIN/CUE")->required()->type_name("");
   ins->add_flag("--force", o->force, "Replace the disc even while the drive is locked");
   ins->add_flag("--json", o->json, "Print the daemon's answer as JSON");
   add_socket_option(ins, o->socket);
@@ -486,7 +490,7 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
   // status
   auto* st = app.add_subcommand("status", "Show each drive's identity, tray and counters");
   st->footer("Counters: commands answered, bytes read by the host, commands that failed (CHECK CONDITION).");
-  st->add_option("DRIVE", o->drive_opt, "Only this drive (number or device node)");
+  st->add_option("DRIVE", o->drive_opt, "Only this drive (number or device node)")->type_name("");
   st->add_flag("--json", o->json, "Print the daemon's answer as JSON");
   add_socket_option(st, o->socket);
   st->callback([o, &exit_code] { exit_code = list_drives(o->socket, o->json, o->drive_opt, true); });
@@ -498,7 +502,7 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
       "refuses and the host is told that the eject button was pressed; unmount first, or use --force, after\n"
       "which reads of the mounted file system fail with 'no medium'.\n\n"
       "Example:\n  udisc eject /dev/sr0");
-  e->add_option("DRIVE", o->drive, "Drive number or device node")->required();
+  e->add_option("DRIVE", o->drive, "Drive number or device node")->required()->type_name("");
   e->add_flag("--force", o->force, "Eject even while the drive is locked");
   add_socket_option(e, o->socket);
   e->callback([o, &exit_code] { exit_code = simple_op(o->socket, Op::eject, o->drive, o->force); });
@@ -509,7 +513,7 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
       "Removes DRIVE from the kernel and the daemon (configfs is left clean). Refused while a mounted file\n"
       "system locks it, unless --force.\n\n"
       "Example:\n  udisc unmount 0");
-  u->add_option("DRIVE", o->drive, "Drive number or device node")->required();
+  u->add_option("DRIVE", o->drive, "Drive number or device node")->required()->type_name("");
   u->add_flag("--force", o->force, "Remove even while the drive is locked");
   add_socket_option(u, o->socket);
   u->callback([o, &exit_code] { exit_code = simple_op(o->socket, Op::remove, o->drive, o->force); });
@@ -519,14 +523,17 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
   id->footer(
       "INQUIRY identity of DRIVE (desktop stacks hide some virtual drives by vendor/model). The kernel reads it\n"
       "when it probes the device, so the drive is attached again: its device node may change. Printable ASCII;\n"
-      "vendor up to 8 characters, product 16, revision 4, serial 32. Refused while the drive is locked, unless\n"
-      "--force.\n\n"
+      "vendor up to 8 characters, product 16, revision 4, serial 32. --kind chooses what the drive claims to\n"
+      "be (cd, dvd or bd: its profiles and features). Without options it shows the identity. Refused while\n"
+      "the drive is locked, unless --force.\n\n"
       "Example:\n  udisc identity 0 --vendor PIONEER --product 'DVD-RW DVR-112'");
-  id->add_option("DRIVE", o->drive, "Drive number or device node")->required();
+  id->add_option("DRIVE", o->drive, "Drive number or device node")->required()->type_name("");
   id->add_option("--vendor", o->vendor, "T10 vendor identification (<= 8)");
   id->add_option("--product", o->product, "Product identification (<= 16)");
   id->add_option("--revision", o->revision, "Product revision level (<= 4)");
   id->add_option("--serial", o->serial, "Unit serial number (<= 32)");
+  id->add_option("--kind", o->kind, "cd, dvd or bd: the profiles and features the drive reports")
+      ->check(CLI::IsMember({"cd", "dvd", "bd"}));
   id->add_flag("--force", o->force, "Change it even while the drive is locked");
   add_socket_option(id, o->socket);
   id->callback([o, id, &exit_code] {
@@ -535,6 +542,7 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
     if (id->count("--product")) ident["product"] = o->product;
     if (id->count("--revision")) ident["revision"] = o->revision;
     if (id->count("--serial")) ident["serial"] = o->serial;
+    if (id->count("--kind")) ident["kind"] = o->kind;
     if (ident.empty()) {
       exit_code = list_drives(o->socket, false, o->drive, true);
       return;

@@ -345,6 +345,15 @@ Controller::Reply Controller::insert_into(Entry& e, const ImageSpec& image, bool
   e.image = opened->image;
   e.record.image = std::move(opened->record);
   e.record.tray_open = false;
+  // A drive that could not be attached at start (e.g. the kernel lacked a
+  // module then) gets another chance now.
+  if (!backend_.attached(e.record.number)) {
+    if (Status s = backend_.attach(e.record.number, e.engine); s.ok()) {
+      e.attach_error.clear();
+    } else {
+      e.attach_error = s.message();
+    }
+  }
   persist();
   log("drive " + std::to_string(e.record.number) + ": inserted '" + e.record.image->image.path + "'");
   return {std::nullopt, json{}};
@@ -467,6 +476,7 @@ struct Daemon::Client {
   std::string out;
   std::deque<UniqueFd> fds;
   bool closing = false;  // close once `out` is flushed
+  bool pending = false;  // complete requests wait in `in` (handled next round)
 };
 
 Daemon::Daemon(DaemonOptions options, std::unique_ptr<Backend> backend)
@@ -578,23 +588,37 @@ void Daemon::read_client(Client& c) {
     return;
   }
   c.in.append(buf.data(), r->bytes);
+  process_lines(c);
+}
+
+void Daemon::process_lines(Client& c) {
+  // Fairness: a few requests per client per round, so a flooding client
+  // delays the others by at most that much.
+  constexpr int kLinesPerRound = 16;
   size_t start = 0;
-  for (;;) {
+  c.pending = false;
+  for (int handled = 0;;) {
     const size_t nl = c.in.find('\n', start);
     if (nl == std::string::npos) break;
+    if (handled == kLinesPerRound) {
+      c.pending = true;
+      break;
+    }
     std::string_view line(c.in.data() + start, nl - start);
     start = nl + 1;
     if (line.size() + 1 > kMaxMessageBytes) {
       c.out += make_error_reply(nullptr, ErrorCode::bad_request,
                                 "message longer than " + std::to_string(kMaxMessageBytes) + " bytes");
       c.fds.clear();
+      ++handled;
       continue;
     }
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     c.out += controller_->handle_line(line, c.who, c.fds);
+    ++handled;
   }
   c.in.erase(0, start);
-  if (c.in.size() >= kMaxMessageBytes) {
+  if (!c.pending && c.in.size() >= kMaxMessageBytes) {
     c.out += make_error_reply(nullptr, ErrorCode::bad_request,
                               "message longer than " + std::to_string(kMaxMessageBytes) +
                                   " bytes without a newline; closing the connection");
@@ -628,15 +652,19 @@ Status Daemon::run() {
     order.clear();
     pfds.push_back({stop_fd_.get(), POLLIN, 0});
     pfds.push_back({listen_fd_.get(), POLLIN, 0});
+    bool any_pending = false;
     for (auto& [fd, c] : clients_) {
       short events = 0;
-      // Backpressure: a client that does not read its replies is not read from.
-      if (!c->closing && c->out.size() < options_.max_output_bytes) events |= POLLIN;
+      // Backpressure: a client that does not read its replies is not read
+      // from, nor one whose earlier requests still wait.
+      const bool can_take = !c->closing && c->out.size() < options_.max_output_bytes;
+      if (can_take && !c->pending) events |= POLLIN;
+      any_pending = any_pending || (can_take && c->pending);
       if (!c->out.empty()) events |= POLLOUT;
       pfds.push_back({fd, events, 0});
       order.push_back(c.get());
     }
-    int n = ::poll(pfds.data(), pfds.size(), -1);
+    int n = ::poll(pfds.data(), pfds.size(), any_pending ? 0 : -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::IoError(std::string("poll: ") + std::strerror(errno));
@@ -646,13 +674,13 @@ Status Daemon::run() {
     for (size_t i = 0; i < order.size(); ++i) {
       Client& c = *order[i];
       const short re = pfds[i + 2].revents;
-      if (re & (POLLIN | POLLHUP | POLLERR)) {
-        if (re & POLLIN) {
-          read_client(c);
-        } else {
-          c.closing = true;
-          c.out.clear();
-        }
+      if (re & POLLIN) {
+        read_client(c);
+      } else if (re & (POLLHUP | POLLERR)) {
+        c.closing = true;
+        c.out.clear();
+      } else if (c.pending && !c.closing && c.out.size() < options_.max_output_bytes) {
+        process_lines(c);
       }
       flush_client(c);
     }

@@ -137,6 +137,7 @@ class Daemon {
   struct Client;
   void accept_clients();
   void read_client(Client& c);
+  void process_lines(Client& c);
   void flush_client(Client& c);
   void log(const std::string& line) const;
 
