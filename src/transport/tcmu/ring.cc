@@ -151,6 +151,12 @@ Result<bool> Ring::next(RingCommand& out) {
     uint32_t len = 0, op = 0;
     Status st = entry_at(pos_, len, op);
     if (!st.ok()) return st;
+    // Entries lie between our position and cmd_head: one that runs past
+    // cmd_head is corrupt (and would otherwise let a cycle of entries loop).
+    const uint32_t pending = (head + cmdr_size_ - pos_) % cmdr_size_;
+    if (len > pending)
+      return Status::Corruption("tcmu ring: entry at offset " + std::to_string(pos_) + " has length " +
+                                std::to_string(len) + " beyond cmd_head " + std::to_string(head));
     if (op != L::kOpCmd) {  // PAD, TMR (informational) and unknown ops are skipped
       pos_ = (pos_ + len) % cmdr_size_;
       continue;
@@ -219,11 +225,13 @@ Status Ring::complete(const RingCommand& cmd, const device::Response& rsp) {
   for (;;) {
     Status st = entry_at(tail, len, op);
     if (!st.ok()) return st.with_context("completing cmd_id " + std::to_string(cmd.cmd_id));
+    // Entries to complete lie between cmd_tail and our position.
+    const uint32_t consumed = (pos_ + cmdr_size_ - tail) % cmdr_size_;
+    if (len > consumed || (consumed == 0 && tail == pos_))
+      return Status::Corruption("tcmu ring: entry at cmd_tail " + std::to_string(tail) + " (length " +
+                                std::to_string(len) + ") does not lead to cmd_id " + std::to_string(cmd.cmd_id));
     if (op == L::kOpCmd) break;
     tail = (tail + len) % cmdr_size_;
-    if (tail == pos_)
-      return Status::Corruption("tcmu ring: no command entry between cmd_tail and our position for cmd_id " +
-                                std::to_string(cmd.cmd_id));
   }
   const bool read_len = (flags_ & ring_layout::kCapReadLen) != 0;
   const bool data_in = data_direction(cmd.cdb.empty() ? 0 : cmd.cdb[0], cmd.data_length) ==

@@ -268,6 +268,21 @@ TEST(Ring, CorruptEntryLengthStopsParsing) {
   EXPECT_FALSE(r.next(c).ok());
 }
 
+// Entries that run past cmd_head (here two PADs that cycle around the ring
+// without reaching it) are corrupt, never walked forever.
+TEST(Ring, EntriesBeyondHeadAreCorrupt) {
+  FakeRing f;
+  Ring r(f.mem.data(), f.mem.size());
+  ASSERT_TRUE(r.attach().ok());
+  f.put32(FakeRing::kCmdrOff, 1024 | L::kOpPad);
+  f.put32(FakeRing::kCmdrOff + 1024, (FakeRing::kCmdrSize - 1024) | L::kOpPad);
+  f.put32(L::kMbCmdHead, 512);
+  RingCommand c;
+  auto n = r.next(c);
+  EXPECT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), Status::Code::corruption);
+}
+
 TEST(Ring, CompletionWithoutCommandIsRejected) {
   FakeRing f;
   Ring r(f.mem.data(), f.mem.size());
