@@ -18,7 +18,10 @@ mkdir -p /mnt /tmp/cue
 cp /data/data.bin /data/audio.bin /data/disc.cue /tmp/cue/
 start_daemon && ok start || bad start ""
 udisc doctor; [ $? = 0 ] && ok doctor || bad doctor "exit status"
+t0=$(cut -d' ' -f1 /proc/uptime)
 n=$(udisc mount /tmp/cue/disc.cue 2>&1 | tail -n1); echo "mount cue -> $n"
+t1=$(cut -d' ' -f1 /proc/uptime)
+echo "MEASURE udisc-mount-to-node: $(echo "$t1 $t0" | awk '{printf "%.2f s", $1-$2}')"
 if [ -b "$n" ]; then ok cue-node; else bad cue-node "$n"; fi
 cd-info --no-header --no-device-info --no-cddb "$n" 2>&1 | sed -n '/CD-ROM Track List/,/leadout/p'
 tracks=$(cd-info --no-header --no-device-info --no-cddb "$n" 2>/dev/null | grep -cE '^ +[0-9]+: [0-9:]+ +[0-9]+ (data|audio)')
@@ -38,7 +41,10 @@ cat /sys/block/$(basename $n2)/device/vendor /sys/block/$(basename $n2)/device/m
 kill -TERM $dpid; wait $dpid
 ls $CFG/core/user_*/ 2>/dev/null
 [ -b "$n2" ] && ok term-keeps-device || bad term-keeps-device "node gone"
+t0=$(cut -d' ' -f1 /proc/uptime)
 start_daemon
+t1=$(cut -d' ' -f1 /proc/uptime)
+echo "MEASURE restart-to-serving (1 drive adopted): $(echo "$t1 $t0" | awk '{printf "%.2f s", $1-$2}')"
 if udisc list | grep -q "/tmp/cue/disc.cue" && dd if="$n2" bs=2048 skip=16 count=1 2>/dev/null | grep -q CD001; then ok term-restart; else bad term-restart "$(udisc list)"; fi
 # kill -9 and a lost state file: the restarted daemon removes what it has no record of
 kill -9 $dpid; wait $dpid 2>/dev/null
