@@ -665,7 +665,7 @@ device::Response Connection::target_level_command(uint32_t /*lun*/, std::span<co
   device::Response r;
   const uint32_t want = std::min<uint32_t>(allocation, static_cast<uint32_t>(payload.size()));
   const uint32_t n = std::min<uint32_t>(want, std::min<uint32_t>(edtl, static_cast<uint32_t>(data_in.size())));
-  std::memcpy(data_in.data(), payload.data(), n);
+  if (n > 0) std::memcpy(data_in.data(), payload.data(), n);
   r.data_in_length = n;
   r.residual = static_cast<int64_t>(edtl) - want;
   return r;
@@ -708,7 +708,7 @@ void Connection::handle_scsi_command(Pdu pdu) {
     t.edtl = edtl;
     t.read = read;
     t.buffer.resize(edtl);
-    std::memcpy(t.buffer.data(), pdu.data.data(), pdu.data.size());
+    if (!pdu.data.empty()) std::memcpy(t.buffer.data(), pdu.data.data(), pdu.data.size());
     t.received = static_cast<uint32_t>(pdu.data.size());
     t.ttt = next_ttt_++;
     if (next_ttt_ == kReservedTag) next_ttt_ = 1;
@@ -756,7 +756,7 @@ void Connection::handle_data_out(const Pdu& pdu) {
           std::to_string(t.received) + ", " + std::to_string(t.r2t_end) + ") for ITT " + hex32(t.itt));
     return;
   }
-  std::memcpy(t.buffer.data() + offset, pdu.data.data(), len);
+  if (len > 0) std::memcpy(t.buffer.data() + offset, pdu.data.data(), len);
   t.received += len;
   ++t.next_datasn;
   if (!pdu.final()) return;
