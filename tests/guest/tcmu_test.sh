@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Host side of the TCMU end-to-end guest test: makes an ISO with xorriso,
 # boots the guest kernel with udisc-tcmu-tool and runs tcmu_guest.sh.
-# usage: tcmu_test.sh PATH/TO/udisc-tcmu-tool [PATH/TO/udisc] [run.sh options...]
+# usage: tcmu_test.sh PATH/TO/udisc-tcmu-tool [PATH/TO/udisc [PATH/TO/make_mixed_cue]] [run.sh options...]
 # Exit 77 (skipped) when QEMU or busybox-static is missing.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -9,6 +9,9 @@ tool="$1"; shift
 # Optional second argument: the udisc binary (daemon + CLI checks).
 udisc=""
 if [[ $# -gt 0 && "$1" != -* ]]; then udisc="$1"; shift; fi
+# Optional third argument: the make_mixed_cue generator (mixed-mode BIN/CUE checks).
+mixed_gen=""
+if [[ $# -gt 0 && "$1" != -* ]]; then mixed_gen="$1"; shift; fi
 for t in qemu-system-x86_64 xorriso cpio; do
   command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
 done
@@ -31,6 +34,12 @@ if [[ -n "$udisc" ]]; then
   xorriso -as mkisofs -quiet -R -J -V UDISC_TWO -o "$work/test2.iso" "$work/tree2" 2>/dev/null
   (cd "$work/tree2" && find . -type f | sort | xargs sha256sum) > "$work/sums2"
   args+=(--bin "$udisc" --file "$here/udisc_guest.sh:/udisc_guest.sh" --file "$work/test2.iso" --file "$work/sums2")
+  # A mixed-mode BIN/CUE from the project's generator, when built (third argument).
+  if [[ -n "$mixed_gen" && -x "$mixed_gen" ]]; then
+    mkdir -p "$work/mixed"
+    "$mixed_gen" "$work/mixed" --layout split --name mixed >/dev/null
+    for f in "$work/mixed"/*; do args+=(--file "$f:/data/mixed/$(basename "$f")"); done
+  fi
   if command -v mkudffs >/dev/null; then
     mkudffs --media-type=hd --blocksize=2048 --label=UDISC_UDF "$work/empty.udf" 6000 >/dev/null
     args+=(--file "$work/empty.udf")

@@ -52,6 +52,37 @@ else
   bad d-insert "insert failed"
 fi
 
+# mixed-mode BIN/CUE (from make_mixed_cue): the TOC in cd-info, and
+# cdparanoia rips audio track 2 bit-exact (its 463 stored sectors after
+# INDEX 01, then the 75 sectors of track 3's unstored PREGAP as silence)
+if [ -f /data/mixed/mixed.cue ]; then
+  n3=$(udisc mount /data/mixed/mixed.cue 2>&1 | tail -n1)
+  echo "mixed-mode disc on $n3"
+  if [ -b "$n3" ]; then
+    cd-info --no-cddb --no-device-info --no-disc-mode "$n3" > /tmp/cdinfo.txt 2>&1
+    sed -n '/CD-ROM Track List/,/leadout/p' /tmp/cdinfo.txt
+    tocok=1
+    while read -r _ t _ s _ m _ p _ start _ len; do
+      kind=audio; [ "$m" = audio ] || kind=data
+      grep -Eq "^ *$t: +[0-9:]+ +0*$start +$kind" /tmp/cdinfo.txt || { tocok=0; echo "track $t ($kind at $start) not in cd-info"; }
+    done < /data/mixed/expected.toc
+    [ $tocok = 1 ] && ok d-mixed-toc || bad d-mixed-toc "cd-info TOC differs from the generator's layout"
+    if cdparanoia -q -r -d "$n3" 2 /tmp/t2.raw 2>/tmp/cdp.err; then
+      dd if="/data/mixed/mixed (Track 02).bin" bs=2352 skip=150 2>/dev/null > /tmp/t2.want
+      size=$(stat -c %s /tmp/t2.raw)
+      dd if=/tmp/t2.raw bs=2352 count=463 2>/dev/null | cmp -s - /tmp/t2.want; same=$?
+      tail_nonzero=$(dd if=/tmp/t2.raw bs=2352 skip=463 2>/dev/null | tr -d '\000' | wc -c)
+      if [ $same = 0 ] && [ "$tail_nonzero" = 0 ] && [ "$size" = $((538 * 2352)) ]; then ok d-cdparanoia; else
+        bad d-cdparanoia "size $size (want $((538 * 2352))), audio equal: $same, non-zero tail bytes: $tail_nonzero"; fi
+    else
+      bad d-cdparanoia "$(tail -3 /tmp/cdp.err)"
+    fi
+    udisc unmount "$n3" >/dev/null || bad d-mixed "unmount"
+  else
+    bad d-mixed-toc "mount of the cue failed: $n3"
+  fi
+fi
+
 # UDF: fill a fresh mkudffs image through a loop device, then mount it through udisc
 if [ -f /data/empty.udf ]; then
   modprobe loop
