@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -514,7 +515,9 @@ int systemd_listen_fd() {
 Status Daemon::start() {
   stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_fd_.valid()) return Status::IoError(std::string("eventfd: ") + std::strerror(errno));
-  if (Status s = controller_->restore(); !s.ok()) return s;
+  // The socket first: binding it proves no other daemon answers there, before
+  // this one touches any drive. Clients that connect meanwhile wait in the
+  // backlog until run().
   if (options_.listen_fd >= 0) {
     listen_fd_.reset(options_.listen_fd);
     const int flags = ::fcntl(listen_fd_.get(), F_GETFL);
@@ -532,6 +535,18 @@ Status Daemon::start() {
         (group_applied ? ", group " + options_.socket_group : std::string(", no group '") + options_.socket_group + "' here: root only") +
         "), backend " + backend_->name());
   }
+  // One daemon per state file.
+  if (!options_.state_path.empty()) {
+    const std::string lock_path = options_.state_path + ".lock";
+    const size_t slash = lock_path.find_last_of('/');
+    if (slash != std::string::npos && slash > 0) ::mkdir(lock_path.substr(0, slash).c_str(), 0755);
+    state_lock_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!state_lock_.valid()) return Status::IoError("opening '" + lock_path + "': " + std::strerror(errno));
+    if (::flock(state_lock_.get(), LOCK_EX | LOCK_NB) != 0) {
+      return Status::InvalidArgument("another udisc daemon uses the state file '" + options_.state_path + "'");
+    }
+  }
+  if (Status s = controller_->restore(); !s.ok()) return s;
   if (Status s = backend_->available(); !s.ok()) log("backend '" + backend_->name() + "' cannot attach drives here: " + s.message());
   return Status::Ok();
 }

@@ -146,6 +146,7 @@ class Daemon {
   std::unique_ptr<Controller> controller_;
   UniqueFd listen_fd_;
   UniqueFd stop_fd_;  // eventfd
+  UniqueFd state_lock_;  // flock of "<state>.lock" while running
   bool owns_socket_file_ = false;
   std::map<int, std::unique_ptr<Client>> clients_;
 };

@@ -224,6 +224,14 @@ TEST_F(DaemonTest, HelloListAndSocketMode) {
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("already listens"), std::string::npos) << s.message();
   EXPECT_TRUE(call(c, {{"op", "hello"}}).ok);
+  // So is one on another socket with the same state file.
+  DaemonOptions other = options();
+  other.socket_path = (dir_ / "other.sock").string();
+  Daemon third(other, make_none_backend());
+  s = third.start();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("uses the state file"), std::string::npos) << s.message();
+  EXPECT_TRUE(call(c, {{"op", "hello"}}).ok);
 }
 
 TEST_F(DaemonTest, MountEjectInsertRemove) {

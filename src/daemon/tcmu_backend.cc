@@ -1,5 +1,12 @@
 #include "daemon/tcmu_backend.h"
 
+#include "daemon/unix_socket.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <map>
 
@@ -29,6 +36,7 @@ class TcmuBackend final : public Backend {
   std::string name() const override { return "tcmu"; }
 
   Status available() const override {
+    if (!conflict_.empty()) return Status::NotSupported(conflict_);
     const tcmu::KernelSupport ks = tcmu::check_kernel_support(base_.configfs_root);
     if (ks.usable) return Status::Ok();
     return Status::NotSupported(explain_kernel_support(ks));
@@ -36,6 +44,15 @@ class TcmuBackend final : public Backend {
 
   Status recover(const std::map<uint32_t, std::shared_ptr<device::Drive>>& known,
                  std::map<uint32_t, Status>* failures) override {
+    // Drives udisc_N are this machine's: one daemon serves them (another
+    // would take them over or remove them as stale).
+    ::mkdir(kLockFolder, 0755);
+    lock_.reset(::open(kLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (lock_.valid() && ::flock(lock_.get(), LOCK_EX | LOCK_NB) != 0) {
+      conflict_ = std::string("another udisc daemon already serves this machine's local drives (") + kLockPath +
+                  " is locked); stop it first";
+      lock_.reset();
+    }
     if (Status s = available(); !s.ok()) {
       for (const auto& [n, d] : known) (*failures)[n] = s;
       return Status::Ok();
@@ -117,8 +134,13 @@ class TcmuBackend final : public Backend {
     return cfg;
   }
 
+  static constexpr char kLockFolder[] = "/run/udisc";
+  static constexpr char kLockPath[] = "/run/udisc/tcmu.lock";
+
   tcmu::TcmuConfig base_;
   std::map<uint32_t, std::unique_ptr<tcmu::TcmuDrive>> drives_;
+  UniqueFd lock_;
+  std::string conflict_;
 };
 
 }  // namespace
