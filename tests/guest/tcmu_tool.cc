@@ -52,7 +52,7 @@ class MiniDrive {
         uint8_t s[18] = {0x70, 0, 0, 0, 0, 0, 0, 10};
         return reply(r, s, sizeof s, c[4]);
       }
-      case 0x12: {  // INQUIRY
+      case 0x12: {                                     // INQUIRY
         if (c[1] & 1) return check(0x05, 0x24, 0x00);  // no VPD pages here
         uint8_t inq[36] = {0x05, 0x80, 0x05, 0x32, 31};
         std::memcpy(inq + 8, "UDISC   ", 8);
@@ -127,7 +127,8 @@ class MiniDrive {
     p[3] = static_cast<uint8_t>(v);
   }
   static uint32_t get32(const uint8_t* p) {
-    return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 | p[3];
+    return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 |
+           p[3];
   }
   static device::Response check(uint8_t key, uint8_t asc, uint8_t ascq) {
     device::Response r;
@@ -161,8 +162,8 @@ volatile sig_atomic_t g_signal = 0;
 void on_signal(int s) { g_signal = s; }
 
 struct Backend {
-  tcmu::CommandHandler handler;            // minimal responder
-  std::shared_ptr<device::Drive> drive;    // or the engine
+  tcmu::CommandHandler handler;          // minimal responder
+  std::shared_ptr<device::Drive> drive;  // or the engine
 };
 
 udisc::Result<Backend> make_backend(const std::string& image, bool mini) {
@@ -180,7 +181,7 @@ udisc::Result<Backend> make_backend(const std::string& image, bool mini) {
 #endif
   const int fd = ::open(image.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::IoError("opening '" + image + "': " + std::strerror(errno));
-  struct stat st{};
+  struct stat st {};
   ::fstat(fd, &st);
   auto drive = std::make_shared<MiniDrive>(fd, static_cast<uint64_t>(st.st_size));
   return Backend{[drive](const device::Request& r) { return drive->execute(r); }, nullptr};
@@ -208,7 +209,8 @@ int serve_until_signal(tcmu::TcmuDrive& d) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: udisc-tcmu-tool doctor|scan|remove-stale|serve NAME IMAGE [--mini]|adopt NAME IMAGE [--mini]\n");
+  std::fprintf(stderr,
+               "usage: udisc-tcmu-tool doctor|scan|remove-stale|serve NAME IMAGE [--mini]|adopt NAME IMAGE [--mini]\n");
   return 2;
 }
 
@@ -217,7 +219,7 @@ int usage() {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return usage();
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
@@ -226,7 +228,8 @@ int main(int argc, char** argv) {
   const std::string& cmd = args[0];
   if (cmd == "doctor") {
     auto ks = tcmu::check_kernel_support();
-    for (const auto& it : ks.items) std::printf("%-24s %-3s %s\n", it.what.c_str(), it.ok ? "ok" : "NO", it.detail.c_str());
+    for (const auto& it : ks.items)
+      std::printf("%-24s %-3s %s\n", it.what.c_str(), it.ok ? "ok" : "NO", it.detail.c_str());
     std::printf("%s\n", ks.summary.c_str());
     return ks.usable ? 0 : 1;
   }
@@ -260,7 +263,8 @@ int main(int argc, char** argv) {
     udisc::Result<std::unique_ptr<tcmu::TcmuDrive>> d = Status::NotFound("no device " + args[1] + " to adopt");
     if (cmd == "serve") {
 #ifdef UDISC_TOOL_HAVE_ENGINE
-      if (backend->drive) d = tcmu::TcmuDrive::create(cfg, backend->drive);
+      if (backend->drive)
+        d = tcmu::TcmuDrive::create(cfg, backend->drive);
       else
 #endif
         d = tcmu::TcmuDrive::create_with_handler(cfg, backend->handler);
@@ -273,7 +277,8 @@ int main(int argc, char** argv) {
       for (const auto& e : *list) {
         if (e.name != args[1]) continue;
 #ifdef UDISC_TOOL_HAVE_ENGINE
-        if (backend->drive) d = tcmu::TcmuDrive::adopt(e, backend->drive, cfg);
+        if (backend->drive)
+          d = tcmu::TcmuDrive::adopt(e, backend->drive, cfg);
         else
 #endif
           d = tcmu::TcmuDrive::adopt_with_handler(e, backend->handler, cfg);

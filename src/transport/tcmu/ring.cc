@@ -35,9 +35,11 @@ size_t cdb_length(std::span<const uint8_t> cdb) {
   if (cdb.empty()) return 0;
   const uint8_t opcode = cdb[0];
   switch (opcode >> 5) {
-    case 0: return 6;
+    case 0:
+      return 6;
     case 1:
-    case 2: return 10;
+    case 2:
+      return 10;
     case 3:
       if (opcode == 0x7F) {
         // SPC-5 4.2.4: ADDITIONAL CDB LENGTH in byte 7.
@@ -45,9 +47,12 @@ size_t cdb_length(std::span<const uint8_t> cdb) {
         return 8u + cdb[7];
       }
       return 0;  // reserved group
-    case 4: return 16;
-    case 5: return 12;
-    default: return 10;  // vendor specific groups 6 and 7: assume 10
+    case 4:
+      return 16;
+    case 5:
+      return 12;
+    default:
+      return 10;  // vendor specific groups 6 and 7: assume 10
   }
 }
 
@@ -113,8 +118,7 @@ Status Ring::attach() {
   cmdr_size_ = load<uint32_t>(base_ + L::kMbCmdrSize);
   if (cmdr_off_ < L::kMailboxSize || cmdr_off_ % 8 != 0)
     return Status::Corruption("tcmu ring: mailbox cmdr_off " + std::to_string(cmdr_off_) + " is invalid");
-  if (cmdr_size_ < 2 * L::kEntrySize || cmdr_size_ % 8 != 0 ||
-      static_cast<uint64_t>(cmdr_off_) + cmdr_size_ > size_)
+  if (cmdr_size_ < 2 * L::kEntrySize || cmdr_size_ % 8 != 0 || static_cast<uint64_t>(cmdr_off_) + cmdr_size_ > size_)
     return Status::Corruption("tcmu ring: mailbox cmdr_size " + std::to_string(cmdr_size_) + " at cmdr_off " +
                               std::to_string(cmdr_off_) + " exceeds the map of " + std::to_string(size_) + " bytes");
   const uint32_t tail = load_tail();
@@ -234,8 +238,8 @@ Status Ring::complete(const RingCommand& cmd, const device::Response& rsp) {
     tail = (tail + len) % cmdr_size_;
   }
   const bool read_len = (flags_ & ring_layout::kCapReadLen) != 0;
-  const bool data_in = data_direction(cmd.cdb.empty() ? 0 : cmd.cdb[0], cmd.data_length) ==
-                       device::DataDirection::from_device;
+  const bool data_in =
+      data_direction(cmd.cdb.empty() ? 0 : cmd.cdb[0], cmd.data_length) == device::DataDirection::from_device;
   const uint32_t written = std::min(rsp.data_in_length, cmd.data_length);
   if (data_in && !read_len) {
     // Zero the unwritten tail so no stale bytes of an earlier command leak.

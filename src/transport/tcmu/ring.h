@@ -31,8 +31,8 @@ namespace udisc::tcmu {
 
 namespace ring_layout {
 inline constexpr uint16_t kMailboxVersion = 2;
-inline constexpr size_t kMbVersion = 0, kMbFlags = 2, kMbCmdrOff = 4, kMbCmdrSize = 8, kMbCmdHead = 12,
-                        kMbCmdTail = 64, kMailboxSize = 128;
+inline constexpr size_t kMbVersion = 0, kMbFlags = 2, kMbCmdrOff = 4, kMbCmdrSize = 8, kMbCmdHead = 12, kMbCmdTail = 64,
+                        kMailboxSize = 128;
 inline constexpr uint16_t kCapOutOfOrder = 1u << 0, kCapReadLen = 1u << 1, kCapTmr = 1u << 2, kCapKeepBuf = 1u << 3;
 
 inline constexpr uint32_t kOpMask = 0x7, kOpPad = 0, kOpCmd = 1, kOpTmr = 2;

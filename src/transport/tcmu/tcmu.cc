@@ -44,8 +44,7 @@ uint64_t fnv1a(const std::string& s) {
 std::string naa_from(const std::string& seed) {
   char buf[32];
   // "naa.5001405" (the LIO OUI prefix, NAA type 5) + 9 hex digits.
-  std::snprintf(buf, sizeof buf, "naa.5001405%09llx",
-                static_cast<unsigned long long>(fnv1a(seed) & 0xFFFFFFFFFull));
+  std::snprintf(buf, sizeof buf, "naa.5001405%09llx", static_cast<unsigned long long>(fnv1a(seed) & 0xFFFFFFFFFull));
   return buf;
 }
 
@@ -134,8 +133,8 @@ Status ensure_kernel(const TcmuConfig& cfg) {
       if (module_loaded(m)) continue;
       Status st = fs::run_program({"modprobe", m});
       if (!st.ok() && !module_loaded(m))
-        return Status::NotSupported("kernel module " + std::string(m) + " is not loaded and modprobe failed: " +
-                                    st.message());
+        return Status::NotSupported("kernel module " + std::string(m) +
+                                    " is not loaded and modprobe failed: " + st.message());
     }
   }
   if (!fs::is_dir(cfg.configfs_root + "/target")) {
@@ -195,7 +194,8 @@ class TcmuDrive::Impl {
 
   Status open_and_serve() {
     if (uio.empty()) uio = find_uio(hba, name);
-    if (uio.empty()) return Status::NotFound("no /sys/class/uio device named tcm-user/" + std::to_string(hba) + "/" + name);
+    if (uio.empty())
+      return Status::NotFound("no /sys/class/uio device named tcm-user/" + std::to_string(hba) + "/" + name);
     auto sz = fs::read_attr("/sys/class/uio/" + uio + "/maps/map0/size");
     if (!sz.ok()) return sz.status();
     errno = 0;
@@ -232,7 +232,8 @@ class TcmuDrive::Impl {
   void stop_serving() {
     if (thread.joinable()) {
       const uint64_t one = 1;
-      if (::write(stop_fd, &one, sizeof one) < 0) { /* the thread also exits on a closed uio */ }
+      if (::write(stop_fd, &one, sizeof one) < 0) { /* the thread also exits on a closed uio */
+      }
       thread.join();
     }
     ring.reset();
@@ -313,8 +314,7 @@ class TcmuDrive::Impl {
                      rsp.sense_length > 13 ? rsp.sense[13] : 0, rsp.data_in_length, static_cast<long long>(us));
       }
       commands.fetch_add(1, std::memory_order_relaxed);
-      if (rsp.status == device::ScsiStatus::check_condition)
-        check_conditions.fetch_add(1, std::memory_order_relaxed);
+      if (rsp.status == device::ScsiStatus::check_condition) check_conditions.fetch_add(1, std::memory_order_relaxed);
       data_in_bytes.fetch_add(std::min(rsp.data_in_length, c.data_length), std::memory_order_relaxed);
       Status st = ring->complete(c, rsp);
       if (!st.ok()) {
@@ -343,8 +343,10 @@ class TcmuDrive::Impl {
       }
       if (!healthy) {
         // A reset_ring (by a restarted daemon or an administrator) makes the ring usable again.
-        if (ring->attach().ok()) healthy = true;
-        else continue;
+        if (ring->attach().ok())
+          healthy = true;
+        else
+          continue;
       }
       healthy = drain();
     }
@@ -358,7 +360,7 @@ class TcmuDrive::Impl {
     if (st.ok()) st = fs::make_dir(tpg() + "/lun/lun_0", true);
     if (!st.ok()) return st;
     auto nexus = fs::read_attr(tpg() + "/nexus");
-    if (!nexus.ok() || nexus->empty() || *nexus == "NULL" ) {
+    if (!nexus.ok() || nexus->empty() || *nexus == "NULL") {
       st = fs::write_attr(tpg() + "/nexus", naa_from(name + "/initiator"));
       if (!st.ok()) return st;
     }
@@ -447,9 +449,8 @@ Result<std::unique_ptr<TcmuDrive>> TcmuDrive::create_with_handler(const TcmuConf
 
   char control[512];
   std::snprintf(control, sizeof control,
-                "dev_config=%s/%s,dev_size=%llu,hw_block_size=2048,nl_reply_supported=-1,max_data_area_mb=%u",
-                kSubtype, impl->name.c_str(), static_cast<unsigned long long>(config.dev_size),
-                config.max_data_area_mb);
+                "dev_config=%s/%s,dev_size=%llu,hw_block_size=2048,nl_reply_supported=-1,max_data_area_mb=%u", kSubtype,
+                impl->name.c_str(), static_cast<unsigned long long>(config.dev_size), config.max_data_area_mb);
   st = fs::write_attr(impl->core + "/control", control);
   if (!st.ok()) return fail(st);
   st = fs::write_attr(impl->core + "/enable", "1");
@@ -489,8 +490,7 @@ Result<std::unique_ptr<TcmuDrive>> TcmuDrive::adopt_with_handler(const ExistingT
   impl->uio = existing.uio;
   if (!fs::is_dir(impl->core)) return Status::NotFound("tcmu device " + impl->core + " does not exist");
   if (impl->uio.empty()) impl->uio = find_uio(impl->hba, impl->name);
-  if (impl->uio.empty())
-    return Status::NotFound("tcmu device " + impl->core + " has no UIO device (not enabled)");
+  if (impl->uio.empty()) return Status::NotFound("tcmu device " + impl->core + " has no UIO device (not enabled)");
 
   // Recovery as tcmu-runner does on reopen: block, reset the ring (in-flight
   // commands complete with BUSY and are retried), open, serve, unblock.
@@ -640,8 +640,8 @@ Status remove_stale(const ExistingTcmuDevice& existing, const std::string& confi
     // Not enabled: no LUN can link it and no ring exists; plain rmdirs suffice.
     if (existing.lun_linked)
       return Status::InvalidArgument("tcmu device " + existing.name + " is linked but has no ring; not touching it");
-    const std::string core = existing.core_path.empty() ? core_dir(configfs_root, existing.hba_index, existing.name)
-                                                        : existing.core_path;
+    const std::string core =
+        existing.core_path.empty() ? core_dir(configfs_root, existing.hba_index, existing.name) : existing.core_path;
     return fs::remove_dir(core);
   }
   // Serve the ring with a drive that has no medium while tearing down.

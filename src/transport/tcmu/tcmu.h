@@ -64,15 +64,15 @@ struct TcmuConfig {
 
 // A TCMU device of ours found in configfs (after a restart or a crash).
 struct ExistingTcmuDevice {
-  std::string name;          // configfs device name (starts with kNamePrefix)
+  std::string name;  // configfs device name (starts with kNamePrefix)
   uint32_t hba_index = 0;
-  std::string core_path;     // .../target/core/user_<hba>/<name>
-  std::string dev_config;    // attrib/dev_config ("udisc/<name>")
-  std::string uio;           // "uio3", empty if the device is not enabled
-  std::string wwn;           // tcm_loop WWN whose lun_0 links to it; empty if none
+  std::string core_path;   // .../target/core/user_<hba>/<name>
+  std::string dev_config;  // attrib/dev_config ("udisc/<name>")
+  std::string uio;         // "uio3", empty if the device is not enabled
+  std::string wwn;         // tcm_loop WWN whose lun_0 links to it; empty if none
   bool lun_linked = false;
   uint32_t cmd_time_out = 0;
-  std::string device_node;   // "/dev/sr0" if the kernel has one now
+  std::string device_node;  // "/dev/sr0" if the kernel has one now
 };
 
 // Per-drive transport counters.
@@ -93,8 +93,7 @@ class TcmuDrive {
   // Creates the backstore, starts serving its ring, links the tcm_loop LUN
   // and waits (up to config.device_node_timeout) for /dev/srN. On failure
   // everything created so far is torn down again.
-  static Result<std::unique_ptr<TcmuDrive>> create(const TcmuConfig& config,
-                                                   std::shared_ptr<device::Drive> drive);
+  static Result<std::unique_ptr<TcmuDrive>> create(const TcmuConfig& config, std::shared_ptr<device::Drive> drive);
 
   // Takes over a device left by a previous process: blocks the device,
   // resets its ring (in-flight commands complete with BUSY and are retried),
@@ -105,8 +104,7 @@ class TcmuDrive {
   // consumes the power-on unit attention and media event a new Drive has
   // queued, so a mounted file system sees no change.
   static Result<std::unique_ptr<TcmuDrive>> adopt(const ExistingTcmuDevice& existing,
-                                                  std::shared_ptr<device::Drive> drive,
-                                                  const TcmuConfig& config = {});
+                                                  std::shared_ptr<device::Drive> drive, const TcmuConfig& config = {});
 
   // As create()/adopt(), with any handler instead of a device::Drive
   // (drive() is then null).
@@ -155,14 +153,14 @@ Status remove_stale(const ExistingTcmuDevice& existing, const std::string& confi
 // What this machine offers for local drives (for `udisc doctor` and for
 // `udisc mount`'s error message).
 struct SupportItem {
-  std::string what;    // "module target_core_user", "configfs", "permission", ...
+  std::string what;  // "module target_core_user", "configfs", "permission", ...
   bool ok = false;
   std::string detail;  // plain words: "loaded", "loadable (modprobe target_core_user)", "missing: ..."
 };
 struct KernelSupport {
-  bool usable = false;              // all items ok or fixable by create() (loadable modules, root)
+  bool usable = false;  // all items ok or fixable by create() (loadable modules, root)
   std::vector<SupportItem> items;
-  std::string summary;              // one paragraph in plain words
+  std::string summary;  // one paragraph in plain words
 };
 KernelSupport check_kernel_support(const std::string& configfs_root = kDefaultConfigfsRoot);
 

@@ -1,8 +1,8 @@
 // TcmuDrive with a device::Drive answering every command (kept apart from
 // tcmu.cc so handler-only users do not link the engine).
-#include "transport/tcmu/tcmu.h"
-
 #include <array>
+
+#include "transport/tcmu/tcmu.h"
 
 namespace udisc::tcmu {
 
@@ -42,8 +42,7 @@ void settle_restored_drive(device::Drive& drive, device::InitiatorId initiator) 
 }
 }  // namespace
 
-Result<std::unique_ptr<TcmuDrive>> TcmuDrive::create(const TcmuConfig& config,
-                                                     std::shared_ptr<device::Drive> drive) {
+Result<std::unique_ptr<TcmuDrive>> TcmuDrive::create(const TcmuConfig& config, std::shared_ptr<device::Drive> drive) {
   if (!drive) return Status::InvalidArgument("tcmu drive " + config.name + ": no drive");
   auto d = create_with_handler(config, drive_handler(drive));
   if (d.ok()) (*d)->impl_drive(std::move(drive));
@@ -51,8 +50,7 @@ Result<std::unique_ptr<TcmuDrive>> TcmuDrive::create(const TcmuConfig& config,
 }
 
 Result<std::unique_ptr<TcmuDrive>> TcmuDrive::adopt(const ExistingTcmuDevice& existing,
-                                                    std::shared_ptr<device::Drive> drive,
-                                                    const TcmuConfig& config) {
+                                                    std::shared_ptr<device::Drive> drive, const TcmuConfig& config) {
   if (!drive) return Status::InvalidArgument("tcmu drive " + existing.name + ": no drive");
   settle_restored_drive(*drive, config.initiator);
   auto d = adopt_with_handler(existing, drive_handler(drive), config);
