@@ -124,32 +124,56 @@ Result<formats::ImagePtr> open_cue_from_files(
   return formats::open_cue_sheet(text, sheet->name(), resolve);
 }
 
-// Client side: where the cue reader would find `name` next to the sheet
-// (formats::folder_resolver's rules: the name relative to the folder with
-// "\" read as "/", then a case-insensitive match, then the bare file name).
-std::string resolve_companion(const std::string& folder, const std::string& name) {
-  std::string rel = name;
-  std::replace(rel.begin(), rel.end(), '\\', '/');
-  const std::string direct = !rel.empty() && rel[0] == '/' ? rel : folder + rel;
-  struct stat st {};
-  if (::stat(direct.c_str(), &st) == 0) return direct;
-  const size_t slash = rel.find_last_of('/');
-  const std::string base = slash == std::string::npos ? rel : rel.substr(slash + 1);
+// A name in `dir` equal to `name` but for case, or "".
+std::string find_case_insensitive(const std::string& dir, const std::string& name) {
   auto lower = [](std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
     return s;
   };
-  const std::string dir = folder.empty() ? "." : folder;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    std::string found;
+  const std::string want = lower(name);
+  std::string found;
+  if (DIR* d = ::opendir(dir.empty() ? "." : dir.c_str())) {
     while (dirent* ent = ::readdir(d)) {
-      const std::string entry = ent->d_name;
-      if (lower(entry) == lower(rel) || (found.empty() && lower(entry) == lower(base))) found = entry;
+      if (lower(ent->d_name) == want) {
+        found = ent->d_name;
+        break;
+      }
     }
     ::closedir(d);
-    if (!found.empty()) return folder + found;
   }
-  return direct;
+  return found;
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// Client side: where the cue reader finds `written` next to the sheet in
+// `folder` (formats::folder_resolver's rules): the name relative to the
+// folder with "\\" read as "/"; else the last component matched without
+// case; else the bare file name in the sheet's folder, exactly, then
+// without case. Returns the first candidate when nothing matches, so the
+// caller's open() names it.
+std::string resolve_companion(const std::string& folder, const std::string& written) {
+  std::string name = written;
+  std::replace(name.begin(), name.end(), '\\', '/');
+  const std::string prefix = folder.empty() ? "" : folder + "/";
+  const std::string path = !name.empty() && name.front() == '/' ? name : prefix + name;
+  if (exists(path)) return path;
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string match = find_case_insensitive(dir, base);
+  if (!match.empty()) return dir.empty() ? match : dir + "/" + match;
+  const size_t name_slash = name.find_last_of('/');
+  if (name_slash != std::string::npos) {
+    const std::string bare = name.substr(name_slash + 1);
+    if (exists(prefix + bare)) return prefix + bare;
+    match = find_case_insensitive(folder, bare);
+    if (!match.empty()) return prefix + match;
+  }
+  return path;
 }
 
 }  // namespace
@@ -345,7 +369,7 @@ Status companion_files(const std::string& image_path, std::vector<std::string>* 
   auto sheet = formats::cue::parse_cue_sheet(text.str(), image_path);
   if (!sheet.ok()) return sheet.status();
   const size_t slash = image_path.find_last_of('/');
-  const std::string folder = slash == std::string::npos ? "" : image_path.substr(0, slash + 1);
+  const std::string folder = slash == std::string::npos ? "" : (slash == 0 ? "/" : image_path.substr(0, slash));
   for (const auto& f : sheet->files) {
     if (std::find(refs->begin(), refs->end(), f.name) != refs->end()) continue;
     refs->push_back(f.name);
