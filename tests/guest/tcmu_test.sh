@@ -45,4 +45,4 @@ if [[ -n "$udisc" ]]; then
     args+=(--file "$work/empty.udf")
   fi
 fi
-exec "$here/run.sh" "${args[@]}" --timeout 400 "$@"
+exec "$here/run.sh" "${args[@]}" --timeout 360 "$@"
