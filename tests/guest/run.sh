@@ -39,7 +39,7 @@ while (($#)); do
     --no-default-tools) default_tools=0; shift ;;
     --qemu-arg) qemu_extra+=("$2"); shift 2 ;;
     --) shift; qemu_extra+=("$@"); break ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
