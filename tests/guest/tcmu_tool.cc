@@ -20,8 +20,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -282,7 +282,8 @@ int main(int argc, char** argv) {
     std::printf("%s\n", ks.summary.c_str());
     return ks.usable ? 0 : 1;
   }
-  if (cmd == "readbench" && args.size() >= 2) return readbench(args[1], args.size() >= 3 ? std::atoi(args[2].c_str()) : 2000);
+  if (cmd == "readbench" && args.size() >= 2)
+    return readbench(args[1], args.size() >= 3 ? std::atoi(args[2].c_str()) : 2000);
   if (cmd == "scan" || cmd == "remove-stale") {
     auto list = tcmu::scan_configfs();
     if (!list.ok()) {
