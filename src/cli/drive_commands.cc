@@ -38,7 +38,7 @@ using daemon::Op;
 using nlohmann::json;
 
 constexpr int kExitRefused = 1;
-constexpr int kExitUnavailable = 69;  // EX_UNAVAILABLE
+constexpr int kExitUnavailable = 69;   // EX_UNAVAILABLE
 constexpr int kExitNoPermission = 77;  // EX_NOPERM
 
 void print_error(const std::string& message) { std::fprintf(stderr, "udisc: %s\n", message.c_str()); }
@@ -99,8 +99,7 @@ int exit_for(ErrorCode code) {
 }
 
 // Sends one request; prints a refusal. Returns the result or nullopt (exit code set).
-std::optional<json> call_or_report(Client& client, json request, int& exit_code,
-                                   std::span<const int> fds = {}) {
+std::optional<json> call_or_report(Client& client, json request, int& exit_code, std::span<const int> fds = {}) {
   auto reply = client.call(std::move(request), fds);
   if (!reply.ok()) {
     print_error(reply.status().message());
@@ -317,9 +316,9 @@ int simple_op(const std::string& socket, Op op, const std::string& drive, bool f
   auto result = call_or_report(*c.client, req, exit_code);
   if (!result) return exit_code;
   if (op == Op::remove) {
-    std::printf("drive %u removed%s\n", result->value("drive", 0u),
-                result->contains("device") ? (" (" + (*result)["device"].get<std::string>() + " is gone)").c_str()
-                                           : "");
+    std::printf(
+        "drive %u removed%s\n", result->value("drive", 0u),
+        result->contains("device") ? (" (" + (*result)["device"].get<std::string>() + " is gone)").c_str() : "");
   } else if (op == Op::eject) {
     std::printf("%s: tray open, no medium\n", drive_label((*result)["drive"]).c_str());
   } else {
@@ -366,30 +365,32 @@ int doctor(const std::string& socket) {
                   r.value("version", std::string("?")).c_str(), static_cast<long long>(r.value("pid", 0ll)),
                   backend.c_str(), r.value("drives", size_t{0}), static_cast<unsigned>(::getuid()));
       if (!r.value("backend_available", true)) {
-        std::printf("  [--] its backend cannot attach drives: %s\n",
-                    r.value("backend_problem", std::string()).c_str());
+        std::printf("  [--] its backend cannot attach drives: %s\n", r.value("backend_problem", std::string()).c_str());
       }
     }
   }
 
   std::printf("\nWhich way to reach a disc here:\n");
   if (ks.usable) {
-    std::printf("  A local drive: `udisc mount IMAGE` prints /dev/srN, which mount(8), udisks and desktop\n"
-                "  file managers use like a real optical drive.%s\n",
-                daemon_ok ? (backend == "tcmu" ? "" : " (Restart the daemon with --backend tcmu.)")
-                          : " (Start the daemon first: `sudo systemctl start udisc`.)");
+    std::printf(
+        "  A local drive: `udisc mount IMAGE` prints /dev/srN, which mount(8), udisks and desktop\n"
+        "  file managers use like a real optical drive.%s\n",
+        daemon_ok ? (backend == "tcmu" ? "" : " (Restart the daemon with --backend tcmu.)")
+                  : " (Start the daemon first: `sudo systemctl start udisc`.)");
   } else {
-    std::printf("  No local /dev/srN on this kernel. Export the image over iSCSI instead:\n"
-                "    udisc serve IMAGE\n"
-                "  and attach it from an initiator (`iscsiadm -m discovery -t st -p HOST` then `iscsiadm -m node "
-                "--login`)\n"
-                "  or a virtual machine (QEMU: -drive driver=iscsi,transport=tcp,portal=HOST:3260,...).\n");
+    std::printf(
+        "  No local /dev/srN on this kernel. Export the image over iSCSI instead:\n"
+        "    udisc serve IMAGE\n"
+        "  and attach it from an initiator (`iscsiadm -m discovery -t st -p HOST` then `iscsiadm -m node "
+        "--login`)\n"
+        "  or a virtual machine (QEMU: -drive driver=iscsi,transport=tcp,portal=HOST:3260,...).\n");
   }
   return ks.usable ? 0 : 1;
 }
 
 void add_socket_option(CLI::App* cmd, std::string& socket) {
-  cmd->add_option("--socket", socket, "Control socket of the daemon (default: $UDISC_SOCKET or /run/udisc/control.sock)")
+  cmd->add_option("--socket", socket,
+                  "Control socket of the daemon (default: $UDISC_SOCKET or /run/udisc/control.sock)")
       ->type_name("PATH");
 }
 
@@ -429,7 +430,8 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
       "file), and takes over the kernel devices a previous run left (after a crash or kill -9), removing any it\n"
       "has no record of. SIGTERM or SIGINT stops serving and keeps every drive for the next start.\n\n"
       "Under systemd, udisc.socket hands the listening socket over (socket activation).\n\n"
-      "Examples:\n  sudo udisc daemon\n  udisc daemon --backend none --socket /tmp/udisc.sock --state /tmp/udisc-state.json");
+      "Examples:\n  sudo udisc daemon\n  udisc daemon --backend none --socket /tmp/udisc.sock --state "
+      "/tmp/udisc-state.json");
   d->add_option("--backend", o->backend, "tcmu: local /dev/srN drives; none: drives without a kernel device")
       ->check(CLI::IsMember({"tcmu", "none"}));
   add_socket_option(d, o->socket);
@@ -475,14 +477,14 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
   ins->add_flag("--force", o->force, "Replace the disc even while the drive is locked");
   ins->add_flag("--json", o->json, "Print the daemon's answer as JSON");
   add_socket_option(ins, o->socket);
-  ins->callback([o, &exit_code] {
-    exit_code = send_image(o->socket, Op::insert, o->image, o->drive, o->force, o->json);
-  });
+  ins->callback(
+      [o, &exit_code] { exit_code = send_image(o->socket, Op::insert, o->image, o->drive, o->force, o->json); });
 
   // list
   auto* l = app.add_subcommand("list", "List the drives: device nodes, images, tray state");
-  l->footer("Everyone may list every drive; image paths of other users' drives are not shown.\n\n"
-            "Example:\n  udisc list --json");
+  l->footer(
+      "Everyone may list every drive; image paths of other users' drives are not shown.\n\n"
+      "Example:\n  udisc list --json");
   l->add_flag("--json", o->json, "Print the daemon's answer as JSON");
   add_socket_option(l, o->socket);
   l->callback([o, &exit_code] { exit_code = list_drives(o->socket, o->json, std::nullopt, false); });

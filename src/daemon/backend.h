@@ -11,9 +11,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "device/drive.h"
 #include "util/status.h"

@@ -7,12 +7,11 @@
 // thread per Client.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "daemon/protocol.h"
 #include "daemon/unix_socket.h"
@@ -22,9 +21,9 @@ namespace udisc::daemon {
 
 struct Reply {
   bool ok = false;
-  nlohmann::json result;               // when ok
+  nlohmann::json result;                 // when ok
   ErrorCode code = ErrorCode::internal;  // when not ok
-  std::string message;                 // when not ok
+  std::string message;                   // when not ok
 };
 
 class Client {
@@ -54,8 +53,8 @@ std::string default_socket_path();
 // An image opened by the client with its own rights, ready to send: the
 // "image" argument of a request and the descriptors to attach.
 struct ImageToSend {
-  nlohmann::json spec;          // {"path": ..., "files": [...]}
-  std::vector<UniqueFd> fds;    // image first, then one per entry of files
+  nlohmann::json spec;        // {"path": ..., "files": [...]}
+  std::vector<UniqueFd> fds;  // image first, then one per entry of files
   std::vector<int> raw_fds() const;
 };
 // Opens `path` (and, for a cue sheet, every file it names, resolved as the

@@ -13,10 +13,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "daemon/daemon.h"
 

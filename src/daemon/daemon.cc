@@ -214,7 +214,12 @@ json Controller::drive_json(const Entry& e, const Credentials& who) const {
             {"medium", st.medium_present},
             {"locked", st.locked},
             {"image", nullptr},
-            {"identity", {{"vendor", id.vendor}, {"product", id.product}, {"revision", id.revision}, {"serial", id.serial}, {"kind", to_string(id.kind)}}},
+            {"identity",
+             {{"vendor", id.vendor},
+              {"product", id.product},
+              {"revision", id.revision},
+              {"serial", id.serial},
+              {"kind", to_string(id.kind)}}},
             {"counters", {{"commands", st.commands}, {"bytes", st.bytes_read}, {"errors", st.errors}}}};
   const std::string node = backend_.device_node(e.record.number);
   if (!node.empty()) j["device"] = node;
@@ -333,7 +338,8 @@ Controller::Reply Controller::create_drive(std::optional<uint32_t> number, const
 }
 
 Controller::Reply Controller::op_create(const Request& req, const Credentials& who, std::vector<UniqueFd> fds) {
-  if (req.drive && !req.drive->number) return {ErrorCode::bad_request, "op 'create' takes a drive number, not a device node"};
+  if (req.drive && !req.drive->number)
+    return {ErrorCode::bad_request, "op 'create' takes a drive number, not a device node"};
   return create_drive(req.drive ? req.drive->number : std::nullopt, req.identity, req.image, who, std::move(fds));
 }
 
@@ -460,8 +466,8 @@ Controller::Reply Controller::op_set_identity(const Request& req, const Credenti
   if (Status s = backend_.attach(number, engine); !s.ok()) {
     e->attach_error = s.message();
     persist();
-    return {ErrorCode::unavailable, "drive " + std::to_string(number) + " has its new identity but could not be attached again: " +
-                                        s.message()};
+    return {ErrorCode::unavailable, "drive " + std::to_string(number) +
+                                        " has its new identity but could not be attached again: " + s.message()};
   }
   e->attach_error.clear();
   persist();
@@ -532,7 +538,8 @@ Status Daemon::start() {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(options_.socket_mode));
     log("listening on " + options_.socket_path + " (mode " + mode +
-        (group_applied ? ", group " + options_.socket_group : std::string(", no group '") + options_.socket_group + "' here: root only") +
+        (group_applied ? ", group " + options_.socket_group
+                       : std::string(", no group '") + options_.socket_group + "' here: root only") +
         "), backend " + backend_->name());
   }
   // One daemon per state file.
@@ -547,7 +554,8 @@ Status Daemon::start() {
     }
   }
   if (Status s = controller_->restore(); !s.ok()) return s;
-  if (Status s = backend_->available(); !s.ok()) log("backend '" + backend_->name() + "' cannot attach drives here: " + s.message());
+  if (Status s = backend_->available(); !s.ok())
+    log("backend '" + backend_->name() + "' cannot attach drives here: " + s.message());
   return Status::Ok();
 }
 
@@ -567,7 +575,8 @@ void Daemon::accept_clients() {
     auto who = peer_credentials(cfd.get());
     if (!who.ok()) continue;
     if (clients_.size() >= options_.max_clients) {
-      const std::string msg = make_error_reply(nullptr, ErrorCode::limit, "too many clients connected; try again later");
+      const std::string msg =
+          make_error_reply(nullptr, ErrorCode::limit, "too many clients connected; try again later");
       (void)!::send(cfd.get(), msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       continue;
     }
@@ -634,9 +643,9 @@ void Daemon::process_lines(Client& c) {
   }
   c.in.erase(0, start);
   if (!c.pending && c.in.size() >= kMaxMessageBytes) {
-    c.out += make_error_reply(nullptr, ErrorCode::bad_request,
-                              "message longer than " + std::to_string(kMaxMessageBytes) +
-                                  " bytes without a newline; closing the connection");
+    c.out += make_error_reply(
+        nullptr, ErrorCode::bad_request,
+        "message longer than " + std::to_string(kMaxMessageBytes) + " bytes without a newline; closing the connection");
     c.closing = true;
     c.in.clear();
   }

@@ -22,10 +22,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "daemon/backend.h"
 #include "daemon/protocol.h"
@@ -53,7 +52,7 @@ struct DaemonOptions {
   size_t max_drives = 64;
   size_t max_drives_per_user = 32;
   size_t max_clients = 64;
-  size_t max_queued_fds = 256;       // per connection
+  size_t max_queued_fds = 256;        // per connection
   size_t max_output_bytes = 1 << 20;  // per connection: stop reading beyond this
   // Where log lines go (default: stderr, which systemd's journal keeps).
   std::function<void(const std::string&)> log;
@@ -145,7 +144,7 @@ class Daemon {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Controller> controller_;
   UniqueFd listen_fd_;
-  UniqueFd stop_fd_;  // eventfd
+  UniqueFd stop_fd_;     // eventfd
   UniqueFd state_lock_;  // flock of "<state>.lock" while running
   bool owns_socket_file_ = false;
   std::map<int, std::unique_ptr<Client>> clients_;

@@ -6,8 +6,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <grp.h>
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -310,7 +310,8 @@ TEST_F(DaemonTest, MountReusesAnEmptyDriveOfTheCaller) {
   EXPECT_EQ(chosen.result["drive"]["drive"], 7);
   EXPECT_EQ(capacity(*engine(7)), 40);
   // create with an identity and no image: an empty drive with a closed tray.
-  Reply cr = call(c, {{"op", "create"}, {"identity", {{"vendor", "PIONEER"}, {"product", "DVR-112"}, {"kind", "dvd"}}}});
+  Reply cr =
+      call(c, {{"op", "create"}, {"identity", {{"vendor", "PIONEER"}, {"product", "DVR-112"}, {"kind", "dvd"}}}});
   ASSERT_TRUE(cr.ok) << cr.message;
   EXPECT_EQ(cr.result["drive"]["drive"], 2);
   EXPECT_EQ(cr.result["drive"]["identity"]["vendor"], "PIONEER");
@@ -324,7 +325,8 @@ TEST_F(DaemonTest, CueSheetTravelsWithItsFiles) {
   {
     std::vector<char> bin(sectors * 2048, 0x5A);
     std::ofstream(dir_ / "Track 01.bin", std::ios::binary).write(bin.data(), static_cast<std::streamsize>(bin.size()));
-    std::ofstream(dir_ / "disc.cue") << "FILE \"Track 01.bin\" BINARY\r\n  TRACK 01 MODE1/2048\r\n    INDEX 01 00:00:00\r\n";
+    std::ofstream(dir_ / "disc.cue")
+        << "FILE \"Track 01.bin\" BINARY\r\n  TRACK 01 MODE1/2048\r\n    INDEX 01 00:00:00\r\n";
   }
   Client c = client();
   Reply m = mount(c, (dir_ / "disc.cue").string());
@@ -489,10 +491,18 @@ TEST_F(DaemonTest, MalformedRequestsGetErrorsAndTheDaemonLives) {
       {"hello\n", "bad_request"},
       {"{}\n", "bad_request"},
       {std::string("\x00\x01\xff{\n", 5), "bad_request"},
-      {R"({"v":1,"id":1,"op":"mount","image":{},"fds":1})" "\n", "bad_request"},  // declares a descriptor it lacks
-      {R"({"v":1,"id":2,"op":"eject","drive":"/dev/sr99"})" "\n", "not_found"},
-      {R"({"v":3,"id":3,"op":"list"})" "\n", "unsupported_version"},
-      {R"({"v":1,"id":4,"op":"create","drive":"/dev/sr0"})" "\n", "bad_request"},
+      {R"({"v":1,"id":1,"op":"mount","image":{},"fds":1})"
+       "\n",
+       "bad_request"},  // declares a descriptor it lacks
+      {R"({"v":1,"id":2,"op":"eject","drive":"/dev/sr99"})"
+       "\n",
+       "not_found"},
+      {R"({"v":3,"id":3,"op":"list"})"
+       "\n",
+       "unsupported_version"},
+      {R"({"v":1,"id":4,"op":"create","drive":"/dev/sr0"})"
+       "\n",
+       "bad_request"},
   };
   for (const auto& k : cases) {
     auto r = c.raw(k.line);
@@ -506,7 +516,9 @@ TEST_F(DaemonTest, MalformedRequestsGetErrorsAndTheDaemonLives) {
   {
     UniqueFd f(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     const int fd = f.get();
-    auto r = c.raw(R"({"v":1,"id":9,"op":"list"})" "\n", std::span<const int>(&fd, 1));
+    auto r = c.raw(R"({"v":1,"id":9,"op":"list"})"
+                   "\n",
+                   std::span<const int>(&fd, 1));
     ASSERT_TRUE(r.ok());
     EXPECT_TRUE(json::parse(*r)["ok"].get<bool>());
   }
@@ -532,7 +544,9 @@ TEST_F(DaemonTest, StalledClientsDoNotBlockOthers) {
   ASSERT_TRUE(flood.ok());
   ::fcntl(flood->fd(), F_SETFL, O_NONBLOCK);
   std::string many;
-  for (int i = 0; i < 2000; ++i) many += R"({"v":1,"id":1,"op":"list"})" "\n";
+  for (int i = 0; i < 2000; ++i)
+    many += R"({"v":1,"id":1,"op":"list"})"
+            "\n";
   std::atomic<bool> stop{false};
   std::thread flooder([&] {
     while (!stop) {
@@ -589,10 +603,11 @@ TEST_F(DaemonTest, RestartRestoresDrivesAsTheirOwners) {
   const std::string users = make_iso("user.iso", 222, 0xBB, 0644);
   const std::string revoked = make_iso("revoked.iso", 33, 0xCC, 0644);
   Client c = client();
-  ASSERT_TRUE(mount(c, a).ok);                                                    // drive 0
-  ASSERT_TRUE(call(c, {{"op", "set_identity"}, {"drive", 0}, {"identity", {{"vendor", "PLEXTOR"}, {"serial", "S123"}}}}).ok);
-  ASSERT_TRUE(mount(c, replaced).ok);                                             // drive 1
-  ASSERT_TRUE(call(c, {{"op", "create"}}).ok);                                    // drive 2
+  ASSERT_TRUE(mount(c, a).ok);  // drive 0
+  ASSERT_TRUE(
+      call(c, {{"op", "set_identity"}, {"drive", 0}, {"identity", {{"vendor", "PLEXTOR"}, {"serial", "S123"}}}}).ok);
+  ASSERT_TRUE(mount(c, replaced).ok);           // drive 1
+  ASSERT_TRUE(call(c, {{"op", "create"}}).ok);  // drive 2
   ASSERT_TRUE(call(c, {{"op", "eject"}, {"drive", 2}}).ok);
   const std::string out = run_as(kOtherUid, kOtherGid, [&]() -> std::string {
     auto uc = Client::connect(socket_);

@@ -47,10 +47,11 @@ bool looks_like_cue(std::span<const uint8_t> head) {
   size_t i = head.size() >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF ? 3 : 0;
   while (i < head.size() && std::isspace(head[i])) ++i;
   std::string word;
-  while (i < head.size() && std::isalpha(head[i]) && word.size() < 16) word.push_back(static_cast<char>(std::toupper(head[i++])));
+  while (i < head.size() && std::isalpha(head[i]) && word.size() < 16)
+    word.push_back(static_cast<char>(std::toupper(head[i++])));
   if (i < head.size() && !std::isspace(head[i])) return false;
-  static constexpr std::string_view kKeywords[] = {"FILE", "REM", "CATALOG", "TITLE", "PERFORMER",
-                                                   "SONGWRITER", "CDTEXTFILE", "TRACK", "FLAGS"};
+  static constexpr std::string_view kKeywords[] = {"FILE",       "REM",        "CATALOG", "TITLE", "PERFORMER",
+                                                   "SONGWRITER", "CDTEXTFILE", "TRACK",   "FLAGS"};
   return std::find(std::begin(kKeywords), std::end(kKeywords), word) != std::end(kKeywords);
 }
 
@@ -108,8 +109,7 @@ Result<formats::ImagePtr> open_cue_from_files(
     std::shared_ptr<formats::RandomAccessFile> sheet,
     std::map<std::string, std::shared_ptr<formats::RandomAccessFile>> companions) {
   std::string text(static_cast<size_t>(sheet->size()), '\0');
-  if (Status s = sheet->read_at(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));
-      !s.ok()) {
+  if (Status s = sheet->read_at(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size())); !s.ok()) {
     return s;
   }
   formats::CueFileResolver resolve =
@@ -349,8 +349,7 @@ Result<OpenedImage> reopen_image(const ImageRecord& record, uid_t uid, gid_t gid
   return open_received_image(spec, std::move(fds));
 }
 
-Status companion_files(const std::string& image_path, std::vector<std::string>* refs,
-                       std::vector<std::string>* paths) {
+Status companion_files(const std::string& image_path, std::vector<std::string>* refs, std::vector<std::string>* paths) {
   refs->clear();
   paths->clear();
   std::ifstream in(image_path, std::ios::binary);
@@ -376,8 +375,8 @@ Status companion_files(const std::string& image_path, std::vector<std::string>* 
     paths->push_back(resolve_companion(folder, f.name));
   }
   if (refs->size() > kMaxImageFiles - 1) {
-    return Status::InvalidArgument("'" + image_path + "' names " + std::to_string(refs->size()) +
-                                   " files; at most " + std::to_string(kMaxImageFiles - 1));
+    return Status::InvalidArgument("'" + image_path + "' names " + std::to_string(refs->size()) + " files; at most " +
+                                   std::to_string(kMaxImageFiles - 1));
   }
   return Status::Ok();
 }

@@ -56,8 +56,9 @@ Result<FileRecord> describe_fd(int fd, const std::string& what);
 
 // Opens an image from an already-open main file and its companions (cue
 // sheet references -> files). Chooses the reader by content.
-Result<formats::ImagePtr> open_image_from_files(std::shared_ptr<formats::RandomAccessFile> main,
-                                                std::map<std::string, std::shared_ptr<formats::RandomAccessFile>> companions);
+Result<formats::ImagePtr> open_image_from_files(
+    std::shared_ptr<formats::RandomAccessFile> main,
+    std::map<std::string, std::shared_ptr<formats::RandomAccessFile>> companions);
 
 // Client side: the companion files an image needs (for a cue sheet, the
 // FILE entries, resolved against the sheet's folder). `refs` receives the

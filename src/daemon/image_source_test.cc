@@ -42,9 +42,9 @@ TEST_F(ImageSourceTest, CompanionFilesResolvedLikeTheCueReader) {
   std::vector<std::string> refs, paths;
   ASSERT_TRUE(companion_files(cue, &refs, &paths).ok());
   ASSERT_EQ(refs.size(), 2u);
-  EXPECT_EQ(refs[0], "sub\\track 1.bin");  // as written: the daemon's resolver matches this string
+  EXPECT_EQ(refs[0], "sub\\track 1.bin");                    // as written: the daemon's resolver matches this string
   EXPECT_EQ(paths[0], (dir_ / "sub/Track 1.BIN").string());  // backslash read as "/", last component without case
-  EXPECT_EQ(paths[1], (dir_ / "audio.bin").string());       // bare file name next to the sheet, without case
+  EXPECT_EQ(paths[1], (dir_ / "audio.bin").string());        // bare file name next to the sheet, without case
 
   // A plain image has no companions; a sheet with a syntax error names its line.
   std::vector<std::string> none_refs, none_paths;

@@ -287,8 +287,8 @@ std::variant<Request, ParseError> parse_request(std::string_view line) {
   }
 
   // Arguments each operation needs, and their consistency.
-  const bool needs_drive = req.op == Op::insert || req.op == Op::eject || req.op == Op::remove ||
-                           req.op == Op::set_identity;
+  const bool needs_drive =
+      req.op == Op::insert || req.op == Op::eject || req.op == Op::remove || req.op == Op::set_identity;
   if (needs_drive && !req.drive) return bad(std::string("op '") + to_string(req.op) + "' needs field 'drive'", req.id);
   if ((req.op == Op::insert || req.op == Op::mount) && !req.image) {
     return bad(std::string("op '") + to_string(req.op) + "' needs field 'image'", req.id);
@@ -317,10 +317,8 @@ std::string make_ok_reply(const nlohmann::json& id, nlohmann::json result) {
 }
 
 std::string make_error_reply(const nlohmann::json& id, ErrorCode code, const std::string& message) {
-  json r = {{"v", kProtocolVersion},
-            {"id", id},
-            {"ok", false},
-            {"error", {{"code", to_string(code)}, {"message", message}}}};
+  json r = {
+      {"v", kProtocolVersion}, {"id", id}, {"ok", false}, {"error", {{"code", to_string(code)}, {"message", message}}}};
   return dump_line(r);
 }
 

@@ -15,13 +15,12 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "device/drive.h"
 #include "util/status.h"
@@ -43,12 +42,12 @@ enum class ErrorCode {
   bad_request,          // malformed JSON, missing or wrong field
   unsupported_version,  // "v" is not a version this daemon speaks
   unknown_op,
-  not_found,            // no such drive
-  permission_denied,    // not the drive's owner (and not root)
-  locked,               // a host holds PREVENT (e.g. a mounted file system); retry with force
-  limit,                // too many drives
-  bad_image,            // the descriptors received do not make an image
-  unavailable,          // the backend cannot attach drives on this machine
+  not_found,          // no such drive
+  permission_denied,  // not the drive's owner (and not root)
+  locked,             // a host holds PREVENT (e.g. a mounted file system); retry with force
+  limit,              // too many drives
+  bad_image,          // the descriptors received do not make an image
+  unavailable,        // the backend cannot attach drives on this machine
   internal,
 };
 const char* to_string(ErrorCode code);
@@ -63,10 +62,10 @@ struct DriveRef {
 
 // Identity fields to set; absent fields keep their value.
 struct IdentitySpec {
-  std::optional<std::string> vendor;    // <= 8 printable ASCII
-  std::optional<std::string> product;   // <= 16
-  std::optional<std::string> revision;  // <= 4
-  std::optional<std::string> serial;    // <= 32
+  std::optional<std::string> vendor;      // <= 8 printable ASCII
+  std::optional<std::string> product;     // <= 16
+  std::optional<std::string> revision;    // <= 4
+  std::optional<std::string> serial;      // <= 32
   std::optional<device::DriveKind> kind;  // "cd", "dvd" or "bd": the profiles and features reported
   void apply(device::Identity& identity) const;
 };

@@ -35,7 +35,8 @@ TEST(Protocol, ParsesEveryOp) {
   EXPECT_EQ(c.op, Op::create);
   EXPECT_EQ(*c.identity->vendor, "PIONEER");
   EXPECT_EQ(*c.identity->kind, device::DriveKind::dvd_rom);
-  Request i = parse_ok(R"({"v":1,"id":4,"op":"insert","drive":"/dev/sr1","image":{"path":"/x.cue","files":["a.bin","b.bin"]},"fds":3})");
+  Request i = parse_ok(
+      R"({"v":1,"id":4,"op":"insert","drive":"/dev/sr1","image":{"path":"/x.cue","files":["a.bin","b.bin"]},"fds":3})");
   EXPECT_EQ(i.drive->device_node, "/dev/sr1");
   EXPECT_EQ(i.image->files.size(), 2u);
   EXPECT_EQ(i.fds, 3u);
@@ -82,18 +83,24 @@ TEST(Protocol, ErrorsNameTheField) {
       {R"({"v":1,"id":1,"op":"insert","drive":0})", ErrorCode::bad_request, "'image'"},
       {R"({"v":1,"id":1,"op":"insert","drive":0,"image":"/x.iso","fds":1})", ErrorCode::bad_request, "'image'"},
       {R"({"v":1,"id":1,"op":"insert","drive":0,"image":{"path":3},"fds":1})", ErrorCode::bad_request, "'image.path'"},
-      {R"({"v":1,"id":1,"op":"insert","drive":0,"image":{"files":[1]},"fds":2})", ErrorCode::bad_request, "image.files[0]"},
-      {R"({"v":1,"id":1,"op":"insert","drive":0,"image":{"files":[""]},"fds":2})", ErrorCode::bad_request, "image.files[0]"},
+      {R"({"v":1,"id":1,"op":"insert","drive":0,"image":{"files":[1]},"fds":2})", ErrorCode::bad_request,
+       "image.files[0]"},
+      {R"({"v":1,"id":1,"op":"insert","drive":0,"image":{"files":[""]},"fds":2})", ErrorCode::bad_request,
+       "image.files[0]"},
       {R"({"v":1,"id":1,"op":"insert","drive":0,"image":{}})", ErrorCode::bad_request, "'fds'"},
       {R"({"v":1,"id":1,"op":"insert","drive":0,"image":{},"fds":2})", ErrorCode::bad_request, "'fds'"},
       {R"({"v":1,"id":1,"op":"insert","drive":0,"image":{},"fds":-1})", ErrorCode::bad_request, "'fds'"},
       {R"({"v":1,"id":1,"op":"list","fds":1})", ErrorCode::bad_request, "no image"},
       {R"({"v":1,"id":1,"op":"eject","drive":0,"image":{},"fds":1})", ErrorCode::bad_request, "takes no field 'image'"},
       {R"({"v":1,"id":1,"op":"set_identity","drive":0})", ErrorCode::bad_request, "'identity'"},
-      {R"({"v":1,"id":1,"op":"set_identity","drive":0,"identity":{"vendor":"TOOLONGVENDOR"}})", ErrorCode::bad_request, "vendor"},
-      {R"({"v":1,"id":1,"op":"set_identity","drive":0,"identity":{"product":"a\u0001b"}})", ErrorCode::bad_request, "printable ASCII"},
-      {R"({"v":1,"id":1,"op":"set_identity","drive":0,"identity":{"revision":5}})", ErrorCode::bad_request, "identity.revision"},
-      {R"({"v":1,"id":1,"op":"set_identity","drive":0,"identity":{"kind":"hddvd"}})", ErrorCode::bad_request, "identity.kind"},
+      {R"({"v":1,"id":1,"op":"set_identity","drive":0,"identity":{"vendor":"TOOLONGVENDOR"}})", ErrorCode::bad_request,
+       "vendor"},
+      {R"({"v":1,"id":1,"op":"set_identity","drive":0,"identity":{"product":"a\u0001b"}})", ErrorCode::bad_request,
+       "printable ASCII"},
+      {R"({"v":1,"id":1,"op":"set_identity","drive":0,"identity":{"revision":5}})", ErrorCode::bad_request,
+       "identity.revision"},
+      {R"({"v":1,"id":1,"op":"set_identity","drive":0,"identity":{"kind":"hddvd"}})", ErrorCode::bad_request,
+       "identity.kind"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.line);

@@ -1,7 +1,5 @@
 #include "daemon/state.h"
 
-#include "daemon/protocol.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
+
+#include "daemon/protocol.h"
 
 namespace udisc::daemon {
 namespace {
@@ -27,12 +27,8 @@ json file_to_json(const FileRecord& f) {
 }
 
 json identity_to_json(const device::Identity& id) {
-  return json{{"vendor", id.vendor},
-              {"product", id.product},
-              {"revision", id.revision},
-              {"serial", id.serial},
-              {"naa_id", id.naa_id},
-              {"kind", to_string(id.kind)}};
+  return json{{"vendor", id.vendor}, {"product", id.product}, {"revision", id.revision},
+              {"serial", id.serial}, {"naa_id", id.naa_id},   {"kind", to_string(id.kind)}};
 }
 
 // A small checked reader: every error names the file and the field path.
@@ -89,7 +85,8 @@ bool DriveRecord::operator==(const DriveRecord& o) const {
   return number == o.number && owner_uid == o.owner_uid && owner_gid == o.owner_gid &&
          identity.vendor == o.identity.vendor && identity.product == o.identity.product &&
          identity.revision == o.identity.revision && identity.serial == o.identity.serial &&
-         identity.naa_id == o.identity.naa_id && identity.kind == o.identity.kind && tray_open == o.tray_open && image == o.image;
+         identity.naa_id == o.identity.naa_id && identity.kind == o.identity.kind && tray_open == o.tray_open &&
+         image == o.image;
 }
 
 json to_json(const DaemonState& state) {
@@ -123,8 +120,8 @@ Result<DaemonState> state_from_json(const json& j, const std::string& name) {
   uint64_t version = 0;
   if (Status s = r.u64(j, "", "version", &version); !s.ok()) return s;
   if (version != kVersion) {
-    return r.error("version", "is " + std::to_string(version) + "; this daemon reads version " +
-                                  std::to_string(kVersion));
+    return r.error("version",
+                   "is " + std::to_string(version) + "; this daemon reads version " + std::to_string(kVersion));
   }
   if (!j.contains("drives") || !j["drives"].is_array()) return r.error("drives", "must be an array");
   DaemonState state;

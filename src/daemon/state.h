@@ -12,11 +12,10 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "device/drive.h"
 #include "util/status.h"
@@ -35,9 +34,9 @@ struct FileRecord {
 };
 
 struct ImageRecord {
-  FileRecord image;                 // the image or cue sheet
-  std::vector<FileRecord> files;    // companion files, in the order the client sent them
-  std::string format;               // reader name ("iso", "cue", ...)
+  FileRecord image;               // the image or cue sheet
+  std::vector<FileRecord> files;  // companion files, in the order the client sent them
+  std::string format;             // reader name ("iso", "cue", ...)
   // Whether every path can be opened again after a restart (false for
   // deleted files, pipes, memfds: such a drive comes back empty).
   bool reopenable = false;

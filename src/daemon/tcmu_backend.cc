@@ -1,7 +1,5 @@
 #include "daemon/tcmu_backend.h"
 
-#include "daemon/unix_socket.h"
-
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -9,6 +7,8 @@
 
 #include <cstdlib>
 #include <map>
+
+#include "daemon/unix_socket.h"
 
 namespace udisc::daemon {
 namespace {
@@ -87,7 +87,8 @@ class TcmuBackend final : public Backend {
   }
 
   Status attach(uint32_t number, std::shared_ptr<device::Drive> drive) override {
-    if (drives_.count(number)) return Status::InvalidArgument("drive " + std::to_string(number) + " is already attached");
+    if (drives_.count(number))
+      return Status::InvalidArgument("drive " + std::to_string(number) + " is already attached");
     if (Status s = available(); !s.ok()) return s;
     auto created = tcmu::TcmuDrive::create(config_for(number), std::move(drive));
     if (!created.ok()) return created.status();
@@ -155,9 +156,10 @@ std::string explain_kernel_support(const tcmu::KernelSupport& ks) {
   for (const auto& item : ks.items) {
     if (!item.ok) out += "\n  - " + item.what + ": " + item.detail;
   }
-  out += "\nLocal drives need the kernel's target_core_user and tcm_loop modules (and sr_mod, configfs). Without "
-         "them, export the image with `udisc serve IMAGE` and attach it from an iSCSI initiator or a virtual "
-         "machine; `udisc doctor` shows what this machine offers.";
+  out +=
+      "\nLocal drives need the kernel's target_core_user and tcm_loop modules (and sr_mod, configfs). Without "
+      "them, export the image with `udisc serve IMAGE` and attach it from an iSCSI initiator or a virtual "
+      "machine; `udisc doctor` shows what this machine offers.";
   return out;
 }
 
