@@ -13,6 +13,11 @@ repo="$(cd "$here/../.." && pwd)"
 cache="${UDISC_GUEST_CACHE:-$repo/build/guest}"
 mkdir -p "$cache"
 cache="$(cd "$cache" && pwd)"
+# Several guest tests may start at once (ctest -j): one prepares, the others wait.
+if command -v flock >/dev/null; then
+  exec 9>"$cache/.lock"
+  flock 9
+fi
 
 # linux-image-amd64 is a metapackage; the kernel is the package it depends on.
 # A kernel prepared earlier is reused (apt-cache is slow); UDISC_GUEST_REFRESH=1
