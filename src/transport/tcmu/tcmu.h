@@ -16,8 +16,14 @@
 //
 // Threading: each TcmuDrive serves its ring on its own thread, started by
 // create()/adopt() before the kernel can send a command, so one slow image
-// never stalls another drive. The public methods may be called from any
-// thread. Drive::execute is called from the serving thread only.
+// never stalls another drive. The commands of one drive are answered one at a
+// time, in ring order, each completed (and the kernel kicked) as soon as it
+// is answered. The public methods may be called from any thread.
+// Drive::execute is called from the serving thread (and by adopt() on the
+// caller's thread before serving starts).
+//
+// Debugging: UDISC_TCMU_TRACE=1 in the environment prints one line per
+// command (CDB, status, sense, data length, time) on stderr.
 //
 // Errors: Status values whose messages name the configfs path or /dev node
 // and the errno text, so `udisc mount` can print them as they are.
