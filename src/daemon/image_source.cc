@@ -159,7 +159,7 @@ std::string resolve_companion(const std::string& folder, const std::string& writ
   std::string name = written;
   std::replace(name.begin(), name.end(), '\\', '/');
   const std::string prefix = folder.empty() ? "" : folder + "/";
-  const std::string path = !name.empty() && name.front() == '/' ? name : prefix + name;
+  std::string path = !name.empty() && name.front() == '/' ? name : prefix + name;
   if (exists(path)) return path;
   const size_t slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);

@@ -28,7 +28,7 @@
 namespace udisc::daemon {
 
 inline constexpr int kProtocolVersion = 1;
-inline constexpr size_t kMaxMessageBytes = 64 * 1024;
+inline constexpr size_t kMaxMessageBytes = size_t{64} * 1024;
 // One image is at most a cue sheet plus 99 track files.
 inline constexpr size_t kMaxImageFiles = 100;
 inline constexpr size_t kMaxIdLength = 128;

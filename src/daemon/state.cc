@@ -18,7 +18,7 @@ using nlohmann::json;
 
 constexpr char kFormat[] = "udisc-state";
 constexpr int kVersion = 1;
-constexpr size_t kMaxStateBytes = 16 * 1024 * 1024;
+constexpr size_t kMaxStateBytes = size_t{16} * 1024 * 1024;
 
 json file_to_json(const FileRecord& f) {
   json j = {{"path", f.path}, {"dev", f.dev}, {"ino", f.ino}, {"size", f.size}};
