@@ -206,12 +206,12 @@ void DriveCore::open_tray() {
   }
 }
 
-void DriveCore::close_tray() {
+void DriveCore::close_tray(std::optional<InitiatorId> loaded_by) {
   if (tray == TrayState::closed) return;
   tray = TrayState::closed;
   if (medium) {
     events.media(MediaEvent::new_media, true, false);
-    queue_unit_attention(asc::kNotReadyToReadyChange);
+    queue_unit_attention(asc::kNotReadyToReadyChange, loaded_by);
   }
 }
 
@@ -239,8 +239,11 @@ Response Drive::execute(const Request& request) {
   uint64_t wanted = 0;
   uint32_t written = 0;
   const CommandSpec* spec = request.cdb.empty() ? nullptr : find_command(request.cdb[0]);
+  bool descriptor_sense = false;
   {
     std::unique_lock lock(core.mu);
+    // SPC-5 7.5.10 control mode page D_SENSE, as it was when the command arrived.
+    descriptor_sense = core.mode_pages.descriptor_sense();
     InitiatorState& st = core.initiator(request.initiator);
     if (!(spec != nullptr && spec->allowed_during_unit_attention) && !st.unit_attentions.empty()) {
       // SAM-5 5.14 / SPC-5 4.5: report the oldest unit attention, once.
@@ -273,7 +276,8 @@ Response Drive::execute(const Request& request) {
   if (error) {
     core.errors.fetch_add(1, std::memory_order_relaxed);
     response.status = ScsiStatus::check_condition;
-    response.sense_length = static_cast<uint8_t>(build_fixed_sense(*error, response.sense));
+    response.sense_length = static_cast<uint8_t>(descriptor_sense ? build_descriptor_sense(*error, response.sense)
+                                                                   : build_fixed_sense(*error, response.sense));
   }
   return response;
 }

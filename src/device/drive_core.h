@@ -77,8 +77,11 @@ class DriveCore {
   // Tray and medium transitions, producing events and unit attentions.
   // open_tray: tray opens (medium stays in it); MediaRemoval if a disc was loaded.
   void open_tray();
-  // close_tray: tray closes; with a disc: NewMedia + 28/00 to every initiator.
-  void close_tray();
+  // close_tray: tray closes; with a disc: NewMedia + 28/00 to every
+  // initiator except `loaded_by` (the one whose START STOP UNIT loaded the
+  // medium: it knows the medium may have changed, SPC-5 4.5 "except the
+  // I_T nexus on which the command was received").
+  void close_tray(std::optional<InitiatorId> loaded_by = std::nullopt);
   // Replaces the disc: a visible removal (if one was loaded) then a load.
   void change_medium(std::shared_ptr<const disc::Image> image);
 };

@@ -226,11 +226,12 @@ TEST(DriveEvents, LockedEjectButtonBecomesEjectRequestThenHostEjects) {
   EXPECT_EQ(m.event, 3);
   EXPECT_EQ(m.status, 0x01);
   EXPECT_TRUE(h.run(kTur, 0).is(SenseKey::not_ready, asc::kMediumNotPresentTrayOpen));
-  // Closing the tray again (START STOP 03) reloads the same disc.
+  // Closing the tray again (START STOP 03) reloads the same disc: NewMedia
+  // in GESN; no 28/00 for the initiator that loaded it (see
+  // LoadByStartStopUnitSparesTheLoadingInitiator).
   ASSERT_TRUE(h.run({0x1B, 0, 0, 0, 0x03, 0}, 0).good());
   m = poll_media(h);
   EXPECT_EQ(m.event, 2);
-  EXPECT_TRUE(h.run(kTur, 0).is(SenseKey::unit_attention, asc::kNotReadyToReadyChange));
   EXPECT_TRUE(h.run(kTur, 0).good());
 }
 
@@ -261,14 +262,90 @@ TEST(DriveEvents, StartStopErrors) {
   h.clear_unit_attentions();
   auto r = h.run({0x1B, 0, 0, 0, 0x01, 0}, 0);  // spin up without a disc
   EXPECT_TRUE(r.is(SenseKey::not_ready, asc::kMediumNotPresentTrayClosed));
-  r = h.run({0x1B, 0, 0, 0, 0x40, 0}, 0);  // power condition 4: reserved
-  ASSERT_TRUE(r.is(SenseKey::illegal_request, asc::kInvalidFieldInCdb));
-  EXPECT_EQ(r.sks_field(), 4);
-  EXPECT_EQ(r.sks_bit(), 7);
-  for (uint8_t pc : {0x10, 0x20, 0x70, 0xA0, 0xB0}) EXPECT_TRUE(h.run({0x1B, 0, 0, 0, pc, 0}, 0).good()) << int(pc);
-  r = h.run({0x1B, 0, 0, 0, 0x04, 0}, 0);  // FL
-  ASSERT_TRUE(r.is(SenseKey::illegal_request, asc::kInvalidFieldInCdb));
-  EXPECT_EQ(r.sks_bit(), 2);
+  // Power conditions (defined or reserved) need no disc and move nothing.
+  for (uint8_t pc = 1; pc < 16; ++pc) {
+    EXPECT_TRUE(h.run({0x1B, 0, 0, 0, static_cast<uint8_t>(pc << 4), 0}, 0).good()) << int(pc);
+  }
+  EXPECT_EQ(h.drive().status().tray, TrayState::closed);
+}
+
+// libiscsi SCSI.StartStopUnit.PwrCnd: POWER CONDITION 1h-Fh with LoEj=1
+// Start=0 (an eject if the power condition were ignored) answers GOOD and
+// leaves the disc loaded; each defined condition changes the power state.
+TEST(DriveEvents, StartStopPowerConditionIgnoresLoej) {
+  ScsiHarness h;
+  ASSERT_TRUE(h.drive().insert(MemoryImage::cd_mixed_mode()).ok());
+  poll_media(h);
+  h.clear_unit_attentions();
+  for (uint8_t pc = 1; pc < 16; ++pc) {
+    for (uint8_t immed : {0, 1}) {
+      EXPECT_TRUE(h.run({0x1B, immed, 0, 0, static_cast<uint8_t>((pc << 4) | 0x02), 0}, 0).good()) << int(pc);
+      EXPECT_TRUE(h.run(kTur, 0).good()) << int(pc);
+    }
+  }
+  EXPECT_EQ(h.drive().status().tray, TrayState::closed);
+  EXPECT_EQ(poll_media(h).event, 0);
+  const std::vector<uint8_t> gesn_power = {0x4A, 0x01, 0, 0, 0x04, 0, 0, 0, 8, 0};
+  ASSERT_TRUE(h.run({0x1B, 0, 0, 0, 0x50, 0}, 0).good());  // 5h SLEEP
+  auto r = h.run(gesn_power, 8);
+  ASSERT_TRUE(r.good());
+  EXPECT_EQ(r.data[4], 0x01);  // PwrChg-Successful
+  EXPECT_EQ(r.data[5], 0x04);  // sleep
+  ASSERT_TRUE(h.run({0x1B, 0, 0, 0, 0x12, 0}, 0).good());  // 1h ACTIVE (LoEj ignored)
+  r = h.run(gesn_power, 8);
+  EXPECT_EQ(r.data[5], 0x01);
+  ASSERT_TRUE(h.run({0x1B, 0, 0, 0, 0x42, 0}, 0).good());  // 4h reserved: no transition
+  r = h.run(gesn_power, 8);
+  EXPECT_EQ(r.data[4], 0x00);
+  EXPECT_EQ(r.data[5], 0x01);
+}
+
+// libiscsi SCSI.StartStopUnit.NoLoej: every IMMED / FL (SBC NO_FLUSH) / START
+// combination with LoEj=0 succeeds and never moves the tray.
+TEST(DriveEvents, StartStopNoLoejAnyFlagsKeepsTheDisc) {
+  ScsiHarness h;
+  ASSERT_TRUE(h.drive().insert(MemoryImage::cd_mixed_mode()).ok());
+  poll_media(h);
+  h.clear_unit_attentions();
+  for (uint8_t immed : {0, 1}) {
+    for (uint8_t fl : {0x00, 0x04}) {
+      for (uint8_t start : {0, 1}) {
+        EXPECT_TRUE(h.run({0x1B, immed, 0, 0, static_cast<uint8_t>(fl | start), 0}, 0).good())
+            << int(immed) << int(fl) << int(start);
+        EXPECT_TRUE(h.run(kTur, 0).good());
+      }
+    }
+  }
+  EXPECT_EQ(h.drive().status().tray, TrayState::closed);
+  EXPECT_EQ(poll_media(h).event, 0);
+  // FL with LoEj=1 Start=1 (format-layer select) is a plain load.
+  ASSERT_TRUE(h.run({0x1B, 0, 0, 0, 0x02, 0}, 0).good());
+  ASSERT_TRUE(h.run({0x1B, 0, 0, 0, 0x07, 0}, 0).good());
+  EXPECT_EQ(h.drive().status().tray, TrayState::closed);
+  EXPECT_TRUE(h.run(kTur, 0).good());
+}
+
+// libiscsi SCSI.StartStopUnit.Simple: eject then load by the same initiator;
+// its TEST UNIT READY is GOOD at once (it caused the change), the other
+// initiators get 06/28/00 once, and GESN shows the new medium to everyone.
+TEST(DriveUnitAttention, LoadByStartStopUnitSparesTheLoadingInitiator) {
+  ScsiHarness h;
+  ASSERT_TRUE(h.drive().insert(MemoryImage::cd_mixed_mode()).ok());
+  h.clear_unit_attentions(1);
+  h.clear_unit_attentions(2);
+  for (uint8_t immed : {1, 0}) {
+    ASSERT_TRUE(h.run({0x1B, immed, 0, 0, 0x02, 0}, 0).good());  // eject
+    EXPECT_TRUE(h.run(kTur, 0).is(SenseKey::not_ready, asc::kMediumNotPresentTrayOpen));
+    ASSERT_TRUE(h.run({0x1B, immed, 0, 0, 0x03, 0}, 0).good());  // load
+    EXPECT_TRUE(h.run(kTur, 0).good());
+  }
+  EXPECT_TRUE(h.run(kTur, 0, 2).is(SenseKey::unit_attention, asc::kNotReadyToReadyChange));
+  EXPECT_TRUE(h.run(kTur, 0, 2).good());
+  // A user insert (Drive::insert) still shows 28/00 to every initiator.
+  ASSERT_TRUE(h.drive().insert(MemoryImage::cd_audio()).ok());
+  EXPECT_TRUE(h.run(kTur, 0, 1).is(SenseKey::unit_attention, asc::kNotReadyToReadyChange));
+  EXPECT_TRUE(h.run(kTur, 0, 2).is(SenseKey::unit_attention, asc::kNotReadyToReadyChange));
+  EXPECT_TRUE(h.run(kTur, 0, 1).good());
 }
 
 TEST(DriveEvents, PowerClassReportsStandbyOnce) {

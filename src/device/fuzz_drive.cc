@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "device/drive.h"
@@ -76,21 +77,53 @@ struct Reader {
   bool empty() const { return n == 0; }
 };
 
+// Key, ASC, ASCQ and the sense-key specific bytes (SKSV set) of fixed (70h)
+// or descriptor (72h, control page D_SENSE=1) sense.
+struct DecodedSense {
+  uint8_t key = 0xFF, asc = 0xFF, ascq = 0xFF;
+  std::optional<std::array<uint8_t, 3>> sks;
+};
+
+DecodedSense decode_sense(const Response& r) {
+  DecodedSense d;
+  if ((r.sense[0] & 0x7F) == 0x72) {
+    require(r.sense_length >= 8 && r.sense_length == 8 + r.sense[7], "descriptor sense length");
+    d.key = r.sense[1] & 0x0F;
+    d.asc = r.sense[2];
+    d.ascq = r.sense[3];
+    for (size_t at = 8; at < r.sense_length;) {
+      require(at + 2 <= r.sense_length && at + 2 + r.sense[at + 1] <= r.sense_length, "descriptor inside the sense data");
+      if (r.sense[at] == 0x02) {
+        require(r.sense[at + 1] == 6 && (r.sense[at + 4] & 0x80), "sense-key specific descriptor");
+        d.sks = std::array<uint8_t, 3>{r.sense[at + 4], r.sense[at + 5], r.sense[at + 6]};
+      }
+      at += 2 + size_t{r.sense[at + 1]};
+    }
+    return d;
+  }
+  require(r.sense_length == 18, "fixed sense is 18 bytes");
+  require((r.sense[0] & 0x7F) == 0x70, "response code 70h or 72h");
+  require(r.sense[7] == 10, "additional sense length 0Ah");
+  d.key = r.sense[2] & 0x0F;
+  d.asc = r.sense[12];
+  d.ascq = r.sense[13];
+  if (r.sense[15] & 0x80) d.sks = std::array<uint8_t, 3>{r.sense[15], r.sense[16], r.sense[17]};
+  return d;
+}
+
 void check_sense(const Response& r, size_t cdb_length) {
   if (r.status == ScsiStatus::good) {
     require(r.sense_length == 0, "GOOD with sense data");
     return;
   }
   require(r.status == ScsiStatus::check_condition, "status is GOOD or CHECK CONDITION");
-  require(r.sense_length == 18, "fixed sense is 18 bytes");
-  require((r.sense[0] & 0x7F) == 0x70, "response code 70h");
-  require(r.sense[7] == 10, "additional sense length 0Ah");
-  const uint8_t key = r.sense[2] & 0x0F;
+  const DecodedSense d = decode_sense(r);
+  const uint8_t key = d.key;
   require(key == 0x2 || key == 0x3 || key == 0x4 || key == 0x5 || key == 0x6, "sense key not ready/medium/hardware/illegal/UA");
-  if (r.sense[15] & 0x80) {
+  if (d.sks) {
     require(key == 0x5, "field pointer only with ILLEGAL REQUEST");
-    const uint16_t field = static_cast<uint16_t>((r.sense[16] << 8) | r.sense[17]);
-    if (r.sense[15] & 0x40) require(field < cdb_length, "CDB field pointer inside the CDB");
+    const uint16_t field = static_cast<uint16_t>(((*d.sks)[1] << 8) | (*d.sks)[2]);
+    if ((*d.sks)[0] & 0x40) require(field < cdb_length, "CDB field pointer inside the CDB");
   }
 }
 
@@ -105,13 +138,13 @@ void check_state(Drive& drive) {
   Response r{};
   for (int i = 0; i < 8; ++i) {
     r = drive.execute(req);
-    if (!(r.status == ScsiStatus::check_condition && (r.sense[2] & 0x0F) == 0x6)) break;
+    if (!(r.status == ScsiStatus::check_condition && decode_sense(r).key == 0x6)) break;
   }
   if (st.medium_present) {
     require(r.status == ScsiStatus::good, "TUR GOOD with a medium");
   } else {
-    require(r.status == ScsiStatus::check_condition && r.sense[12] == 0x3A, "TUR 3A without a medium");
-    require(r.sense[13] == (st.tray == TrayState::open ? 0x02 : 0x01), "3A/01 tray closed, 3A/02 tray open");
+    require(r.status == ScsiStatus::check_condition && decode_sense(r).asc == 0x3A, "TUR 3A without a medium");
+    require(decode_sense(r).ascq == (st.tray == TrayState::open ? 0x02 : 0x01), "3A/01 tray closed, 3A/02 tray open");
   }
   // GET CONFIGURATION current profile agrees.
   std::array<uint8_t, 10> gc = {0x46, 0, 0, 0, 0, 0, 0, 0, 8, 0};

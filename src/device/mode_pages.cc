@@ -17,6 +17,19 @@ struct StoredPage {
 // MMC-6 7.3 Read/Write Error Recovery: byte 2 AWRE ARRE TB RC PER DTE DCR,
 // byte 3 READ RETRY COUNT, byte 8 WRITE RETRY COUNT, bytes 10-11 RECOVERY TIME LIMIT.
 constexpr uint8_t kReadRetryCount = 0x05;
+// SPC-5 7.5.10 Control: byte 2 TST(7-5) TMF_ONLY DPICZ D_SENSE GLTSD RLEC,
+// byte 3 QUEUE ALGORITHM MODIFIER(7-4) NUAR QERR(2-1), byte 4 VS RAC
+// UA_INTLCK_CTRL(5-4) SWP, byte 5 ATO TAS ATMPE RWWP SBLP AUTOLOAD MODE(2-0),
+// bytes 8-9 BUSY TIMEOUT PERIOD, 10-11 EXTENDED SELF-TEST COMPLETION TIME.
+// One task set shared by all I_T nexuses (TST 000b); GLTSD=1: no log
+// parameters are ever saved; QUEUE ALGORITHM MODIFIER 1h: commands run
+// concurrently (reads of a read-only medium in any order). Only D_SENSE is
+// changeable; SWP (software write protect) is meaningless on a ROM drive.
+// The page is one per logical unit (SPC-5 7.5.2: no per-I_T-nexus pages).
+constexpr uint8_t kControlPageLength = 0x0A;
+constexpr uint8_t kGltsd = 0x02;
+constexpr uint8_t kDSense = 0x04;
+constexpr uint8_t kUnrestrictedReordering = 0x10;
 // MMC-2 5.5.4 CD Device Parameters: byte 3 INACTIVITY TIMER MULTIPLIER,
 // bytes 4-5 S units per M unit (60), bytes 6-7 F units per S unit (75).
 constexpr uint8_t kSecondsPerMinute = 60;
@@ -36,6 +49,9 @@ const std::vector<StoredPage>& stored_pages() {
       {mode_page::kReadWriteErrorRecovery,
        {mode_page::kReadWriteErrorRecovery, 0x0A, 0x00, kReadRetryCount, 0, 0, 0, 0, 0, 0, 0, 0},
        {0, 0, 0x00, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0}},
+      {mode_page::kControl,
+       {mode_page::kControl, kControlPageLength, kGltsd, kUnrestrictedReordering, 0, 0, 0, 0, 0, 0, 0, 0},
+       {0, 0, kDSense, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
       {mode_page::kCdDeviceParameters,
        {mode_page::kCdDeviceParameters, 0x06, 0x00, 0x00, 0x00, kSecondsPerMinute, 0x00, kFramesPerSecond},
        {0, 0, 0x00, 0x0F, 0, 0, 0, 0}},
@@ -77,10 +93,10 @@ std::vector<uint8_t> apple_page(PageControl pc) {
 }
 
 // Pages reported for 3Fh, ascending.
-constexpr uint8_t kAllPageOrder[] = {mode_page::kReadWriteErrorRecovery, mode_page::kCdDeviceParameters,
-                                     mode_page::kCdAudioControl,         mode_page::kPowerCondition,
-                                     mode_page::kTimeoutAndProtect,      mode_page::kCapabilities,
-                                     mode_page::kAppleVendor};
+constexpr uint8_t kAllPageOrder[] = {mode_page::kReadWriteErrorRecovery, mode_page::kControl,
+                                     mode_page::kCdDeviceParameters,     mode_page::kCdAudioControl,
+                                     mode_page::kPowerCondition,         mode_page::kTimeoutAndProtect,
+                                     mode_page::kCapabilities,           mode_page::kAppleVendor};
 
 bool supported(uint8_t page, const ModeEnv& env) {
   if (page == mode_page::kAppleVendor) return env.apple_vendor_page;
@@ -138,6 +154,8 @@ void ModePages::reset() {
   current_.clear();
   for (const StoredPage& p : stored_pages()) current_[p.code] = p.defaults;
 }
+
+bool ModePages::descriptor_sense() const { return (current_.at(mode_page::kControl)[2] & kDSense) != 0; }
 
 std::span<const uint8_t> ModePages::current(uint8_t page) const {
   auto it = current_.find(page);

@@ -3,6 +3,7 @@
 //
 // Stored pages (current values, changeable with MODE SELECT):
 //   01h Read/Write Error Recovery (MMC-6 7.3)
+//   0Ah Control (SPC-5 7.5.10; D_SENSE changeable)
 //   0Dh CD Device Parameters (MMC-2 5.5.4; obsolete in later MMC, kept for old hosts)
 //   0Eh CD Audio Control (MMC-6 7.4 / MMC-3 5.5.3)
 //   1Ah Power Condition (SPC-5 7.5.13, MMC 0Ah-byte form)
@@ -29,6 +30,7 @@ namespace udisc::device {
 
 namespace mode_page {
 inline constexpr uint8_t kReadWriteErrorRecovery = 0x01;
+inline constexpr uint8_t kControl = 0x0A;
 inline constexpr uint8_t kCdDeviceParameters = 0x0D;
 inline constexpr uint8_t kCdAudioControl = 0x0E;
 inline constexpr uint8_t kPowerCondition = 0x1A;
@@ -71,6 +73,10 @@ class ModePages {
   // a non-changeable field changed 05/26/00 (pointing at it), a page cut
   // short 05/1A/00. `changed` tells whether any current value changed.
   CommandResult select(std::span<const uint8_t> pages, size_t offset, const ModeEnv& env, bool& changed);
+
+  // Control page D_SENSE (SPC-5 7.5.10): CHECK CONDITION sense is reported
+  // in descriptor format instead of fixed format.
+  bool descriptor_sense() const;
 
   // Current bytes of a stored page (tests, audio volume).
   std::span<const uint8_t> current(uint8_t page) const;

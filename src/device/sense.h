@@ -94,7 +94,8 @@ struct ScsiError {
 };
 
 // Sense data formats (SPC-5 4.4). Fixed format is what MMC drives report;
-// descriptor format only when the initiator asks for it (REQUEST SENSE DESC=1).
+// descriptor format only when the initiator asks for it (REQUEST SENSE DESC=1,
+// or D_SENSE=1 in the control mode page for CHECK CONDITION sense).
 inline constexpr size_t kFixedSenseLength = 18;       // 70h/71h, additional length 0Ah
 inline constexpr size_t kDescriptorSenseMaxLength = 8 + 12 + 8;  // header + information + sense-key specific
 

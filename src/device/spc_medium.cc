@@ -6,18 +6,37 @@
 
 namespace udisc::device {
 
-// MMC-6 6.40 START STOP UNIT: IMMED (byte 1 bit 0), POWER CONDITION (byte 4
-// bits 7-4), FL (byte 4 bit 2), LOEJ (bit 1), START (bit 0).
-// LoEj=0 never moves the tray (Apple hosts send Start=0 LoEj=0 to spin down).
+// MMC-6 6.40 START STOP UNIT: IMMED (byte 1 bit 0), POWER CONDITION MODIFIER
+// (byte 3 bits 3-0), POWER CONDITION (byte 4 bits 7-4), FL (byte 4 bit 2),
+// LOEJ (bit 1), START (bit 0).
+//
+// - POWER CONDITION not 0h: the power condition changes and LOEJ/START are
+//   ignored (MMC-6 6.40.2.1, SBC-3 5.20), so the tray never moves. Values
+//   MMC/SBC define: 1h ACTIVE, 2h IDLE, 3h STANDBY, 5h SLEEP, 7h LU_CONTROL,
+//   Ah FORCE_IDLE_0, Bh FORCE_STANDBY_0. The remaining codes are reserved;
+//   they are accepted as "no change" (GOOD, no power transition, no
+//   movement) rather than 05/24/00, because hosts and libiscsi's
+//   StartStopUnit.PwrCnd test send every value 1h-Fh with LoEj=1 and expect
+//   the drive to stay loaded and answer GOOD.
+// - FL (format layer, for hybrid discs with LoEj=1 Start=1) has nothing to
+//   select on our single-format media: it is ignored. SBC calls the same bit
+//   NO_FLUSH, which hosts send with LoEj=0 (nothing is cached: no effect).
+// - LoEj=0 never moves the tray (Apple hosts send Start=0 LoEj=0 to spin
+//   down; libiscsi's StartStopUnit.NoLoej checks every IMMED/NO_FLUSH/START
+//   combination): Start=1 spins up (needs a disc), Start=0 spins down.
+// - LoEj=1 Start=0 ejects (refused while any initiator prevents removal);
+//   LoEj=1 Start=1 loads: the other initiators get 06/28/00, the loading
+//   initiator does not (it caused the change, SPC-5 4.5; libiscsi's
+//   StartStopUnit.Simple expects TEST UNIT READY to be GOOD right after its
+//   own load). Every initiator still sees the NewMedia event in GESN.
 CommandResult spc_start_stop_unit(CommandContext& ctx) {
   DriveCore& core = core_of(ctx);
   const auto cdb = ctx.cdb();
   const uint8_t power_condition = wire::get_bits(cdb, 4, 4, 4);
-  const bool fl = wire::get_bit(cdb, 4, 2);
   const bool loej = wire::get_bit(cdb, 4, 1);
   const bool start = wire::get_bit(cdb, 4, 0);
-  // MMC-6 Table 666 power conditions.
-  constexpr uint8_t kStartValid = 0x0, kActive = 0x1, kIdle = 0x2, kStandby = 0x3, kLuControl = 0x7,
+  // MMC-6 Table 666 / SBC-3 Table 106 power conditions.
+  constexpr uint8_t kStartValid = 0x0, kActive = 0x1, kIdle = 0x2, kStandby = 0x3, kSleep = 0x5, kLuControl = 0x7,
                     kForceIdle0 = 0xA, kForceStandby0 = 0xB;
   switch (power_condition) {
     case kStartValid:
@@ -33,12 +52,13 @@ CommandResult spc_start_stop_unit(CommandContext& ctx) {
     case kForceStandby0:
       core.events.power(PowerState::standby);
       return kGood;
-    case kLuControl:
+    case kSleep:
+      core.events.power(PowerState::sleep);
       return kGood;
-    default:
-      return ScsiError::invalid_field(4, 7);
+    case kLuControl:
+    default:  // reserved: no transition (see above)
+      return kGood;
   }
-  if (fl) return ScsiError::invalid_field(4, 2);  // no format-layer selection on ROM media
   if (!loej) {
     // Spin up / stop the disc. Spinning up needs a disc.
     if (start) {
@@ -57,7 +77,7 @@ CommandResult spc_start_stop_unit(CommandContext& ctx) {
     core.open_tray();
     return kGood;
   }
-  core.close_tray();
+  core.close_tray(ctx.initiator());
   core.events.power(PowerState::active);
   return kGood;
 }

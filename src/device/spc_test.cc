@@ -203,7 +203,7 @@ TEST(ModeSense, AllPagesInOrderAndPageControl) {
   ASSERT_TRUE(r.good());
   std::vector<uint8_t> codes;
   for (size_t at = 8; at + 1 < r.data.size(); at += 2 + r.data[at + 1]) codes.push_back(r.data[at] & 0x3F);
-  EXPECT_EQ(codes, (std::vector<uint8_t>{0x01, 0x0D, 0x0E, 0x1A, 0x1D, 0x2A}));
+  EXPECT_EQ(codes, (std::vector<uint8_t>{0x01, 0x0A, 0x0D, 0x0E, 0x1A, 0x1D, 0x2A}));
   // Page 0Eh defaults (MMC-3 5.5.3).
   r = h.run({0x5A, 0x00, 0x0E, 0x00, 0, 0, 0, 0, 0xFF, 0}, 255);
   ASSERT_TRUE(r.good());
@@ -280,6 +280,89 @@ TEST(ModeSelect, VolumeChangeAsLinuxCdromVolctrl) {
   h.clear_unit_attentions();
   r = h.run({0x5A, 0x00, 0x0E, 0x00, 0, 0, 0, 0, 0xFF, 0}, 255);
   EXPECT_EQ(r.data[8 + 9], 0xFF);
+}
+
+// libiscsi SCSI.ModeSense6.Control-D_SENSE: control mode page 0Ah (SPC-5
+// 7.5.10) through MODE SENSE(6) with every page control, D_SENSE the only
+// changeable field; with D_SENSE=1 CHECK CONDITION carries descriptor sense
+// (SPC-5 4.4.2, 72h) for every initiator, REQUEST SENSE still follows DESC.
+TEST(ModeSelect, ControlPageDescriptorSense) {
+  auto h = ready();
+  h.clear_unit_attentions(2);
+  const std::vector<uint8_t> control = {0x0A, 0x0A, 0x02, 0x10, 0, 0, 0, 0, 0, 0, 0, 0};
+  auto r = h.run({0x1A, 0x08, 0x0A, 0, 0xFF, 0}, 255);  // current values, DBD=1
+  ASSERT_TRUE(r.good());
+  ASSERT_EQ(r.data.size(), 4 + control.size());
+  EXPECT_EQ(r.data[0], 3 + control.size());  // MODE DATA LENGTH
+  EXPECT_EQ(r.data[3], 0);                   // no block descriptors
+  EXPECT_EQ(std::vector<uint8_t>(r.data.begin() + 4, r.data.end()), control);
+  r = h.run({0x1A, 0x00, 0x4A, 0, 0xFF, 0}, 255);  // changeable
+  ASSERT_TRUE(r.good());
+  EXPECT_EQ(std::vector<uint8_t>(r.data.begin() + 4, r.data.end()),
+            (std::vector<uint8_t>{0x0A, 0x0A, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+  r = h.run({0x1A, 0x00, 0x8A, 0, 0xFF, 0}, 255);  // default
+  EXPECT_EQ(std::vector<uint8_t>(r.data.begin() + 4, r.data.end()), control);
+  // Linux's page 2Ah probe is unaffected (MODE SENSE(6), no block descriptors).
+  r = h.run({0x1A, 0x00, 0x2A, 0, 128, 0}, 128);
+  ASSERT_TRUE(r.good());
+  EXPECT_EQ(r.data[3], 0);
+  EXPECT_EQ(r.data[4], 0x2A);
+  // Fixed sense before.
+  const std::vector<uint8_t> read_past_end = {0x28, 0, 0, 0, 0xC3, 0x50, 0, 0, 1, 0};  // LBA 50000
+  r = h.run(read_past_end, 2048);
+  ASSERT_TRUE(r.is(SenseKey::illegal_request, asc::kLbaOutOfRange));
+  // SWP (byte 4 bit 3) is not changeable: 26/00 at parameter byte 4+4, bit 3.
+  std::vector<uint8_t> p6 = {0, 0, 0, 0};
+  p6.insert(p6.end(), control.begin(), control.end());
+  p6[4 + 4] = 0x08;
+  r = h.run({0x15, 0x10, 0, 0, static_cast<uint8_t>(p6.size()), 0}, 0, 1, p6);
+  ASSERT_TRUE(r.is(SenseKey::illegal_request, asc::kInvalidFieldInParameterList));
+  EXPECT_EQ(r.sks_field(), 8);
+  EXPECT_EQ(r.sks_bit(), 3);
+  // D_SENSE=1 through MODE SELECT(6).
+  p6[4 + 4] = 0;
+  p6[4 + 2] |= 0x04;
+  ASSERT_TRUE(h.run({0x15, 0x10, 0, 0, static_cast<uint8_t>(p6.size()), 0}, 0, 1, p6).good());
+  r = h.run({0x1A, 0x00, 0x0A, 0, 0xFF, 0}, 255);
+  EXPECT_EQ(r.data[4 + 2], 0x06);
+  for (InitiatorId who : {InitiatorId{1}, InitiatorId{2}}) {
+    if (who == 2) {  // the other initiator first hears MODE PARAMETERS CHANGED, in descriptor format
+      r = h.run(read_past_end, 2048, who);
+      ASSERT_TRUE(r.check());
+      ASSERT_EQ(r.response.sense[0], 0x72);
+      EXPECT_EQ(r.response.sense[1], 0x06);
+      EXPECT_EQ(r.response.sense[2], 0x2A);
+      EXPECT_EQ(r.response.sense[3], 0x01);
+    }
+    r = h.run(read_past_end, 2048, who);
+    ASSERT_TRUE(r.check());
+    ASSERT_EQ(r.response.sense_length, 8 + 12);
+    EXPECT_EQ(r.response.sense[0], 0x72);  // current, descriptor format
+    EXPECT_EQ(r.response.sense[1], 0x05);
+    EXPECT_EQ(r.response.sense[2], 0x21);
+    EXPECT_EQ(r.response.sense[3], 0x00);
+    EXPECT_EQ(r.response.sense[7], 12);    // ADDITIONAL SENSE LENGTH
+    EXPECT_EQ(r.response.sense[8], 0x00);  // information descriptor
+    EXPECT_EQ(r.response.sense[10], 0x80);  // VALID
+    EXPECT_EQ(wire::get_u32(std::span<const uint8_t>(r.response.sense).subspan(16, 4), 0), 50000u);
+  }
+  // Field pointers travel in the sense-key specific descriptor.
+  r = h.run({0x12, 0x02, 0, 0, 36, 0}, 36);  // INQUIRY CMDDT
+  ASSERT_TRUE(r.check());
+  ASSERT_EQ(r.response.sense_length, 8 + 8);
+  EXPECT_EQ(r.response.sense[8], 0x02);
+  EXPECT_EQ(r.response.sense[12], 0xC8 | 1);  // SKSV, C/D, BPV, bit 1
+  EXPECT_EQ(r.response.sense[14], 1);         // CDB byte 1
+  // REQUEST SENSE with DESC=0 still answers in fixed format.
+  r = h.run({0x03, 0, 0, 0, 18, 0}, 18);
+  ASSERT_TRUE(r.good());
+  EXPECT_EQ(r.data[0], 0x70);
+  // A logical unit reset restores fixed-format sense.
+  h.drive().logical_unit_reset();
+  h.clear_unit_attentions();
+  r = h.run(read_past_end, 2048);
+  ASSERT_TRUE(r.is(SenseKey::illegal_request, asc::kLbaOutOfRange));
+  EXPECT_EQ(r.response.sense[0] & 0x7F, 0x70);
 }
 
 TEST(ModeSelect, SixByteFormAndErrors) {
