@@ -176,7 +176,8 @@ int run_daemon(const std::string& backend_name, const std::string& socket, const
   opt.listen_fd = daemon::systemd_listen_fd();
   std::unique_ptr<daemon::Backend> backend;
   if (backend_name == "tcmu") {
-    backend = daemon::make_tcmu_backend();
+    backend = daemon::make_tcmu_backend(
+        {}, [](const std::string& line) { std::fprintf(stderr, "udisc daemon: %s\n", line.c_str()); });
   } else {
     backend = daemon::make_none_backend();
   }

@@ -31,7 +31,8 @@ std::optional<uint32_t> number_of(const std::string& name) {
 
 class TcmuBackend final : public Backend {
  public:
-  explicit TcmuBackend(tcmu::TcmuConfig base) : base_(std::move(base)) {}
+  TcmuBackend(tcmu::TcmuConfig base, std::function<void(const std::string&)> log)
+      : base_(std::move(base)), log_(std::move(log)) {}
 
   std::string name() const override { return "tcmu"; }
 
@@ -68,6 +69,9 @@ class TcmuBackend final : public Backend {
         // tear it down, never leaving it behind.
         if (Status s = tcmu::remove_stale(dev, base_.configfs_root); !s.ok()) {
           problems += (problems.empty() ? "" : "; ") + s.with_context("removing stale " + dev.name).message();
+        } else {
+          note("removed " + dev.name + (dev.device_node.empty() ? "" : " (" + dev.device_node + ")") +
+               ", left by an earlier run with no record in the state file");
         }
         continue;
       }
@@ -78,6 +82,8 @@ class TcmuBackend final : public Backend {
         continue;
       }
       drives_[*n] = std::move(adopted).value();
+      note("drive " + std::to_string(*n) + ": took over " + dev.name +
+           (dev.device_node.empty() ? "" : " (" + dev.device_node + ")") + " from the previous run");
     }
     for (const auto& [n, drive] : known) {
       if (drives_.count(n) || failures->count(n)) continue;
@@ -138,7 +144,12 @@ class TcmuBackend final : public Backend {
   static constexpr char kLockFolder[] = "/run/udisc";
   static constexpr char kLockPath[] = "/run/udisc/tcmu.lock";
 
+  void note(const std::string& line) const {
+    if (log_) log_(line);
+  }
+
   tcmu::TcmuConfig base_;
+  std::function<void(const std::string&)> log_;
   std::map<uint32_t, std::unique_ptr<tcmu::TcmuDrive>> drives_;
   UniqueFd lock_;
   std::string conflict_;
@@ -146,8 +157,8 @@ class TcmuBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_tcmu_backend(tcmu::TcmuConfig base) {
-  return std::make_unique<TcmuBackend>(std::move(base));
+std::unique_ptr<Backend> make_tcmu_backend(tcmu::TcmuConfig base, std::function<void(const std::string&)> log) {
+  return std::make_unique<TcmuBackend>(std::move(base), std::move(log));
 }
 
 std::string explain_kernel_support(const tcmu::KernelSupport& ks) {

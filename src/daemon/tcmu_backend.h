@@ -3,6 +3,7 @@
 // configfs device "udisc_N", so a restarted daemon finds and adopts it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -12,8 +13,10 @@
 namespace udisc::daemon {
 
 // `base` supplies configfs_root, hba_index, timeouts and load_modules; the
-// name, WWN and initiator are set per drive.
-std::unique_ptr<Backend> make_tcmu_backend(tcmu::TcmuConfig base = {});
+// name, WWN and initiator are set per drive. `log` (optional) hears what
+// recovery did (devices taken over, stale ones removed).
+std::unique_ptr<Backend> make_tcmu_backend(tcmu::TcmuConfig base = {},
+                                           std::function<void(const std::string&)> log = nullptr);
 
 // The plain-words explanation of what this machine lacks for local drives
 // (tcmu::check_kernel_support), as `udisc doctor` and `udisc mount` print it.
