@@ -57,7 +57,10 @@ Result<Reply> Client::call(json request, std::span<const int> fds) {
     if (!got.ok()) return got.status();
     json j = json::parse(*got, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return Status::Corruption("the daemon sent a reply that is not JSON");
-    if (j.value("id", json()) != json(id)) continue;  // not ours (e.g. an error with a null id is handled below)
+    // Not ours: a reply to an earlier raw() request. An error with a null id
+    // (the daemon could not read the request's id) is ours: one request at a time.
+    const json reply_id = j.value("id", json());
+    if (reply_id != json(id) && !(reply_id.is_null() && !j.value("ok", true))) continue;
     Reply r;
     r.ok = j.value("ok", false);
     if (r.ok) {
