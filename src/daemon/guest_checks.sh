@@ -1,6 +1,8 @@
 # Guest side of the daemon checks (run by tests/guest/run.sh inside the VM, see
 # guest_test.sh): a BIN/CUE with two files (TOC, isofs checksums, audio track
-# ripped bit-exact), doctor, identity change seen by the kernel, SIGTERM
+# ripped bit-exact), doctor, identity change seen by the kernel, a second
+# uid in group udisc (own drive, no access to root's, restored as itself after
+# kill -9), SIGTERM
 # keeping the drive, kill -9 with a lost state file removing stale devices.
 fails=0
 ok() { echo "CHECK $1: ok"; }
@@ -37,6 +39,33 @@ n2=$(udisc list | awk '$1=="0"{print $2}')
 sg_inq "$n2" | grep -E "Vendor|Product|revision"
 sg_inq "$n2" | grep -q PLEXTOR && sg_inq "$n2" | grep -q PX-760A && ok identity || bad identity "$n2"
 cat /sys/block/$(basename $n2)/device/vendor /sys/block/$(basename $n2)/device/model
+# Another user, in group udisc: mounts an image of its own, cannot touch
+# root's drive nor send a file it cannot read; after a restart its image is
+# reopened with its own rights.
+if command -v su >/dev/null; then
+  grep -q '^user1:' /etc/passwd 2>/dev/null || echo "user1:x:1000:1000::/tmp:/bin/sh" >> /etc/passwd
+  grep -q '^udisc:' /etc/group 2>/dev/null || { echo "user1:x:1000:" >> /etc/group; echo "udisc:x:1001:user1" >> /etc/group; }
+  mkdir -p /tmp/u && cp /tmp/cue/data.bin /tmp/u/mine.iso && cp /tmp/cue/data.bin /tmp/u/secret.iso
+  chown 1000:1000 /tmp/u/mine.iso && chmod 600 /tmp/u/mine.iso /tmp/u/secret.iso
+  kill -TERM $dpid; wait $dpid; start_daemon  # the socket now gets group udisc
+  ls -l $UDISC_SOCKET
+  un=$(su -s /bin/sh user1 -c "UDISC_SOCKET=$UDISC_SOCKET udisc mount /tmp/u/mine.iso" 2>&1 | tail -n1)
+  echo "user1: udisc mount -> $un"
+  [ -b "$un" ] && dd if="$un" bs=2048 skip=16 count=1 2>/dev/null | grep -q CD001 && ok user-mount || bad user-mount "$un"
+  out=$(su -s /bin/sh user1 -c "UDISC_SOCKET=$UDISC_SOCKET udisc eject 0" 2>&1); rc=$?
+  [ $rc = 77 ] && ok user-not-owner || bad user-not-owner "rc=$rc $out"
+  echo "  $out"
+  out=$(su -s /bin/sh user1 -c "UDISC_SOCKET=$UDISC_SOCKET udisc mount /tmp/u/secret.iso" 2>&1); rc=$?
+  [ $rc != 0 ] && echo "$out" | grep -q "Permission denied" && ok user-unreadable || bad user-unreadable "rc=$rc $out"
+  kill -9 $dpid; wait $dpid 2>/dev/null; start_daemon
+  udisc list
+  udisc list --json | grep -q '"owner_uid": 1000' && udisc list | grep -q /tmp/u/mine.iso &&
+    dd if="$un" bs=2048 skip=16 count=1 2>/dev/null | grep -q CD001 && ok user-restored || bad user-restored ""
+  su -s /bin/sh user1 -c "UDISC_SOCKET=$UDISC_SOCKET udisc unmount $un" && ok user-unmount || bad user-unmount ""
+else
+  echo "SKIP: no su in the guest"
+fi
+
 # SIGTERM keeps the drive; restart brings it back with its image
 kill -TERM $dpid; wait $dpid
 ls $CFG/core/user_*/ 2>/dev/null
