@@ -404,8 +404,9 @@ Controller::Reply Controller::op_eject(const Request& req, const Credentials& wh
   Reply err;
   Entry* e = find(*req.drive, who, true, &err);
   if (e == nullptr) return err;
-  const auto st = e->engine->status();
-  if (st.locked && !req.force) return {ErrorCode::locked, locked_message(*e, "eject")};
+  // A locked drive refuses in the engine, which also reports an eject-request
+  // media event to the host (as a real drive's button does): desktops then
+  // unmount and eject by themselves.
   if (Status s = e->engine->eject(req.force); !s.ok()) {
     if (!req.force) return {ErrorCode::locked, locked_message(*e, "eject") + " (" + s.message() + ")"};
     return {ErrorCode::internal, s.message()};

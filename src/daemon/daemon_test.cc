@@ -471,6 +471,16 @@ TEST_F(DaemonTest, LockedDriveRefusesEjectUnlessForced) {
     EXPECT_EQ(r.code, ErrorCode::locked) << op;
     EXPECT_NE(r.message.find("--force"), std::string::npos) << r.message;
   }
+  // The refused eject reached the host as a real drive's button does: an
+  // eject-request media event (MMC-6 6.8.2.4, media event code 1).
+  bool eject_request_seen = false;
+  for (int poll = 0; poll < 4 && !eject_request_seen; ++poll) {
+    // GET EVENT STATUS NOTIFICATION, polled, media class (bit 4).
+    ScsiOut g = scsi(*engine(0), {0x4A, 0x01, 0, 0, 0x10, 0, 0, 0, 8, 0}, 8);
+    ASSERT_EQ(g.r.status, device::ScsiStatus::good);
+    eject_request_seen = (g.data[2] & 0x07) == 4 && (g.data[4] & 0x0F) == 1;
+  }
+  EXPECT_TRUE(eject_request_seen);
   Reply ins = call(c, {{"op", "insert"}, {"drive", 0}}, make_iso("b.iso", 10));
   EXPECT_EQ(ins.code, ErrorCode::locked);
   EXPECT_EQ(capacity(*engine(0)), 100);  // still the first disc
