@@ -2,11 +2,12 @@
 # QEMU's iSCSI driver as scsi-block devices on virtio-scsi.
 #   LUN 0: ISO9660 + Joliet + Rock Ridge (files checked against /data/sums)
 #   LUN 1: mixed-mode BIN/CUE (data + audio, MCN, ISRC)
+#   LUN 2: ISO9660/UDF bridge, mounted as udf (files checked against /data/udfsums)
 fails=0
 ok() { echo "OK   $1"; }
 bad() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
 
-for i in $(seq 100); do [ -b /dev/sr0 ] && [ -b /dev/sr1 ] && break; sleep 0.2; done
+for i in $(seq 100); do [ -b /dev/sr0 ] && [ -b /dev/sr1 ] && [ -b /dev/sr2 ] && break; sleep 0.2; done
 ls -l /dev/sr* 2>&1
 for d in /sys/block/sr*; do echo "$d: type $(cat $d/device/type) $(cat $d/device/vendor) $(cat $d/device/model)"; done
 [ "$(cat /sys/block/sr0/device/type)" = 5 ] && ok sr-cdrom || bad sr-cdrom "sr0 is not a CD-ROM"
@@ -19,6 +20,21 @@ if mount -t iso9660 -o ro /dev/sr0 /mnt; then
   umount /mnt
 else
   bad iso-mount "mount -t iso9660 /dev/sr0 failed"
+fi
+
+# UDF: the LUN that the kernel's udf driver mounts (the other two carry no UDF
+# descriptors); every file's checksum matches the host's tree
+udfdev=""
+for d in /dev/sr2 /dev/sr0 /dev/sr1; do  # LUN 2 is usually sr2; try it first
+  if mount -t udf -o ro "$d" /mnt 2>/dev/null; then udfdev=$d; break; fi
+done
+if [ -n "$udfdev" ]; then
+  grep " /mnt " /proc/mounts
+  if grep -q " /mnt udf " /proc/mounts && (cd /mnt && sha256sum -c /data/udfsums); then ok udf-checksums
+  else bad udf-checksums "udf on $udfdev: checksums differ"; fi
+  umount /mnt
+else
+  bad udf-mount "no LUN mounts as udf"
 fi
 
 if command -v cd-info >/dev/null; then
