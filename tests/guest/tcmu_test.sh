@@ -34,6 +34,8 @@ if [[ -n "$udisc" ]]; then
   xorriso -as mkisofs -quiet -R -J -V UDISC_TWO -o "$work/test2.iso" "$work/tree2" 2>/dev/null
   (cd "$work/tree2" && find . -type f | sort | xargs sha256sum) > "$work/sums2"
   args+=(--bin "$udisc" --file "$here/udisc_guest.sh:/udisc_guest.sh" --file "$work/test2.iso" --file "$work/sums2")
+  # sg3-utils, libcdio, dvd+rw-mediainfo and the kernel's cdrom view (CD, DVD, BD) in the same boot.
+  args+=(--file "$here/mmc_tools_guest.sh:/mmc_tools_guest.sh")
   # A mixed-mode BIN/CUE from the project's generator, when built (third argument).
   if [[ -n "$mixed_gen" && -x "$mixed_gen" ]]; then
     mkdir -p "$work/mixed"

@@ -110,6 +110,10 @@ else
 fi
 umount /mnt
 
+# sg3-utils, libcdio, dvd+rw-mediainfo and the kernel's view of a CD, a DVD and a BD (before the
+# 16 extra drives: /proc/sys/dev/cdrom/info holds about a dozen drives' columns)
+[ -f /mmc_tools_guest.sh ] && . /mmc_tools_guest.sh
+
 # many drives at once
 nodes=""
 for i in $(seq 16); do
