@@ -144,18 +144,67 @@ if [ -f /data/mixed/mixed.cue ]; then
     grep -E "MCN|ISRC" /tmp/cdinfo2.txt
     grep -q "Media Catalog Number (MCN): 0000000012345" /tmp/cdinfo2.txt && ok cd-info-mcn || bad cd-info-mcn "no MCN 0000000012345"
     grep -Eq "TRACK +3 ISRC: ZZUDC0000003" /tmp/cdinfo2.txt && ok cd-info-isrc || bad cd-info-isrc "no ISRC ZZUDC0000003 on track 3"
-    # cd-read: mode 1 user data of LBA 10 equals the image's bytes 16..2063 of that sector.
-    # Not counted yet: libcdio's m1f1 read fails on this drive ("error reading block 10")
-    # while READ CD / READ(10) of the same sector return the right bytes; printed for diagnosis.
+    # cd-read through the Linux cdrom ioctls: an audio sector (CDROMREADAUDIO) and the
+    # bytes after the header of a mode 1 sector (CDROMREADMODE2: READ CD, any type,
+    # 2336 bytes, of which cd-read -m m2f2 writes the first 2324)
     dd if=/tmp/want_data.bin bs=16 skip=1 count=128 2>/dev/null > /tmp/want_user.bin
-    if cd-read --no-header --no-hexdump -m m1f1 -s 10 -n 1 -o /tmp/cdread.bin "$cd" >/tmp/cdread.log 2>&1 &&
-       cmp -s /tmp/cdread.bin /tmp/want_user.bin; then echo "NOTE cd-read-m1f1: ok"
-    else echo "NOTE cd-read-m1f1: fails: $(tail -3 /tmp/cdread.log)"; cd-read -d 3 --no-header -m m1f1 -s 10 -n 1 -o /tmp/cdread.bin "$cd" 2>&1 | tail -8; fi
+    dd if=/tmp/want_data.bin bs=4 skip=4 count=581 2>/dev/null > /tmp/want_2324.bin
+    rm -f /tmp/cdread.bin
+    if cd-read --no-header --no-hexdump -m audio -s 800 -n 1 -o /tmp/cdread.bin "$cd" >/tmp/cdread.log 2>&1 &&
+       cmp -s /tmp/cdread.bin /tmp/want_audio.bin; then ok cd-read-audio
+    else bad cd-read-audio "LBA 800: $(tail -3 /tmp/cdread.log) $(stat -c %s /tmp/cdread.bin 2>&1)"; fi
+    rm -f /tmp/cdread.bin
+    if cd-read --no-header --no-hexdump -m m2f2 -s 10 -n 1 -o /tmp/cdread.bin "$cd" >/tmp/cdread.log 2>&1 &&
+       cmp -s /tmp/cdread.bin /tmp/want_2324.bin; then ok cd-read-m2f2
+    else bad cd-read-m2f2 "LBA 10: $(tail -3 /tmp/cdread.log) $(stat -c %s /tmp/cdread.bin 2>&1)"; fi
+    # -m m1f1 is not checked: libcdio 2.1's Linux driver reads it with lseek+read and
+    # returns read()'s byte count (2048) as its status, so cd-read reports
+    # "error reading block" on every drive (cdio_generic_read_form1_sector).
     # the same user data through the block device (READ(10) on the kernel's side)
     dd if="$cd" bs=2048 skip=10 count=1 2>/dev/null | cmp -s - /tmp/want_user.bin && ok cd-read10-data || bad cd-read10-data "LBA 10 differs"
     udisc unmount "$cd" >/dev/null || bad cd-unmount "$cd"
   else
     bad cd-mount "$cd"
+  fi
+fi
+
+# --- multisession CD (make_mixed_cue --multisession --audio-tracks 2): session 1
+# tracks 1-3 (lead-out 1699), session 2 track 4 (mode 2 XA) at LBA 13099, 400 sectors
+if [ -f /data/multi/multi.cue ]; then
+  ms=$(udisc mount /data/multi/multi.cue 2>&1 | tail -n1)
+  echo "multisession CD on $ms"
+  if [ -b "$ms" ]; then
+    capacity_is ms "$ms" 000034ba  # last session's lead-out 13499 - 1
+    # format 0001b: sessions 1..2, the last session starts with track 4 at 13099 (0x332b)
+    why=""
+    if raw /tmp/mtoc1.bin 12 "$ms" 43 00 01 00 00 00 00 00 0c 00; then
+      expect session-info /tmp/mtoc1.bin 0 "00 0a 01 02 00 14 04 00 00 00 33 2b"
+    else why="$(cat /tmp/sgraw.err)"; fi
+    [ -z "$why" ] && ok ms-toc-format1 || bad ms-toc-format1 "$why"
+    # format 0010b: per session A0/A1/A2; A2 of session 1 = 1699 + 150 = 00:24:49, of
+    # session 2 13499 + 150 = 03:01:74; track 4 at 13099 + 150 = 02:56:49 (hex below)
+    why=""
+    if raw /tmp/mtoc2.bin 1024 "$ms" 43 02 02 00 00 00 00 04 00 00; then
+      len=$((0x$(hexat /tmp/mtoc2.bin 0 2 | tr -d ' ')))
+      : > /tmp/mtoc2.txt
+      i=0
+      while [ $((4 + i * 11)) -lt $((len + 2)) ]; do
+        d=$((4 + i * 11))
+        echo "s$(hexat /tmp/mtoc2.bin $d 1) $(hexat /tmp/mtoc2.bin $((d + 3)) 1) $(hexat /tmp/mtoc2.bin $((d + 8)) 3)" >> /tmp/mtoc2.txt
+        i=$((i + 1))
+      done
+      for want in "s01 a0 01 " "s01 a1 03 " "s01 a2 00 18 31" "s02 a0 04 " "s02 a1 04 " "s02 a2 03 01 4a" "s02 04 02 38 31"; do
+        grep -q "^$want" /tmp/mtoc2.txt || why="$why missing '$want';"
+      done
+      grep -q "^s01 b0 " /tmp/mtoc2.txt || why="$why no B0 in session 1;"
+    else why="$(cat /tmp/sgraw.err)"; fi
+    [ -z "$why" ] && ok ms-toc-full || { cat /tmp/mtoc2.txt; bad ms-toc-full "$why"; }
+    cd-info --no-cddb --no-device-info --no-disc-mode "$ms" > /tmp/cdinfo3.txt 2>&1
+    sed -n '/CD-ROM Track List/,/leadout/p' /tmp/cdinfo3.txt
+    grep -Eq "^ *4: +[0-9:]+ +0*13099 +" /tmp/cdinfo3.txt && ok ms-cd-info || bad ms-cd-info "track 4 not at 13099"
+    udisc unmount "$ms" >/dev/null || bad ms-unmount "$ms"
+  else
+    bad ms-mount "$ms"
   fi
 fi
 

@@ -41,6 +41,10 @@ if [[ -n "$udisc" ]]; then
     mkdir -p "$work/mixed"
     "$mixed_gen" "$work/mixed" --layout split --name mixed >/dev/null
     for f in "$work/mixed"/*; do args+=(--file "$f:/data/mixed/$(basename "$f")"); done
+    # and a multisession one (data + 2 audio tracks, then a mode 2 XA session)
+    mkdir -p "$work/multi"
+    "$mixed_gen" "$work/multi" --multisession --audio-tracks 2 --name multi >/dev/null
+    for f in "$work/multi"/*; do args+=(--file "$f:/data/multi/$(basename "$f")"); done
   fi
   if command -v mkudffs >/dev/null; then
     mkudffs --media-type=hd --blocksize=2048 --label=UDISC_UDF "$work/empty.udf" 6000 >/dev/null
