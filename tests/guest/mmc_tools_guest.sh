@@ -67,6 +67,11 @@ mmc_common() {  # mmc_common TAG NODE PROFILE-NAME
     [ $((0x$(hexat /tmp/gesn.bin 5 1)0 & 0x20)) = 32 ] || why="$why media present bit clear;"
   else why="$(cat /tmp/sgraw.err)"; fi
   [ -z "$why" ] && ok "$tag-gesn" || bad "$tag-gesn" "$why"
+  # READ DISC INFORMATION: a complete disc with a complete last session (byte 2 = 0Eh)
+  why=""
+  if raw /tmp/rdi.bin 34 "$n" 51 00 00 00 00 00 00 00 22 00; then expect disc-status /tmp/rdi.bin 2 "0e"
+  else why="$(cat /tmp/sgraw.err)"; fi
+  [ -z "$why" ] && ok "$tag-disc-info" || bad "$tag-disc-info" "$why"
   cat /proc/sys/dev/cdrom/info > /tmp/cdrom.info
   play=$(cap_of "$n" "Can play audio"); dvd=$(cap_of "$n" "Can read DVD"); lock=$(cap_of "$n" "Can lock tray")
   echo "  /proc/sys/dev/cdrom/info $(basename "$n"): play audio $play, read DVD $dvd, lock $lock"
@@ -218,6 +223,13 @@ big_disc() {  # big_disc TAG SIZE_MB PROFILE MEDIAINFO-LINE
   [ -b "$n" ] || { bad "$tag-mount" "$n"; rm -f "$img"; return; }
   mmc_common "$tag" "$n" "$3"
   capacity_is "$tag" "$n" "$(printf %08x $((sectors - 1)))"
+  # READ TRACK INFORMATION of track 1: start 0, size = every sector (start + size = capacity)
+  why=""
+  if raw /tmp/rti.bin 48 "$n" 52 01 00 00 00 01 00 00 30 00; then
+    expect track-start /tmp/rti.bin 8 "00 00 00 00"
+    expect track-size /tmp/rti.bin 24 "$(printf %08x $sectors | sed 's/../& /g; s/ $//')"
+  else why="$(cat /tmp/sgraw.err)"; fi
+  [ -z "$why" ] && ok "$tag-track-info" || bad "$tag-track-info" "$why"
   dvd+rw-mediainfo "$n" > /tmp/mi.txt 2>&1
   grep -E "Mounted Media|Disc status|READ CAPACITY" /tmp/mi.txt
   # DVD-ROM: the tool stops after READ DVD STRUCTURE ("DVD-ROM media detected"),
