@@ -578,7 +578,9 @@ TEST_F(DaemonTest, SixteenDrivesAtOnce) {
   start();
   Client c = client();
   for (int i = 0; i < 16; ++i) {
-    Reply m = mount(c, make_iso("d" + std::to_string(i) + ".iso", 100 + i, static_cast<uint8_t>(i)));
+    std::string name = "d";  // appended, not "d" + ...: GCC 12 -O3 -Wrestrict false positive
+    name.append(std::to_string(i)).append(".iso");
+    Reply m = mount(c, make_iso(name, 100 + i, static_cast<uint8_t>(i)));
     ASSERT_TRUE(m.ok) << m.message;
     EXPECT_EQ(m.result["drive"]["drive"], i);
   }
