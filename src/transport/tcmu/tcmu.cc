@@ -308,10 +308,17 @@ class TcmuDrive::Impl {
           std::snprintf(h, sizeof h, "%02x", b);
           cdb += h;
         }
+        // Key/ASC/ASCQ sit at bytes 2/12/13 in fixed sense (70h/71h) and 1/2/3 in
+        // descriptor sense (72h/73h, when the control page's D_SENSE is set).
+        const bool descriptor = rsp.sense_length > 0 && (rsp.sense[0] & 0x7E) == 0x72;
+        const auto sense_byte = [&](size_t fixed, size_t desc) -> unsigned {
+          const size_t at = descriptor ? desc : fixed;
+          return rsp.sense_length > at ? rsp.sense[at] : 0;
+        };
         std::fprintf(stderr, "tcmu %s: id %u cdb %s len %u -> status 0x%02x sense %x/%02x/%02x data %u (%lld us)\n",
                      name.c_str(), c.cmd_id, cdb.c_str(), c.data_length, static_cast<unsigned>(rsp.status),
-                     rsp.sense_length > 2 ? rsp.sense[2] & 0x0F : 0, rsp.sense_length > 12 ? rsp.sense[12] : 0,
-                     rsp.sense_length > 13 ? rsp.sense[13] : 0, rsp.data_in_length, static_cast<long long>(us));
+                     sense_byte(2, 1) & 0x0F, sense_byte(12, 2), sense_byte(13, 3), rsp.data_in_length,
+                     static_cast<long long>(us));
       }
       commands.fetch_add(1, std::memory_order_relaxed);
       if (rsp.status == device::ScsiStatus::check_condition) check_conditions.fetch_add(1, std::memory_order_relaxed);
