@@ -323,11 +323,13 @@ void Drive::initiator_gone(InitiatorId id) {
   core.initiators.erase(id);
 }
 
-bool Drive::has_unit_attention(InitiatorId id) const {
+std::optional<Asc> Drive::pending_unit_attention(InitiatorId id) const {
   const DriveCore& core = state_->core;
   std::lock_guard lock(core.mu);
   auto it = core.initiators.find(id);
-  return it == core.initiators.end() || !it->second.unit_attentions.empty();
+  if (it == core.initiators.end()) return asc::kPowerOnResetOrBusDeviceReset;  // DriveCore::initiator() queues it
+  if (it->second.unit_attentions.empty()) return std::nullopt;
+  return it->second.unit_attentions.front();
 }
 
 DriveStatus Drive::status() const {

@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 
+#include "device/sense.h"
 #include "disc/image.h"
 #include "util/status.h"
 
@@ -115,7 +116,11 @@ class Drive {
   void logical_unit_reset();          // -> 29/00 to every initiator
   void initiator_gone(InitiatorId id);  // drops its PREVENT and pending UAs
 
-  bool has_unit_attention(InitiatorId id) const;
+  // The unit attention the next command from `id` would report (the oldest
+  // pending one), without consuming it; nullopt when none is pending. An
+  // initiator the drive has not seen yet has 29/00 (power on) pending.
+  std::optional<Asc> pending_unit_attention(InitiatorId id) const;
+  bool has_unit_attention(InitiatorId id) const { return pending_unit_attention(id).has_value(); }
   DriveStatus status() const;
   const Identity& identity() const;
   std::shared_ptr<const disc::Image> image() const;

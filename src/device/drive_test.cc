@@ -126,6 +126,31 @@ TEST(DriveUnitAttention, LogicalUnitResetReplacesPendingAndClearsPrevent) {
   EXPECT_TRUE(h.run(kTur, 0).good());
 }
 
+TEST(DriveUnitAttention, PendingUnitAttentionPeeksWithoutConsuming) {
+  ScsiHarness h;
+  // Never seen: power on is what its first command would get.
+  ASSERT_EQ(h.drive().pending_unit_attention(1), asc::kPowerOnResetOrBusDeviceReset);
+  ASSERT_TRUE(h.drive().insert(MemoryImage::cd_mixed_mode()).ok());
+  h.clear_unit_attentions(1);
+  EXPECT_EQ(h.drive().pending_unit_attention(1), std::nullopt);
+  EXPECT_FALSE(h.drive().has_unit_attention(1));
+
+  ASSERT_TRUE(h.drive().insert(MemoryImage::dvd(4096)).ok());
+  EXPECT_EQ(h.drive().pending_unit_attention(1), asc::kNotReadyToReadyChange);
+  EXPECT_EQ(h.drive().pending_unit_attention(1), asc::kNotReadyToReadyChange) << "peeking twice changes nothing";
+  EXPECT_TRUE(h.drive().has_unit_attention(1));
+  EXPECT_TRUE(h.run(kTur, 0).is(SenseKey::unit_attention, asc::kNotReadyToReadyChange));
+  EXPECT_EQ(h.drive().pending_unit_attention(1), std::nullopt);
+  EXPECT_TRUE(h.run(kTur, 0).good());
+
+  h.drive().logical_unit_reset();
+  EXPECT_EQ(h.drive().pending_unit_attention(1), asc::kPowerOnResetOrBusDeviceReset);
+  EXPECT_EQ(h.drive().pending_unit_attention(1), asc::kPowerOnResetOrBusDeviceReset);
+  EXPECT_TRUE(h.run(kTur, 0).is(SenseKey::unit_attention, asc::kPowerOnResetOrBusDeviceReset));
+  EXPECT_EQ(h.drive().pending_unit_attention(1), std::nullopt);
+  EXPECT_TRUE(h.run(kTur, 0).good());
+}
+
 TEST(DriveUnitAttention, InitiatorGoneDropsStateAndComesBackWithPowerOn) {
   ScsiHarness h;
   ASSERT_TRUE(h.drive().insert(MemoryImage::cd_mixed_mode()).ok());

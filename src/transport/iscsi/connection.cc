@@ -1070,7 +1070,7 @@ void Connection::handle_logout(const Pdu& pdu) {
   }
 }
 
-void Connection::send_async_unit_attention(uint32_t lun) {
+void Connection::send_async_unit_attention(uint32_t lun, device::Asc code) {
   // RFC 7143 11.9: AsyncEvent 0, a SCSI asynchronous event with sense data.
   // The unit attention itself stays pending and is reported by the logical
   // unit on the next command; this message only tells the initiator to ask.
@@ -1084,7 +1084,8 @@ void Connection::send_async_unit_attention(uint32_t lun) {
   data[2] = 0x70;
   data[4] = 0x06;   // UNIT ATTENTION
   data[9] = 10;
-  data[14] = 0x28;  // NOT READY TO READY CHANGE, MEDIUM MAY HAVE CHANGED
+  data[2 + 12] = code.asc;  // the unit attention the logical unit has pending
+  data[2 + 13] = code.ascq;
   queue_owned(b, std::move(data));
 }
 
@@ -1119,8 +1120,9 @@ void Connection::tick(Clock::time_point now) {
   }
   if (!discovery_ && target().announce_unit_attention) {
     for (size_t i = 0; i < ua_announced_.size(); ++i) {
-      const bool has = target().luns[i]->has_unit_attention(initiator_id_);
-      if (has && !ua_announced_[i]) send_async_unit_attention(static_cast<uint32_t>(i));
+      const std::optional<device::Asc> pending = target().luns[i]->pending_unit_attention(initiator_id_);
+      const bool has = pending.has_value();
+      if (has && !ua_announced_[i]) send_async_unit_attention(static_cast<uint32_t>(i), *pending);
       ua_announced_[i] = has;
     }
   }

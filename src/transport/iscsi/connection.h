@@ -171,7 +171,7 @@ class Connection {
                    std::shared_ptr<uint8_t[]> buffer, uint32_t data_pdus_hint);
   void send_scsi_response(uint32_t itt, uint8_t response_code, const device::Response& response,
                           uint32_t exp_datasn);
-  void send_async_unit_attention(uint32_t lun);
+  void send_async_unit_attention(uint32_t lun, device::Asc code);
   void send_nop_ping();
   LogicalUnit* unit(uint32_t lun) const;
   device::Response target_level_command(uint32_t lun, std::span<const uint8_t> cdb, uint32_t edtl,

@@ -547,6 +547,47 @@ TEST_F(ConnectionTest, AsyncMessageForNewUnitAttention) {
   EXPECT_TRUE(ini->drain().empty()) << "announced once";
 }
 
+TEST_F(ConnectionTest, AsyncMessageCarriesThePendingUnitAttention) {
+  login_ok();
+  conn->tick(Clock::now());
+  EXPECT_TRUE(ini->drain().empty());
+  struct Case {
+    const char* what;
+    std::function<void()> cause;
+    uint8_t asc;
+  };
+  const Case cases[] = {
+      {"logical unit reset", [&] { unit->logical_unit_reset(); }, 0x29},
+      {"medium change", [&] { unit->set_unit_attention(device::asc::kNotReadyToReadyChange); }, 0x28},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    c.cause();
+    conn->tick(Clock::now());
+    auto r = ini->drain();
+    ASSERT_EQ(r.size(), 1u);
+    ASSERT_EQ(r[0].opcode(), Opcode::async_message);
+    EXPECT_EQ(r[0].bhs[36], 0) << "AsyncEvent 0: SCSI asynchronous event";
+    ASSERT_EQ(r[0].data.size(), 2u + 18);
+    EXPECT_EQ(get_be16(&r[0].data[0]), 18u);
+    EXPECT_EQ(r[0].data[2 + 0], 0x70);
+    EXPECT_EQ(r[0].data[2 + 2], 0x06) << "UNIT ATTENTION";
+    EXPECT_EQ(r[0].data[2 + 12], c.asc);
+    EXPECT_EQ(r[0].data[2 + 13], 0x00);
+    EXPECT_TRUE(unit->has_unit_attention(0)) << "announcing does not consume";
+    // The initiator's next command gets the same unit attention as CHECK CONDITION.
+    ini->send(ini->command(0x100 + c.asc, {0, 0, 0, 0, 0, 0}, 0, false));
+    r = ini->drain();
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].bhs[3], 0x02) << "CHECK CONDITION";
+    ASSERT_GE(r[0].data.size(), 2u + 14);
+    EXPECT_EQ(r[0].data[2 + 2], 0x06);
+    EXPECT_EQ(r[0].data[2 + 12], c.asc);
+    conn->tick(Clock::now());
+    EXPECT_TRUE(ini->drain().empty()) << "nothing pending, nothing announced";
+  }
+}
+
 TEST_F(ConnectionTest, ReportLunsAndMissingLun) {
   login_ok();
   std::vector<uint8_t> cdb(12, 0);

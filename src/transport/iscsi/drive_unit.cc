@@ -9,7 +9,9 @@ class DriveUnit final : public LogicalUnit {
  public:
   explicit DriveUnit(std::shared_ptr<device::Drive> drive) : drive_(std::move(drive)) {}
   device::Response execute(const device::Request& request) override { return drive_->execute(request); }
-  bool has_unit_attention(device::InitiatorId initiator) const override { return drive_->has_unit_attention(initiator); }
+  std::optional<device::Asc> pending_unit_attention(device::InitiatorId initiator) const override {
+    return drive_->pending_unit_attention(initiator);
+  }
   void logical_unit_reset() override { drive_->logical_unit_reset(); }
   void initiator_gone(device::InitiatorId initiator) override { drive_->initiator_gone(initiator); }
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "device/drive.h"
 
@@ -19,7 +20,12 @@ class LogicalUnit {
  public:
   virtual ~LogicalUnit() = default;
   virtual device::Response execute(const device::Request& request) = 0;
-  virtual bool has_unit_attention(device::InitiatorId initiator) const = 0;
+  // The unit attention `initiator`'s next command would be reported, left
+  // pending (announced by Async Message, RFC 7143 11.9); nullopt if none.
+  virtual std::optional<device::Asc> pending_unit_attention(device::InitiatorId initiator) const = 0;
+  bool has_unit_attention(device::InitiatorId initiator) const {
+    return pending_unit_attention(initiator).has_value();
+  }
   virtual void logical_unit_reset() = 0;
   virtual void initiator_gone(device::InitiatorId initiator) = 0;
 };

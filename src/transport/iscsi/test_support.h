@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,9 @@ class FakeUnit : public LogicalUnit {
     last_initiator = rq.initiator;
     device::Response r;
     if (ua_) {
-      ua_ = false;
-      return sense(r, 0x06, 0x29, 0x00);
+      const device::Asc code = *ua_;
+      ua_.reset();
+      return sense(r, 0x06, code.asc, code.ascq);
     }
     std::vector<uint8_t> out;
     uint32_t want = 0;
@@ -89,22 +91,26 @@ class FakeUnit : public LogicalUnit {
     r.residual = static_cast<int64_t>(rq.expected_transfer_length) - want;
     return r;
   }
-  bool has_unit_attention(device::InitiatorId) const override {
+  std::optional<device::Asc> pending_unit_attention(device::InitiatorId) const override {
     std::lock_guard lock(mu_);
     return ua_;
   }
   void logical_unit_reset() override {
     std::lock_guard lock(mu_);
     ++resets;
-    ua_ = true;
+    ua_ = device::asc::kPowerOnResetOrBusDeviceReset;
   }
   void initiator_gone(device::InitiatorId id) override {
     std::lock_guard lock(mu_);
     gone.push_back(id);
   }
-  void set_unit_attention() {
+  void set_unit_attention(device::Asc code = device::asc::kNotReadyToReadyChange) {
     std::lock_guard lock(mu_);
-    ua_ = true;
+    ua_ = code;
+  }
+  void clear_unit_attention() {
+    std::lock_guard lock(mu_);
+    ua_.reset();
   }
 
   int commands = 0;
@@ -130,7 +136,7 @@ class FakeUnit : public LogicalUnit {
   }
   mutable std::mutex mu_;
   uint32_t blocks_;
-  bool ua_ = false;
+  std::optional<device::Asc> ua_;
 };
 
 // Builds initiator PDUs and reads the target's answers back as PDUs.
