@@ -12,7 +12,7 @@ packages=(
   libcdio-utils cdparanoia sg3-utils dvd+rw-tools
   libiscsi-bin tgt qemu-system-x86 qemu-block-extra qemu-utils
   busybox-static cpio kmod iperf3
-  python3-crcmod
+  python3 python3-crcmod genisoimage xz-utils gzip
 )
 missing=()
 for p in "${packages[@]}"; do
