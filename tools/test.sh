@@ -26,7 +26,8 @@ cmake --build --preset asan -j"$jobs"
 run_ctest asan
 echo "asan build and tests: $((SECONDS - start)) s"
 
-fuzzers=$(tools/run-fuzzers.sh build/asan "${FUZZ_SECONDS:-45}" | tee /dev/stderr | awk '/fuzz targets ran without a crash/ { print $1 }')
+tools/run-fuzzers.sh build/asan "${FUZZ_SECONDS:-45}" | tee -a "$log"
+fuzzers=$(awk '/fuzz targets ran without a crash/ { print $1 }' "$log")
 echo "all tests: $((SECONDS - start)) s"
 
 # One closing line for everything: ctest's counts of both builds plus the fuzz runs
