@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "formats/cue_image.h"
+#include "formats/fuzz_reads.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
@@ -37,15 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (lbas.size() > 64) lbas.resize(64);
   for (int32_t lba : lbas) {
     for (uint32_t count : {1u, 3u}) {
-      const auto* track = d.track_at(lba);
-      const uint32_t user = udisc::disc::user_data_size(track ? track->mode : udisc::disc::TrackMode::mode1);
-      buffer.assign(static_cast<size_t>(count) * user, 0);
-      (void)im.read_user(lba, count, buffer);
-      buffer.assign(static_cast<size_t>(count) * udisc::disc::kRawSectorSize, 0);
-      (void)im.read_raw(lba, count, buffer);
-      buffer.assign(static_cast<size_t>(count) * udisc::disc::kSubchannelSize, 0);
-      (void)im.read_subchannel(lba, count, buffer);
-      (void)im.stores_raw(lba);
+      udisc::formats::fuzzing::read_every_form(im, lba, count, buffer);
     }
   }
   return 0;

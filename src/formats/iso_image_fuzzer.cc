@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "formats/open.h"
+#include "formats/fuzz_reads.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto image =
@@ -16,15 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> buffer;
   for (int32_t lba : {0, end / 2, end - 1, end, -1}) {
     for (uint32_t count : {1u, 2u}) {
-      const auto* track = d.track_at(lba);
-      const uint32_t user = udisc::disc::user_data_size(track ? track->mode : udisc::disc::TrackMode::mode1);
-      buffer.assign(static_cast<size_t>(count) * user, 0);
-      (void)im.read_user(lba, count, buffer);
-      buffer.assign(static_cast<size_t>(count) * udisc::disc::kRawSectorSize, 0);
-      (void)im.read_raw(lba, count, buffer);
-      buffer.assign(static_cast<size_t>(count) * udisc::disc::kSubchannelSize, 0);
-      (void)im.read_subchannel(lba, count, buffer);
-      (void)im.stores_raw(lba);
+      udisc::formats::fuzzing::read_every_form(im, lba, count, buffer);
     }
   }
   return 0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "formats/open.h"
+#include "formats/fuzz_reads.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int fd = ::memfd_create("fuzz_open_image", MFD_CLOEXEC);
@@ -28,12 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::vector<uint8_t> buffer;
       for (const auto& t : d.tracks) {
         for (int32_t lba : {t.pregap_lba, t.end_lba - 1}) {
-          buffer.assign(udisc::disc::user_data_size(t.mode), 0);
-          (void)im.read_user(lba, 1, buffer);
-          buffer.assign(udisc::disc::kRawSectorSize, 0);
-          (void)im.read_raw(lba, 1, buffer);
-          buffer.assign(udisc::disc::kSubchannelSize, 0);
-          (void)im.read_subchannel(lba, 1, buffer);
+          udisc::formats::fuzzing::read_every_form(im, lba, 1, buffer);
         }
       }
     }
