@@ -171,16 +171,7 @@ std::shared_ptr<MemoryImage> all_modes_disc() {
   d.disc_class = disc::DiscClass::cd_rom_xa;
   d.sessions.push_back(disc::Session{1, 1, 5, 6000});
   auto track = [](uint8_t n, disc::TrackMode m, int32_t pregap, int32_t start, int32_t end) {
-    disc::Track t;
-    t.number = n;
-    t.mode = m;
-    t.control = disc::is_data(m) ? disc::control::kDataTrack : 0;
-    t.pregap_lba = pregap;
-    t.start_lba = start;
-    t.end_lba = end;
-    if (pregap < start) t.indices.push_back({0, pregap});
-    t.indices.push_back({1, start});
-    return t;
+    return testing::make_track(n, 1, m, pregap, start, end);
   };
   d.tracks.push_back(track(1, disc::TrackMode::mode1, 0, 0, 1000));
   d.tracks.push_back(track(2, disc::TrackMode::mode2, 1000, 1000, 2000));

@@ -7,6 +7,7 @@
 
 #include "disc/ecma130.h"
 #include "disc/msf.h"
+#include "disc/subchannel.h"
 
 namespace udisc::device::testing {
 
@@ -18,20 +19,19 @@ using disc::Session;
 using disc::Track;
 using disc::TrackMode;
 
-constexpr uint32_t kQBytes = 12;
 
-// CRC-16 CCITT (x^16+x^12+x^5+1) of the Q sub-channel, stored inverted (ECMA-130 22.3.5).
-uint16_t crc16(std::span<const uint8_t> data) {
-  uint16_t crc = 0;
-  for (uint8_t b : data) {
-    crc ^= static_cast<uint16_t>(b << 8);
-    for (int i = 0; i < 8; ++i) crc = static_cast<uint16_t>((crc & 0x8000) ? (crc << 1) ^ 0x1021 : crc << 1);
-  }
-  return static_cast<uint16_t>(~crc);
+std::shared_ptr<MemoryImage> single_track(DiscClass cls, int32_t sectors, const char* name) {
+  Disc d;
+  d.disc_class = cls;
+  d.sessions.push_back(Session{1, 1, 1, sectors});
+  d.tracks.push_back(make_track(1, 1, TrackMode::mode1, 0, 0, sectors));
+  return std::make_shared<MemoryImage>(std::move(d), name);
 }
 
-Track make_track(uint8_t number, uint8_t session, TrackMode mode, int32_t pregap, int32_t start, int32_t end) {
-  Track t;
+}  // namespace
+
+disc::Track make_track(uint8_t number, uint8_t session, disc::TrackMode mode, int32_t pregap, int32_t start, int32_t end) {
+  disc::Track t;
   t.number = number;
   t.session = session;
   t.mode = mode;
@@ -43,16 +43,6 @@ Track make_track(uint8_t number, uint8_t session, TrackMode mode, int32_t pregap
   t.indices.push_back({1, start});
   return t;
 }
-
-std::shared_ptr<MemoryImage> single_track(DiscClass cls, int32_t sectors, const char* name) {
-  Disc d;
-  d.disc_class = cls;
-  d.sessions.push_back(Session{1, 1, 1, sectors});
-  d.tracks.push_back(make_track(1, 1, TrackMode::mode1, 0, 0, sectors));
-  return std::make_shared<MemoryImage>(std::move(d), name);
-}
-
-}  // namespace
 
 MemoryImage::MemoryImage(disc::Disc disc, std::string name) : disc_(std::move(disc)), name_(std::move(name)) {}
 
@@ -190,32 +180,8 @@ Status MemoryImage::read_raw(int32_t lba, uint32_t count, std::span<uint8_t> out
 }
 
 void MemoryImage::fill_sub(int32_t lba, std::span<uint8_t, 96> out) const {
-  std::array<uint8_t, kQBytes> q{};
-  const Track* track = disc_.track_at(lba);
-  bool pause = false;
-  if (track != nullptr) {
-    const bool in_pregap = lba < track->start_lba;
-    pause = in_pregap;
-    const int32_t relative = in_pregap ? track->start_lba - lba : lba - track->start_lba;
-    const disc::Msf rel = disc::frames_to_msf(relative);
-    const disc::Msf abs = disc::lba_to_msf(lba);
-    q[0] = static_cast<uint8_t>((track->control << 4) | 0x01);  // CONTROL, ADR 1 (position)
-    q[1] = disc::to_bcd(track->number);
-    q[2] = disc::to_bcd(disc_.index_at(lba));
-    q[3] = disc::to_bcd(rel.minute);
-    q[4] = disc::to_bcd(rel.second);
-    q[5] = disc::to_bcd(rel.frame);
-    q[7] = disc::to_bcd(abs.minute);
-    q[8] = disc::to_bcd(abs.second);
-    q[9] = disc::to_bcd(abs.frame);
-  }
-  const uint16_t crc = crc16(std::span<const uint8_t>(q.data(), 10));
-  q[10] = static_cast<uint8_t>(crc >> 8);
-  q[11] = static_cast<uint8_t>(crc);
-  for (uint32_t j = 0; j < 96; ++j) {
-    const uint8_t q_bit = (q[j / 8] >> (7 - j % 8)) & 1u;
-    out[j] = static_cast<uint8_t>((pause ? 0x80 : 0x00) | (q_bit << 6));
-  }
+  // The project's own P/Q generator: the same sub-channel a BIN or ISO without stored P–W gives.
+  disc::build_subchannel(disc_, lba, out);
 }
 
 Status MemoryImage::read_subchannel(int32_t lba, uint32_t count, std::span<uint8_t> out) const {

@@ -29,6 +29,11 @@
 
 namespace udisc::device::testing {
 
+// A track in `session` whose pregap (index 0, when pregap < start) and
+// index 1 are given as LBAs; data tracks carry the data control bit.
+disc::Track make_track(uint8_t number, uint8_t session, disc::TrackMode mode, int32_t pregap, int32_t start,
+                       int32_t end);
+
 class MemoryImage : public disc::Image {
  public:
   explicit MemoryImage(disc::Disc disc, std::string name = "memory");
