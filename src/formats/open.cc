@@ -1,7 +1,8 @@
 // open_image: chooses a reader by what the file contains.
 //
 // Order of decisions (docs/formats/iso.md, "Format detection"):
-//   1. Signatures of formats we recognise but do not read (CHD, NRG, MDS,
+//   1. A CHD signature opens the CHD reader. Signatures of formats we
+//      recognise but do not read (NRG, MDS,
 //      CloneCD, ...) give a clear "not supported" error naming the format.
 //   2. A text file whose first keyword is a cue sheet keyword is a cue sheet.
 //   3. A raw sync pattern (00 FF×10 00) at byte 0, or a size that is a
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "formats/chd_image.h"
 #include "formats/cue_image.h"
 #include "formats/cue_sheet.h"
 
@@ -39,7 +41,6 @@ bool starts_with(std::span<const uint8_t> data, std::string_view magic, size_t a
 
 // Formats with a signature that we know but do not read.
 const char* unsupported_signature(std::span<const uint8_t> head, uint64_t size, const RandomAccessFile& file) {
-  if (starts_with(head, "MComprHD")) return "CHD (MAME compressed hunks of data)";
   if (starts_with(head, "MEDIA DESCRIPTOR")) return "MDS (Alcohol 120% descriptor)";
   if (starts_with(head, "[CloneCD]")) return "CloneCD control file (.ccd)";
   if (starts_with(head, "\x1F\x8B")) return "gzip-compressed data";
@@ -107,6 +108,7 @@ Result<ImagePtr> open_image(std::shared_ptr<RandomAccessFile> main, const FileRe
   const std::vector<uint8_t>& head = *head_or;
   const uint64_t size = main->size();
 
+  if (looks_like_chd(head)) return open_chd(std::move(main));
   if (const char* what = unsupported_signature(head, size, *main)) {
     return Status::NotSupported("'" + path + "': " + what + " is not a supported image format");
   }
