@@ -3,6 +3,7 @@
 #   LUN 0: ISO9660 + Joliet + Rock Ridge (files checked against /data/sums)
 #   LUN 1: mixed-mode BIN/CUE (data + audio, MCN, ISRC)
 #   LUN 2: ISO9660/UDF bridge, mounted as udf (files checked against /data/udfsums)
+#   LUN 3: LUN 1's disc as a CHD (chdman createcd): isofs checksums, cdparanoia bit-exact
 fails=0
 ok() { echo "OK   $1"; }
 bad() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
@@ -66,5 +67,18 @@ if command -v cdparanoia >/dev/null; then
   fi
 else
   bad cdparanoia "not available in the guest"
+fi
+# LUN 3: the CHD. Its data track holds test.iso; its track 2 is the same audio.
+for i in $(seq 50); do [ -b /dev/sr3 ] && break; sleep 0.2; done
+if mount -t iso9660 -o ro /dev/sr3 /mnt; then
+  if (cd /mnt && sha256sum -c /data/sums); then ok chd-iso-checksums; else bad chd-iso-checksums "file checksums differ"; fi
+  umount /mnt
+else
+  bad chd-iso-mount "mount -t iso9660 /dev/sr3 failed"
+fi
+if cdparanoia -q -d /dev/sr3 -r 2 /tmp/c2.raw && cmp -s -n "$(cat /data/track2.len)" /tmp/c2.raw /data/track2.pcm; then
+  ok chd-cdparanoia-bit-exact
+else
+  bad chd-cdparanoia-bit-exact "rip of track 2 from the CHD failed or differs from the image"
 fi
 [ $fails = 0 ]
