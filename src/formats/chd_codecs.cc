@@ -377,7 +377,7 @@ bool codec_supported(uint32_t codec) {
   }
 }
 
-uint16_t crc16(std::span<const uint8_t> data) {
+uint16_t crc16(std::span<const uint8_t> data, uint16_t crc) {
   static constexpr auto kTable = [] {
     std::array<uint16_t, 256> t{};
     for (uint32_t i = 0; i < 256; ++i) {
@@ -387,7 +387,6 @@ uint16_t crc16(std::span<const uint8_t> data) {
     }
     return t;
   }();
-  uint16_t crc = 0xFFFF;
   for (uint8_t b : data) crc = static_cast<uint16_t>((crc << 8) ^ kTable[((crc >> 8) ^ b) & 0xFF]);
   return crc;
 }

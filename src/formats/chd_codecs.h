@@ -53,8 +53,9 @@ std::string codec_name(uint32_t codec);
 bool codec_supported(uint32_t codec);
 
 // CRC-16/CCITT-FALSE (polynomial 0x1021, initial 0xFFFF, MSB first, no final
-// XOR): MAME's crc16_creator, used for the v5 map and every hunk.
-uint16_t crc16(std::span<const uint8_t> data);
+// XOR): MAME's crc16_creator, used for the v5 map and every hunk. Pass the
+// previous result as `crc` to continue over more data.
+uint16_t crc16(std::span<const uint8_t> data, uint16_t crc = 0xFFFF);
 
 class BitReader {
  public:

@@ -49,7 +49,6 @@ constexpr uint32_t kV5HeaderBytes = 124;
 constexpr uint32_t kV4HeaderBytes = 108;
 constexpr uint32_t kV3HeaderBytes = 120;
 constexpr uint32_t kMaxHunkBytes = 4u << 20;       // chdman writes at most 1 MiB; refuse the absurd
-constexpr uint64_t kMaxHunks = uint64_t{1} << 24;  // map memory stays below 256 MiB
 constexpr int kMaxMetadataEntries = 4096;
 constexpr uint32_t kMaxMetadataBytes = 1u << 20;
 constexpr int kCdTrackPadding = 4;                 // frames: each CD track is padded to a multiple of this
@@ -133,7 +132,7 @@ Status header_error(const std::string& name, const std::string& what) {
   return Status::Corruption("'" + name + "': CHD header: " + what);
 }
 
-Result<Header> read_header(const RandomAccessFile& file) {
+Result<Header> read_header(const RandomAccessFile& file, uint64_t max_hunks) {
   const std::string& name = file.name();
   std::array<uint8_t, kV5HeaderBytes> h{};
   if (file.size() < 16) return header_error(name, "file of " + std::to_string(file.size()) + " bytes is too short");
@@ -195,9 +194,9 @@ Result<Header> read_header(const RandomAccessFile& file) {
     return header_error(name, "hunk size " + std::to_string(out.hunk_bytes) + " is outside 1.." +
                                   std::to_string(kMaxHunkBytes));
   }
-  if (out.hunk_count == 0 || out.hunk_count > kMaxHunks) {
+  if (out.hunk_count == 0 || out.hunk_count > max_hunks) {
     return header_error(name, std::to_string(out.hunk_count) + " hunks (logical size " +
-                                  std::to_string(out.logical_bytes) + ") is outside 1.." + std::to_string(kMaxHunks));
+                                  std::to_string(out.logical_bytes) + ") is outside 1.." + std::to_string(max_hunks));
   }
   if (out.logical_bytes > out.hunk_count * out.hunk_bytes) {
     return header_error(name, "logical size " + std::to_string(out.logical_bytes) + " exceeds " +
@@ -296,7 +295,7 @@ Result<std::vector<MapEntry>> read_v5_map(const RandomAccessFile& file, const He
   }
   // The CRC covers the map as MAME lays it out in memory: 12 bytes per hunk
   // (type, 24-bit length, 48-bit offset, CRC-16).
-  std::vector<uint8_t> raw_map(map.size() * 12);
+  uint16_t running_crc = 0xFFFF;
   uint64_t cursor = first_offset;
   uint64_t last_self = 0, last_parent = 0;
   const uint64_t units_per_hunk = h.hunk_bytes / h.unit_bytes;
@@ -364,15 +363,16 @@ Result<std::vector<MapEntry>> read_v5_map(const RandomAccessFile& file, const He
     e.length = length;
     e.crc = crc;
     e.check = (e.kind == HunkKind::codec || e.kind == HunkKind::raw) ? HunkCheck::crc16 : HunkCheck::none;
-    uint8_t* r = raw_map.data() + i * 12;
+    std::array<uint8_t, 12> r{};
     r[0] = type;
     for (int k = 0; k < 3; ++k) r[1 + k] = static_cast<uint8_t>(length >> (16 - 8 * k));
     for (int k = 0; k < 6; ++k) r[4 + k] = static_cast<uint8_t>(offset >> (40 - 8 * k));
     r[10] = static_cast<uint8_t>(crc >> 8);
     r[11] = static_cast<uint8_t>(crc);
+    running_crc = chd::crc16(r, running_crc);
   }
   if (bits.overflow()) return map_error(name, "the compressed map ends before its last hunk");
-  const uint16_t got = chd::crc16(raw_map);
+  const uint16_t got = running_crc;
   if (got != map_crc) {
     return map_error(name, "CRC-16 of the decoded map is " + std::to_string(got) + ", the header says " +
                                std::to_string(map_crc));
@@ -1090,7 +1090,7 @@ bool looks_like_chd(std::span<const uint8_t> head) {
 Result<ImagePtr> open_chd(std::shared_ptr<RandomAccessFile> file, const ChdOptions& options) {
   if (file == nullptr) return Status::InvalidArgument("open_chd: no file");
   const std::string name = file->name();
-  auto header = read_header(*file);
+  auto header = read_header(*file, options.max_hunks);
   if (!header.ok()) return header.status();
   auto map = header->version == 5 ? read_v5_map(*file, *header) : read_v34_map(*file, *header);
   if (!map.ok()) return map.status();

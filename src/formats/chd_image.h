@@ -38,6 +38,9 @@ inline constexpr size_t kChdCacheShards = 32;
 
 struct ChdOptions {
   size_t cache_bytes = kChdDefaultCacheBytes;
+  // Most hunks a CHD may have; the decoded map costs 24 bytes per hunk
+  // (2^24 hunks: 400 MB of data in 8-frame CD hunks, 64 GiB in 4 KiB hunks).
+  uint64_t max_hunks = uint64_t{1} << 24;
 };
 
 // Opens the CHD in `file`. Reads metadata only.

@@ -12,7 +12,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto image = udisc::formats::open_chd(
       udisc::formats::memory_file(std::vector<uint8_t>(data, data + size), "fuzz.chd"),
-      udisc::formats::ChdOptions{.cache_bytes = 0});
+      udisc::formats::ChdOptions{.cache_bytes = 0, .max_hunks = 1 << 16});
   if (!image.ok()) return 0;
   const udisc::disc::Image& im = **image;
   const udisc::disc::Disc& d = im.disc();
