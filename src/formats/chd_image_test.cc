@@ -15,6 +15,8 @@
 #include <random>
 #include <thread>
 
+#include <zlib.h>
+
 #include "disc/ecma130.h"
 #include "disc/subchannel.h"
 #include "formats/cue_image.h"
@@ -284,6 +286,81 @@ TEST(ChdImage, ConcurrentReadersThroughASmallCacheSeeTheSameBytes) {
   ASSERT_TRUE(stats.has_value());
   EXPECT_GT(stats->misses, 0u);
   EXPECT_EQ(stats->bound_bytes, kChdCacheShards * stats->hunk_bytes);
+}
+
+// chdman 0.251 writes only v5, so a v4 CHD is made here from a v5 one by the
+// v4 layout (docs/formats/chd.md): 108-byte header, 16-byte map entries right
+// after it (even hunks stored with zlib, odd ones uncompressed, each with its
+// CRC-32), the hunks, then the metadata chain. It must read as the v5 does.
+std::vector<uint8_t> v5_to_v4(const std::vector<uint8_t>& v5) {
+  auto be = [&](size_t at, size_t n) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; ++i) v = (v << 8) | v5[at + i];
+    return v;
+  };
+  auto put = [](std::vector<uint8_t>& out, size_t at, uint64_t v, size_t n) {
+    for (size_t i = 0; i < n; ++i) out[at + i] = static_cast<uint8_t>(v >> (8 * (n - 1 - i)));
+  };
+  const uint64_t logical = be(32, 8), map = be(40, 8), meta = be(48, 8);
+  const auto hunk_bytes = static_cast<uint32_t>(be(56, 4));
+  const uint64_t hunks = (logical + hunk_bytes - 1) / hunk_bytes;
+  std::vector<uint8_t> out(108 + hunks * 16);
+  std::memcpy(out.data(), "MComprHD", 8);
+  put(out, 8, 108, 4);
+  put(out, 12, 4, 4);
+  put(out, 20, 1, 4);  // zlib
+  put(out, 24, hunks, 4);
+  put(out, 28, logical, 8);
+  put(out, 44, hunk_bytes, 4);
+  for (uint64_t h = 0; h < hunks; ++h) {
+    std::vector<uint8_t> data(hunk_bytes, 0);
+    const uint64_t block = be(map + h * 4, 4);
+    if (block != 0) std::memcpy(data.data(), v5.data() + block * hunk_bytes, hunk_bytes);
+    const uint32_t crc = static_cast<uint32_t>(crc32(0, data.data(), hunk_bytes));
+    std::vector<uint8_t> stored = data;
+    uint8_t type = 2;
+    if (h % 2 == 0) {
+      z_stream z{};
+      deflateInit2(&z, 9, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+      stored.resize(deflateBound(&z, hunk_bytes));
+      z.next_in = data.data();
+      z.avail_in = hunk_bytes;
+      z.next_out = stored.data();
+      z.avail_out = static_cast<uInt>(stored.size());
+      deflate(&z, Z_FINISH);
+      stored.resize(z.total_out);
+      deflateEnd(&z);
+      type = 1;
+    }
+    const size_t e = 108 + h * 16;
+    put(out, e, out.size(), 8);
+    put(out, e + 8, crc, 4);
+    put(out, e + 12, stored.size() & 0xFFFF, 2);
+    out[e + 14] = static_cast<uint8_t>(stored.size() >> 16);
+    out[e + 15] = type;
+    out.insert(out.end(), stored.begin(), stored.end());
+  }
+  put(out, 36, out.size(), 8);  // metadata offset
+  for (uint64_t at = meta; at != 0; at = be(at + 8, 8)) {
+    const uint64_t length = be(at + 5, 3);
+    const size_t here = out.size();
+    out.insert(out.end(), v5.begin() + static_cast<std::ptrdiff_t>(at),
+               v5.begin() + static_cast<std::ptrdiff_t>(at + 16 + length));
+    put(out, here + 8, be(at + 8, 8) != 0 ? out.size() : 0, 8);
+  }
+  return out;
+}
+
+TEST(ChdImage, Version4ReadsAsTheVersion5ItWasMadeFrom) {
+  if (!have_chdman()) GTEST_SKIP() << "chdman (mame-tools) not installed";
+  TempDir dir;
+  const std::string cue = generate(dir, "--layout single --audio-tracks 2");
+  must_run("chdman createcd -f -c none -i " + q(cue) + " -o " + q(dir.file("v5.chd")));
+  write_file(dir.file("v4.chd"), v5_to_v4(read_file(dir.file("v5.chd"))));
+  ImagePtr v5 = open_ok(open_image(dir.file("v5.chd")));
+  ImagePtr v4 = open_ok(open_image(dir.file("v4.chd")));
+  ASSERT_TRUE(v5 && v4);
+  expect_same_disc(*v5, *v4);
 }
 
 // ---- Corruption ------------------------------------------------------------
