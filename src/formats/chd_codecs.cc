@@ -378,16 +378,32 @@ bool codec_supported(uint32_t codec) {
 }
 
 uint16_t crc16(std::span<const uint8_t> data, uint16_t crc) {
-  static constexpr auto kTable = [] {
-    std::array<uint16_t, 256> t{};
+  // Slicing by 8: kTables[k][v] is the CRC register after byte v and k zero
+  // bytes, so eight bytes fold in with eight independent look-ups (every
+  // decompressed hunk is checked, so this runs over all data read).
+  static constexpr auto kTables = [] {
+    std::array<std::array<uint16_t, 256>, 8> t{};
     for (uint32_t i = 0; i < 256; ++i) {
       uint32_t c = i << 8;
       for (int k = 0; k < 8; ++k) c = (c & 0x8000) ? (c << 1) ^ 0x1021 : c << 1;
-      t[i] = static_cast<uint16_t>(c);
+      t[0][i] = static_cast<uint16_t>(c);
+    }
+    for (size_t k = 1; k < 8; ++k) {
+      for (size_t i = 0; i < 256; ++i) {
+        const uint16_t prev = t[k - 1][i];
+        t[k][i] = static_cast<uint16_t>((prev << 8) ^ t[0][prev >> 8]);
+      }
     }
     return t;
   }();
-  for (uint8_t b : data) crc = static_cast<uint16_t>((crc << 8) ^ kTable[((crc >> 8) ^ b) & 0xFF]);
+  const uint8_t* p = data.data();
+  size_t n = data.size();
+  for (; n >= 8; n -= 8, p += 8) {
+    const uint16_t x = static_cast<uint16_t>(crc ^ ((p[0] << 8) | p[1]));
+    crc = static_cast<uint16_t>(kTables[7][x >> 8] ^ kTables[6][x & 0xFF] ^ kTables[5][p[2]] ^ kTables[4][p[3]] ^
+                                kTables[3][p[4]] ^ kTables[2][p[5]] ^ kTables[1][p[6]] ^ kTables[0][p[7]]);
+  }
+  for (; n > 0; --n, ++p) crc = static_cast<uint16_t>((crc << 8) ^ kTables[0][((crc >> 8) ^ *p) & 0xFF]);
   return crc;
 }
 

@@ -17,6 +17,14 @@ TEST(ChdCodecs, Crc16IsCcittFalse) {
   // The catalogued check value of CRC-16/CCITT-FALSE over "123456789".
   EXPECT_EQ(crc16(bytes("123456789")), 0x29B1);
   EXPECT_EQ(crc16({}), 0xFFFF);
+  // The 8-byte fast path and the byte loop agree at every length and split.
+  std::vector<uint8_t> data(100);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 37 + 11);
+  for (size_t n = 0; n <= data.size(); ++n) {
+    uint16_t bytewise = 0xFFFF;
+    for (size_t i = 0; i < n; ++i) bytewise = crc16(std::span<const uint8_t>(&data[i], 1), bytewise);
+    EXPECT_EQ(crc16(std::span<const uint8_t>(data.data(), n)), bytewise) << n;
+  }
 }
 
 TEST(ChdCodecs, BitReaderReadsMsbFirstAndFlagsOverflow) {

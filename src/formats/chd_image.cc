@@ -616,7 +616,7 @@ Result<std::vector<CdTrack>> parse_chcd(const std::vector<uint8_t>& data, const 
 
 // ---- Hunk cache ----------------------------------------------------------------
 
-using HunkPtr = std::shared_ptr<const std::vector<uint8_t>>;
+using HunkPtr = std::shared_ptr<const uint8_t[]>;  // hunk_bytes bytes
 
 class HunkCache {
  public:
@@ -807,7 +807,7 @@ class ChdImage final : public disc::Image {
       auto data = hunk(h, "");
       if (!data.ok()) return data.status();
       const size_t n = static_cast<size_t>(std::min<uint64_t>(left, header_.hunk_bytes));
-      EVP_DigestUpdate(ctx.get(), (*data)->data(), n);
+      EVP_DigestUpdate(ctx.get(), data->get(), n);
       left -= n;
     }
     std::array<uint8_t, 20> digest{};
@@ -845,7 +845,7 @@ class ChdImage final : public disc::Image {
         }
         const size_t within = static_cast<size_t>(at % hb);
         const size_t n = std::min(out.size() - done, static_cast<size_t>(hb) - within);
-        std::memcpy(out.data() + done, data_->data() + within, n);
+        std::memcpy(out.data() + done, data_.get() + within, n);
         done += n;
       }
       return Status::Ok();
@@ -899,8 +899,9 @@ class ChdImage final : public disc::Image {
   // every lock). Errors are IoError naming the hunk and `where`.
   Result<HunkPtr> hunk(uint64_t h, const std::string& where, int depth = 0) const {
     if (HunkPtr cached = cache_.find(h)) return cached;
-    auto data = std::make_shared<std::vector<uint8_t>>(header_.hunk_bytes);
-    if (Status s = load(h, *data, depth); !s.ok()) {
+    // Not zero-filled: load() writes every byte or fails.
+    std::shared_ptr<uint8_t[]> data = std::make_shared_for_overwrite<uint8_t[]>(header_.hunk_bytes);
+    if (Status s = load(h, std::span<uint8_t>(data.get(), header_.hunk_bytes), depth); !s.ok()) {
       return Status::IoError("'" + file_->name() + "': CHD hunk " + std::to_string(h) +
                              (where.empty() ? "" : " (" + where + ")") + ": " + s.message());
     }
@@ -909,7 +910,7 @@ class ChdImage final : public disc::Image {
     return ready;
   }
 
-  Status load(uint64_t h, std::vector<uint8_t>& out, int depth) const {
+  Status load(uint64_t h, std::span<uint8_t> out, int depth) const {
     if (h >= map_.size()) return Status::Corruption("hunk number beyond the map");
     const MapEntry& e = map_[h];
     switch (e.kind) {
@@ -923,7 +924,7 @@ class ChdImage final : public disc::Image {
         }
         auto other = hunk(e.offset, "", depth + 1);
         if (!other.ok()) return other.status();
-        std::copy((*other)->begin(), (*other)->end(), out.begin());
+        std::copy_n(other->get(), out.size(), out.begin());
         return Status::Ok();
       }
       case HunkKind::parent: return Status::NotSupported("stored in the parent CHD");
