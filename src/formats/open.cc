@@ -1,8 +1,10 @@
 // open_image: chooses a reader by what the file contains.
 //
 // Order of decisions (docs/formats/iso.md, "Format detection"):
-//   1. Signatures of formats we recognise but do not read (CHD, NRG, MDS,
-//      CloneCD, ...) give a clear "not supported" error naming the format.
+//   0. Descriptor formats by their signature (descriptor_images.h): a
+//      "[CloneCD]" control file, an Alcohol "MEDIA DESCRIPTOR", a Nero footer.
+//   1. Signatures of formats we recognise but do not read (CHD, compressed
+//      files, ...) give a clear "not supported" error naming the format.
 //   2. A text file whose first keyword is a cue sheet keyword is a cue sheet.
 //   3. A raw sync pattern (00 FF×10 00) at byte 0, or a size that is a
 //      multiple of 2048, is an ISO (plain or raw) image.
@@ -18,6 +20,7 @@
 
 #include "formats/cue_image.h"
 #include "formats/cue_sheet.h"
+#include "formats/descriptor_images.h"
 
 namespace udisc::formats {
 namespace {
@@ -40,8 +43,6 @@ bool starts_with(std::span<const uint8_t> data, std::string_view magic, size_t a
 // Formats with a signature that we know but do not read.
 const char* unsupported_signature(std::span<const uint8_t> head, uint64_t size, const RandomAccessFile& file) {
   if (starts_with(head, "MComprHD")) return "CHD (MAME compressed hunks of data)";
-  if (starts_with(head, "MEDIA DESCRIPTOR")) return "MDS (Alcohol 120% descriptor)";
-  if (starts_with(head, "[CloneCD]")) return "CloneCD control file (.ccd)";
   if (starts_with(head, "\x1F\x8B")) return "gzip-compressed data";
   if (starts_with(head,
                   "\xFD"
@@ -49,14 +50,8 @@ const char* unsupported_signature(std::span<const uint8_t> head, uint64_t size, 
     return "xz-compressed data";
   if (starts_with(head, "PK\x03\x04")) return "zip archive";
   if (starts_with(head, "CISO") || starts_with(head, "ZISO")) return "compressed ISO (CSO/ZSO)";
-  // Nero images end with "NER5" / "NERO" followed by the footer offset.
-  if (size >= 12) {
-    std::array<uint8_t, 12> tail{};
-    if (file.read_at(size - 12, tail).ok()) {
-      if (std::memcmp(tail.data(), "NER5", 4) == 0) return "Nero image (.nrg)";
-      if (std::memcmp(tail.data() + 4, "NERO", 4) == 0) return "Nero image (.nrg)";
-    }
-  }
+  (void)size;
+  (void)file;
   return nullptr;
 }
 
@@ -107,6 +102,9 @@ Result<ImagePtr> open_image(std::shared_ptr<RandomAccessFile> main, const FileRe
   const std::vector<uint8_t>& head = *head_or;
   const uint64_t size = main->size();
 
+  if (looks_like_ccd(head)) return open_ccd(*main, resolve);
+  if (looks_like_mds(head)) return open_mds(*main, resolve);
+  if (looks_like_nrg(*main)) return open_nrg(std::move(main));
   if (const char* what = unsupported_signature(head, size, *main)) {
     return Status::NotSupported("'" + path + "': " + what + " is not a supported image format");
   }
@@ -125,6 +123,8 @@ Result<std::vector<std::string>> companion_names(const RandomAccessFile& main) {
   auto head = read_head(main);
   if (!head.ok()) return head.status();
   std::vector<std::string> names;
+  if (looks_like_ccd(*head)) return ccd_companions(main.name());
+  if (looks_like_mds(*head)) return mds_companions(main);
   if (looks_like_cue(*head)) {
     auto text = read_cue_text(main);
     if (!text.ok()) return text.status();
