@@ -210,7 +210,72 @@ TEST(DescriptorImages, NrgWithSubChannel) {
   expect_same_disc(*p);
 }
 
+TEST(DescriptorImages, CdrdaoTocIsTheSameDiscAsItsCue) {
+  auto p = make_pair("", "toc", "toc");
+  EXPECT_EQ(p->other->format_name(), "toc");
+  expect_same_disc(*p);
+}
+
 // ---- Independent readers ----
+
+TEST(DescriptorImages, Toc2cueAgreesWithOurTocLayoutAndSectors) {
+  // cdrdao's own TOC parser (toc2cue) turns the TOC into a cue sheet over the
+  // same .bin; our CUE reader of that sheet must see our TOC's layout, the
+  // same data sectors, and the audio byte-swapped (the .bin holds big-endian
+  // audio, which a cue sheet's BINARY file reads as little-endian).
+  auto p = make_pair("", "toc", "toc");
+  ASSERT_NE(p->other, nullptr);
+  int rc = 0;
+  const std::string out = run("toc2cue " + q(p->other_path) + " " + q(p->dir.file("toc2cue.cue")), &rc);
+  ASSERT_EQ(rc, 0) << out;
+  auto theirs = open_image(p->dir.file("toc2cue.cue"));
+  ASSERT_TRUE(theirs.ok()) << theirs.status().to_string();
+  const disc::Disc& a = p->other->disc();
+  const disc::Disc& b = (*theirs)->disc();
+  ASSERT_EQ(a.tracks.size(), b.tracks.size());
+  for (size_t i = 0; i < a.tracks.size(); ++i) {
+    EXPECT_EQ(a.tracks[i].mode, b.tracks[i].mode) << i;
+    EXPECT_EQ(a.tracks[i].pregap_lba, b.tracks[i].pregap_lba) << i;
+    EXPECT_EQ(a.tracks[i].start_lba, b.tracks[i].start_lba) << i;
+    EXPECT_EQ(a.tracks[i].end_lba, b.tracks[i].end_lba) << i;
+  }
+  std::vector<uint8_t> ra(2352), rb(2352);
+  for (const auto& t : a.tracks) {
+    for (int32_t lba : {t.pregap_lba, t.start_lba, (t.start_lba + t.end_lba) / 2, t.end_lba - 1}) {
+      ASSERT_TRUE(p->other->read_raw(lba, 1, ra).ok());
+      ASSERT_TRUE((*theirs)->read_raw(lba, 1, rb).ok());
+      if (t.mode == disc::TrackMode::audio) {
+        for (size_t k = 0; k + 1 < rb.size(); k += 2) std::swap(rb[k], rb[k + 1]);
+      }
+      EXPECT_EQ(ra, rb) << "LBA " << lba;
+    }
+  }
+}
+
+TEST(DescriptorImages, CdInfoReadsOurTocAudioTracksFlagsAndMcn) {
+  // libcdio's TOC reader places the first data track and the lead-out
+  // differently from cdrdao's own (docs/formats/toc.md); the audio tracks'
+  // starts, their pre-emphasis flags and the MCN are compared.
+  auto p = make_pair("", "toc", "toc");
+  ASSERT_NE(p->other, nullptr);
+  int rc = 0;
+  const std::string out = run("cd " + q(p->dir.path()) + " && cd-info --no-device-info --no-disc-mode --toc-file disc.toc", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  std::regex line(R"(^\s*(\d+): \d\d:\d\d:\d\d\s+(\d+) audio\s+\S+\s+\S+\s+\d+\s+(yes|no))");
+  int seen = 0;
+  std::istringstream in(out);
+  for (std::string l; std::getline(in, l);) {
+    std::smatch m;
+    if (!std::regex_search(l, m, line)) continue;
+    const disc::Track* t = p->other->disc().track(static_cast<uint8_t>(std::stoi(m[1])));
+    ASSERT_NE(t, nullptr) << l;
+    EXPECT_EQ(t->start_lba, std::stoi(m[2])) << l;
+    EXPECT_EQ((t->control & disc::control::kPreEmphasis) != 0, m[3] == "yes") << l;
+    ++seen;
+  }
+  EXPECT_EQ(seen, static_cast<int>(p->other->disc().tracks.size()) - 1) << out;
+  EXPECT_NE(out.find("Media Catalog Number (MCN): " + p->other->disc().mcn), std::string::npos) << out;
+}
 
 TEST(DescriptorImages, CdInfoReadsOurNrgTrackListAndMcn) {
   // libcdio's NRG reader wants exactly INDEX 0 and 1 per track and one session.
@@ -359,6 +424,31 @@ TEST(DescriptorImagesCorruption, Nrg) {
   auto cut = std::vector<uint8_t>(good.begin() + 2352 * 100, good.end());
   for (int i = 0; i < 8; ++i) cut[cut.size() - 8 + static_cast<size_t>(i)] = static_cast<uint8_t>((chunks - 2352 * 100) >> (56 - 8 * i));
   expect_error(with(cut), "run into the chunks");
+}
+
+TEST(DescriptorImagesCorruption, Toc) {
+  auto p = make_pair("", "toc", "toc");
+  const std::string good = [&] {
+    auto b = slurp(p->other_path);
+    return std::string(b.begin(), b.end());
+  }();
+  auto with = [&](const std::string& text) {
+    p->dir.write_text("bad.toc", text);
+    return open_image(p->dir.file("bad.toc"));
+  };
+  expect_error(with(std::regex_replace(good, std::regex("TRACK AUDIO"), "TRACK BOGUS")), "line 10: unknown track mode 'BOGUS'");
+  expect_error(with(std::regex_replace(good, std::regex("START 00:02:00"), "START 00:02:99")), "MM:SS:FF");
+  expect_error(with(std::regex_replace(good, std::regex("\"disc.bin\""), "\"missing.bin\"")), "missing.bin");
+  expect_error(with(std::regex_replace(good, std::regex("ISRC \""), "ISRC \"\n")), "not closed");
+  expect_error(with(good + "TRACK MODE2_FORM2\n"), "MODE2_FORM2");
+  expect_error(with(good + "TRACK AUDIO RW\n"), "RW");
+  expect_error(with(good + "FIFO \"x\" 10\n"), "FIFO");
+  // The data file shorter than the TOC says.
+  p->dir.write_text("bad.toc", good);
+  auto bin = slurp(p->dir.file("disc.bin"));
+  bin.resize(bin.size() / 2);
+  p->dir.write("disc.bin", bin);
+  expect_error(open_image(p->dir.file("bad.toc")), "disc.bin");
 }
 
 }  // namespace

@@ -17,7 +17,6 @@ constexpr uint64_t kMaxMdsBytes = 16 << 20;
 constexpr size_t kHeaderSize = 88;
 constexpr size_t kSessionBlockSize = 24;
 constexpr size_t kTrackBlockSize = 80;
-constexpr size_t kFooterSize = 16;
 constexpr int32_t kMaxLba = 100 * 60 * 75;
 
 // Medium types (header offset 18).

@@ -105,6 +105,7 @@ Result<ImagePtr> open_image(std::shared_ptr<RandomAccessFile> main, const FileRe
   if (looks_like_ccd(head)) return open_ccd(*main, resolve);
   if (looks_like_mds(head)) return open_mds(*main, resolve);
   if (looks_like_nrg(*main)) return open_nrg(std::move(main));
+  if (looks_like_toc(head) && (lower_extension(path) == "toc" || !looks_like_cue(head))) return open_toc(*main, resolve);
   if (const char* what = unsupported_signature(head, size, *main)) {
     return Status::NotSupported("'" + path + "': " + what + " is not a supported image format");
   }
@@ -125,6 +126,9 @@ Result<std::vector<std::string>> companion_names(const RandomAccessFile& main) {
   std::vector<std::string> names;
   if (looks_like_ccd(*head)) return ccd_companions(main.name());
   if (looks_like_mds(*head)) return mds_companions(main);
+  if (looks_like_toc(*head) && (lower_extension(main.name()) == "toc" || !looks_like_cue(*head))) {
+    return toc_companions(main);
+  }
   if (looks_like_cue(*head)) {
     auto text = read_cue_text(main);
     if (!text.ok()) return text.status();
