@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "formats/cue_image.h"
+#include "formats/compressed_files.h"
 #include "formats/cue_sheet.h"
 #include "formats/descriptor_images.h"
 
@@ -43,13 +44,8 @@ bool starts_with(std::span<const uint8_t> data, std::string_view magic, size_t a
 // Formats with a signature that we know but do not read.
 const char* unsupported_signature(std::span<const uint8_t> head, uint64_t size, const RandomAccessFile& file) {
   if (starts_with(head, "MComprHD")) return "CHD (MAME compressed hunks of data)";
-  if (starts_with(head, "\x1F\x8B")) return "gzip-compressed data";
-  if (starts_with(head,
-                  "\xFD"
-                  "7zXZ"))
-    return "xz-compressed data";
   if (starts_with(head, "PK\x03\x04")) return "zip archive";
-  if (starts_with(head, "CISO") || starts_with(head, "ZISO")) return "compressed ISO (CSO/ZSO)";
+  if (starts_with(head, "ZISO")) return "LZ4-compressed ISO (ZSO)";
   (void)size;
   (void)file;
   return nullptr;
@@ -94,13 +90,52 @@ Result<ImagePtr> open_image(const std::string& path) {
   return open_image(std::move(file).value(), folder_resolver(folder_of(path)));
 }
 
+namespace {
+
+// A companion stored compressed (a cue sheet's FILE "x.bin.ecm") is read as
+// the file it decodes to.
+FileResolver decoding_resolver(const FileResolver& resolve) {
+  return [resolve](const std::string& name) -> Result<std::shared_ptr<RandomAccessFile>> {
+    auto file = resolve(name);
+    if (!file.ok()) return file;
+    std::array<uint8_t, 4> magic{};
+    if ((*file)->size() < magic.size() || !(*file)->read_at(0, magic).ok()) return file;
+    if (looks_like_ecm(magic)) return open_ecm(std::move(file).value());
+    if (looks_like_cso(magic)) return open_cso(std::move(file).value());
+    return file;
+  };
+}
+
+Result<ImagePtr> open_decoded_image(std::shared_ptr<RandomAccessFile> main, const FileResolver& resolve,
+                                    bool decode);
+
+}  // namespace
+
 Result<ImagePtr> open_image(std::shared_ptr<RandomAccessFile> main, const FileResolver& resolve) {
+  return open_decoded_image(std::move(main), decoding_resolver(resolve), true);
+}
+
+namespace {
+
+// `decode`: whether a compressed main file is decoded (once: a decoded file is
+// not decoded again, so nested encodings cannot recurse without bound).
+Result<ImagePtr> open_decoded_image(std::shared_ptr<RandomAccessFile> main, const FileResolver& resolve,
+                                    bool decode) {
   if (main == nullptr) return Status::InvalidArgument("no image file");
   const std::string& path = main->name();
   auto head_or = read_head(*main);
   if (!head_or.ok()) return head_or.status();
   const std::vector<uint8_t>& head = *head_or;
   const uint64_t size = main->size();
+
+  if (decode && (looks_like_ecm(head) || looks_like_cso(head))) {
+    auto decoded = looks_like_ecm(head) ? open_ecm(std::move(main)) : open_cso(std::move(main));
+    if (!decoded.ok()) return decoded.status();
+    return open_decoded_image(std::move(decoded).value(), resolve, false);
+  }
+  if (const char* why = compressed_without_index(head)) {
+    return Status::NotSupported("'" + path + "': " + why);
+  }
 
   if (looks_like_ccd(head)) return open_ccd(*main, resolve);
   if (looks_like_mds(head)) return open_mds(*main, resolve);
@@ -119,6 +154,8 @@ Result<ImagePtr> open_image(std::shared_ptr<RandomAccessFile> main, const FileRe
   return Status::NotSupported("'" + path + "': unknown image format (not a cue sheet, no raw sync pattern, size " +
                               std::to_string(size) + " is not a multiple of 2048)");
 }
+
+}  // namespace
 
 Result<std::vector<std::string>> companion_names(const RandomAccessFile& main) {
   auto head = read_head(main);
