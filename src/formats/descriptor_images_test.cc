@@ -313,6 +313,27 @@ TEST(DescriptorImages, Mdf2isoExtractsTheSameDataTrack) {
   EXPECT_TRUE(std::equal(ours.begin(), ours.end(), theirs.begin())) << "mdf2iso's data track differs from ours";
 }
 
+TEST(DescriptorImages, FuzzSeedsOfEachReaderOpen) {
+  // The seeds in fuzz/corpus/fuzz_descriptor_images are valid images (the
+  // NRGs written by hand, byte by byte, not by write_image): each must open,
+  // so the fuzzer starts from inputs that reach the readers' deep paths.
+  const char* src = std::getenv("UDISC_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  const std::string dir = std::string(src) + "/fuzz/corpus/fuzz_descriptor_images/";
+  FileResolver none = [](const std::string& n) -> Result<std::shared_ptr<RandomAccessFile>> {
+    return memory_file(std::vector<uint8_t>(64 * 2448, 0), n);
+  };
+  for (const char* seed : {"nrg_v1_audio", "nrg_v2_audio"}) {
+    std::vector<uint8_t> bytes = slurp(dir + seed);
+    ASSERT_FALSE(bytes.empty()) << seed;
+    auto img = open_nrg(memory_file(std::vector<uint8_t>(bytes.begin() + 1, bytes.end()), seed));
+    ASSERT_TRUE(img.ok()) << seed << ": " << img.status().to_string();
+    EXPECT_EQ((*img)->disc().tracks.size(), 1u);
+    EXPECT_EQ((*img)->disc().leadout_lba(), 4);
+    EXPECT_EQ((*img)->disc().tracks[0].mode, disc::TrackMode::audio);
+  }
+}
+
 // ---- Companions and detection ----
 
 TEST(DescriptorImages, CompanionNamesComeFromTheDescriptor) {
