@@ -110,7 +110,7 @@ Result<std::shared_ptr<RandomAccessFile>> open_cso(std::shared_ptr<RandomAccessF
     return v.fail(16, "block size " + std::to_string(block) + " is not a power of two in 512..1048576");
   }
   if (align > 31) return v.fail(21, "index alignment " + std::to_string(align) + " is more than 31");
-  const uint64_t blocks = (total + block - 1) / block;
+  const uint64_t blocks = total / block + (total % block != 0 ? 1 : 0);  // no overflow for any total
   if (total == 0 || blocks > kMaxBlocks) {
     return v.fail(8, "uncompressed size " + std::to_string(total) + " gives " + std::to_string(blocks) + " blocks (1.." +
                          std::to_string(kMaxBlocks) + ")");

@@ -220,7 +220,7 @@ class MdsReader {
         length = static_cast<uint32_t>(v_.le(uint64_t{b.extra_offset} + 4, 4, "track length"));
         if (!v_.status().ok()) return v_.status();
       }
-      if (t.start_lba > kMaxLba || pregap > static_cast<uint32_t>(kMaxLba) || length > static_cast<uint32_t>(kMaxLba)) {
+      if (t.start_lba < -150 || t.start_lba > kMaxLba || pregap > static_cast<uint32_t>(kMaxLba) || length > static_cast<uint32_t>(kMaxLba)) {
         return v_.fail(b.at + 36, "track " + std::to_string(b.point) + ": start " + std::to_string(b.start_sector) +
                                       ", pregap " + std::to_string(pregap) + " or length " + std::to_string(length) +
                                       " is beyond any CD");
@@ -246,7 +246,7 @@ class MdsReader {
       } else {
         t.end_lba = session_end_[t.session];
       }
-      if (t.end_lba <= t.start_lba) {
+      if (t.end_lba <= t.start_lba || t.end_lba > 2 * kMaxLba) {
         return v_.fail(b.at + 36, "track " + std::to_string(t.number) + " ends (LBA " + std::to_string(t.end_lba) +
                                       ") before it starts (LBA " + std::to_string(t.start_lba) + ")");
       }
@@ -326,6 +326,7 @@ Result<std::vector<uint8_t>> read_whole(const RandomAccessFile& f) {
   if (f.size() > kMaxMdsBytes) {
     return Status::Corruption("'" + f.name() + "': " + std::to_string(f.size()) + " bytes is too large for an .mds descriptor");
   }
+  if (f.size() == 0) return Status::Corruption("'" + f.name() + "': empty file, not an .mds descriptor");
   std::vector<uint8_t> data(static_cast<size_t>(f.size()));
   if (Status s = f.read_at(0, data); !s.ok()) return s;
   return data;
