@@ -17,7 +17,7 @@ namespace udisc::formats {
 namespace {
 
 constexpr uint64_t kMaxChunkBytes = 16 << 20;  // all chunks together; real images have a few KiB
-constexpr int32_t kMaxLba = 100 * 60 * 75;
+constexpr int32_t kMaxLba = 1 << 26;  // 64 Mi sectors: 128 GiB of 2048-byte sectors, beyond any BD-ROM
 constexpr size_t kDaoHeaderSize = 22;
 constexpr size_t kDaoBlockV1 = 30;
 constexpr size_t kDaoBlockV2 = 42;
@@ -186,7 +186,7 @@ class NrgReader {
         cp.lba = (m * 60 + s) * 75 + f - 150;
       }
       if (cp.lba < -150 || cp.lba > kMaxLba) {
-        v_.fail(p, "CUE point of track " + std::to_string(cp.track) + " at LBA " + std::to_string(cp.lba) + " is beyond any CD");
+        v_.fail(p, "CUE point of track " + std::to_string(cp.track) + " at LBA " + std::to_string(cp.lba) + " is beyond any disc");
       }
       out.push_back(cp);
     }
@@ -280,7 +280,7 @@ class NrgReader {
       t.start_lba = t.pregap_lba = start;
       t.control = code->mode == disc::TrackMode::audio ? 0 : disc::control::kDataTrack;
       t.indices.push_back(disc::Index{1, start});
-      if (start < 0 || start > kMaxLba) return v_.fail(p, "ETN start sector " + std::to_string(start) + " is beyond any CD");
+      if (start < 0 || start > kMaxLba) return v_.fail(p, "ETN start sector " + std::to_string(start) + " is beyond any disc");
       if (Status s = add_stored_track(std::move(t), d, false); !s.ok()) return s;
       const uint64_t sectors = size / d.sector_size;
       disc_.tracks.back().end_lba = start + static_cast<int32_t>(std::min<uint64_t>(sectors, kMaxLba));
