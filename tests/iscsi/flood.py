@@ -7,6 +7,10 @@
   flood.py login --port P --count N --segment BYTES [--sources ...] [--hold S]
       N connections each sending one 48-byte Login Request header that
       announces a BYTES data segment (and then nothing more), held S seconds.
+  flood.py session --port P --count N [--sources ...] [--hold S]
+      N connections that log in (Normal session, no authentication) and
+      then sit idle, held S seconds: descriptors the caps before login do
+      not cover, to run the target out of them.
   flood.py chap  --port P --count N --user U --secret S [--sources ...]
       N CHAP logins (MD5) with the given credentials, one after another.
 
@@ -103,6 +107,40 @@ def hold_many(args, payload):
     return {"kept": kept, "closed": args.count - kept, "refused_at_connect": refused}
 
 
+def sessions(args):
+    # Every login is sent first and the answers collected afterwards, so a
+    # target that has run out of descriptors (logins waiting in its backlog)
+    # costs one deadline, not one time-out per connection.
+    srcs = sources(args.sources)
+    sent, failed = [], 0
+    for i in range(args.count):
+        try:
+            s = connect(srcs[i % len(srcs)], args.port)
+            s.sendall(login_pdu(0x80 | 1 << 2 | 3, text([
+                ("InitiatorName", "iqn.2025-01.org.example:session-%d" % i), ("SessionType", "Normal"),
+                ("TargetName", args.target)])))
+            sent.append(s)
+        except OSError:
+            failed += 1
+    deadline = time.monotonic() + 2.0
+    socks = []
+    for s in sent:
+        try:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            bhs, _ = recv_pdu(s)
+            if bhs[36] != 0:
+                raise ConnectionError("login refused")
+            socks.append(s)
+        except (OSError, ConnectionError):
+            failed += 1
+            s.close()
+    time.sleep(args.hold)
+    kept = sum(1 for s in socks if still_open(s))
+    for s in socks:
+        s.close()
+    return {"logged_in": len(socks), "kept": kept, "failed": failed}
+
+
 def chap_logins(args):
     srcs = sources(args.sources)
     out = {"challenged": 0, "auth_failed": 0, "logged_in": 0, "closed": 0}
@@ -134,7 +172,7 @@ def chap_logins(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["idle", "login", "chap"])
+    p.add_argument("mode", choices=["idle", "login", "session", "chap"])
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--count", type=int, default=100)
     p.add_argument("--sources", default="1-1")
@@ -150,6 +188,8 @@ def main():
         result = hold_many(args, b"")
     elif args.mode == "login":
         result = hold_many(args, login_header(0x80 | 1 << 2 | 3, args.segment))
+    elif args.mode == "session":
+        result = sessions(args)
     else:
         result = chap_logins(args)
     print(json.dumps(result))
