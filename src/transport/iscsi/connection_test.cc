@@ -38,6 +38,26 @@ class ConnectionTest : public ::testing::Test {
     ASSERT_EQ(r[0].bhs[36], 0) << "status class";
     ASSERT_TRUE(conn->in_full_feature());
   }
+  // A one-way CHAP (MD5) login with `secret` on the connection made last;
+  // returns the answer to CHAP_R.
+  std::vector<Pdu> chap_md5_login(const std::string& secret) {
+    Pdu p = Initiator::make(Opcode::login_request, 0x80 | 1, 7, true);
+    Initiator::set_text(p, {{"InitiatorName", "iqn.x:init"}, {"TargetName", config.name}, {"AuthMethod", "CHAP"}});
+    ini->send(p);
+    ini->drain();
+    Initiator::set_text(p, {{"CHAP_A", "5"}});
+    ini->send(p);
+    auto r = ini->drain();
+    if (r.size() != 1) return r;
+    uint64_t id = 0;
+    parse_number(text_value(r[0], "CHAP_I"), id);
+    std::vector<uint8_t> challenge;
+    decode_binary(text_value(r[0], "CHAP_C"), challenge);
+    Initiator::set_text(p, {{"CHAP_N", "alice"},
+                            {"CHAP_R", encode_hex(chap_response(ChapAlgorithm::md5, static_cast<uint8_t>(id), secret, challenge))}});
+    ini->send(p);
+    return ini->drain();
+  }
   std::shared_ptr<FakeUnit> unit;
   TargetConfig config;
   std::unique_ptr<Connection> conn;
@@ -162,23 +182,7 @@ TEST_F(ConnectionTest, WrongChapResponsesAreReportedForThrottling) {
   };
   conn = std::make_unique<Connection>(ctx, Clock::now());
   ini = std::make_unique<Initiator>(*conn);
-  Pdu p = Initiator::make(Opcode::login_request, 0x80 | 1, 7, true);
-  Initiator::set_text(p, {{"InitiatorName", "iqn.x:init"}, {"TargetName", config.name}, {"AuthMethod", "CHAP"}});
-  ini->send(p);
-  ini->drain();
-  Initiator::set_text(p, {{"CHAP_A", "5"}});
-  ini->send(p);
-  auto r = ini->drain();
-  ASSERT_EQ(r.size(), 1u);
-  uint64_t id = 0;
-  ASSERT_TRUE(parse_number(text_value(r[0], "CHAP_I"), id));
-  std::vector<uint8_t> challenge;
-  ASSERT_TRUE(decode_binary(text_value(r[0], "CHAP_C"), challenge));
-  EXPECT_EQ(failures, 0) << "nothing failed yet";
-  Initiator::set_text(p, {{"CHAP_N", "alice"},
-                          {"CHAP_R", encode_hex(chap_response(ChapAlgorithm::md5, static_cast<uint8_t>(id), "not-the-secret", challenge))}});
-  ini->send(p);
-  r = ini->drain();
+  auto r = chap_md5_login("not-the-secret");
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].bhs[36], 2);
   EXPECT_EQ(r[0].bhs[37], 1) << "authentication failure";
@@ -225,21 +229,7 @@ TEST_F(ConnectionTest, ChapMd5AndMutual) {
 TEST_F(ConnectionTest, ChapWrongSecretFailsAndIsLoggedWithoutSecret) {
   config.chap = ChapCredentials{"alice", "right-secret"};
   make();
-  Pdu p = Initiator::make(Opcode::login_request, 0x80 | 1, 7, true);
-  Initiator::set_text(p, {{"InitiatorName", "iqn.x:init"}, {"TargetName", config.name}, {"AuthMethod", "CHAP"}});
-  ini->send(p);
-  ini->drain();
-  Initiator::set_text(p, {{"CHAP_A", "5"}});
-  ini->send(p);
-  auto r = ini->drain();
-  uint64_t id = 0;
-  parse_number(text_value(r[0], "CHAP_I"), id);
-  std::vector<uint8_t> challenge;
-  decode_binary(text_value(r[0], "CHAP_C"), challenge);
-  Initiator::set_text(p, {{"CHAP_N", "alice"},
-                          {"CHAP_R", encode_hex(chap_response(ChapAlgorithm::md5, static_cast<uint8_t>(id), "wrong-secret", challenge))}});
-  ini->send(p);
-  r = ini->drain();
+  auto r = chap_md5_login("wrong-secret");
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].bhs[36], 2);
   EXPECT_EQ(r[0].bhs[37], 1);
