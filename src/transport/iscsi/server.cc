@@ -180,6 +180,11 @@ class Server::Loop {
     }
     wake();
   }
+  // Another loop evicted one of this loop's connections before login.
+  void evicted_by_other_loop() {
+    evictions_.store(true);
+    wake();
+  }
   void wake() {
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(wake_, &one, sizeof one);
@@ -284,7 +289,7 @@ class Server::Loop {
             auto it = conns_.find(dfd);
             if (it != conns_.end() && service(it->second, rx)) again.push_back(dfd);
           }
-          close_evicted();
+          if (evictions_.exchange(false)) close_evicted();
           continue;
         }
         if (tag & kListenerTag) {
@@ -360,7 +365,7 @@ class Server::Loop {
         if (decision.evicted->owner == index_) {
           close_evicted();
         } else {
-          server_.loops_[decision.evicted->owner]->wake();
+          server_.loops_[decision.evicted->owner]->evicted_by_other_loop();
         }
       }
       const int one = 1;
@@ -499,6 +504,7 @@ class Server::Loop {
   std::thread thread_;
   std::unordered_map<int, Conn> conns_;
   std::unordered_map<Admission::Ticket, int> pending_fds_;  // connections before login
+  std::atomic<bool> evictions_{false};
   std::mutex done_mu_;
   std::vector<std::pair<int, std::function<void()>>> done_;
 };
