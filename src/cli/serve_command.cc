@@ -2,20 +2,31 @@
 // iSCSI (RFC 7143). LUN n is the n-th image; every CDB is answered by a
 // device::Drive; the transport in src/transport/iscsi only frames.
 //
-//   udisc serve [--listen ADDR:PORT]... [--iqn NAME] [--chap USER:SECRET]
-//               [--mutual-chap USER:SECRET] [--allow INITIATOR_IQN]... IMAGE...
+//   udisc serve [--listen ADDR:PORT]... [--iqn NAME]
+//               [--chap-file FILE | --chap USER:SECRET]
+//               [--mutual-chap-file FILE | --mutual-chap USER:SECRET]
+//               [--allow INITIATOR_IQN]... IMAGE...
 //
 // Runs in the foreground until SIGINT/SIGTERM; logs connections and errors
-// to stderr. CHAP secrets are never printed or logged.
+// to stderr. CHAP secrets are never printed or logged. They come from a
+// file only its owner can read, from $UDISC_CHAP / $UDISC_MUTUAL_CHAP (the
+// environment of a process is private to its user), or, with a warning,
+// from the command line, which every local user can read in /proc.
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -26,6 +37,7 @@
 #include "device/drive.h"
 #include "formats/open.h"
 #include "transport/iscsi/server.h"
+#include "util/process_limits.h"
 
 namespace udisc::cli {
 namespace {
@@ -35,6 +47,8 @@ struct ServeOptions {
   std::string iqn;
   std::string chap;
   std::string mutual_chap;
+  std::string chap_file;
+  std::string mutual_chap_file;
   std::vector<std::string> allow;
   std::vector<std::string> images;
   unsigned threads = 0;
@@ -53,17 +67,83 @@ std::string default_iqn() {
   return "iqn.2025-01.org.udisc:" + name;
 }
 
-bool split_credentials(const std::string& text, const char* option, iscsi::ChapCredentials& out) {
+bool split_credentials(const std::string& text, const std::string& option, iscsi::ChapCredentials& out) {
   const size_t colon = text.find(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    std::fprintf(stderr, "udisc: %s expects USER:SECRET\n", option);
+    std::fprintf(stderr, "udisc: %s expects USER:SECRET\n", option.c_str());
     return false;
   }
   out.user = text.substr(0, colon);
   out.secret = text.substr(colon + 1);
   if (out.secret.size() < 12) {
-    std::fprintf(stderr, "udisc: warning: %s secret is shorter than 12 characters; some initiators refuse it\n", option);
+    std::fprintf(stderr, "udisc: warning: %s secret is shorter than 12 characters; some initiators refuse it\n", option.c_str());
   }
+  return true;
+}
+
+// Reads USER:SECRET from the first line of `path`, which must be a regular
+// file that neither group nor others can read or write.
+bool read_credentials_file(const std::string& path, const char* option, std::string& text) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    std::fprintf(stderr, "udisc: %s '%s': %s\n", option, path.c_str(), std::strerror(errno));
+    return false;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    std::fprintf(stderr, "udisc: %s '%s': not a regular file\n", option, path.c_str());
+    ::close(fd);
+    return false;
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    std::fprintf(stderr, "udisc: %s '%s': other users can access it (mode %04o); run: chmod 600 %s\n", option,
+                 path.c_str(), static_cast<unsigned>(st.st_mode & 07777), path.c_str());
+    ::close(fd);
+    return false;
+  }
+  char buf[1024];
+  const ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  if (n < 0) {
+    std::fprintf(stderr, "udisc: %s '%s': %s\n", option, path.c_str(), std::strerror(errno));
+    return false;
+  }
+  text.assign(buf, static_cast<size_t>(n));
+  text = text.substr(0, text.find('\n'));
+  if (!text.empty() && text.back() == '\r') text.pop_back();
+  return true;
+}
+
+// One set of credentials from --X-file, $UDISC_X or --X (in that order of
+// preference; two of them at once is an error). False on error.
+bool load_credentials(const std::string& argv_value, const std::string& file, const char* option,
+                      const char* file_option, const char* env, std::optional<iscsi::ChapCredentials>& out,
+                      std::string& source) {
+  const char* from_env = std::getenv(env);
+  const int given = !argv_value.empty() + !file.empty() + (from_env != nullptr && *from_env != 0);
+  if (given == 0) return true;
+  if (given > 1) {
+    std::fprintf(stderr, "udisc: give CHAP credentials once: %s, %s or $%s\n", file_option, option, env);
+    return false;
+  }
+  std::string text;
+  if (!file.empty()) {
+    if (!read_credentials_file(file, file_option, text)) return false;
+    source = std::string(file_option) + " " + file;
+  } else if (from_env != nullptr && *from_env != 0) {
+    text = from_env;
+    source = std::string("$") + env;
+  } else {
+    text = argv_value;
+    source = option;
+    std::fprintf(stderr,
+                 "udisc: warning: %s puts the secret on the command line, where every local user can read it "
+                 "(/proc/PID/cmdline); use %s FILE (mode 600) or $%s\n",
+                 option, file_option, env);
+  }
+  iscsi::ChapCredentials c;
+  if (!split_credentials(text, source, c)) return false;
+  out = c;
   return true;
 }
 
@@ -88,21 +168,33 @@ int run_serve(const ServeOptions& opt) {
     std::fprintf(stderr, "udisc: --iqn '%s' is not an iSCSI name (iqn.YYYY-MM.reverse.domain:name)\n", config.name.c_str());
     return 2;
   }
-  if (!opt.chap.empty()) {
-    iscsi::ChapCredentials c;
-    if (!split_credentials(opt.chap, "--chap", c)) return 2;
-    config.chap = c;
+  std::string chap_source, mutual_source;
+  if (!load_credentials(opt.chap, opt.chap_file, "--chap", "--chap-file", "UDISC_CHAP", config.chap, chap_source) ||
+      !load_credentials(opt.mutual_chap, opt.mutual_chap_file, "--mutual-chap", "--mutual-chap-file",
+                        "UDISC_MUTUAL_CHAP", config.mutual_chap, mutual_source)) {
+    return 2;
   }
-  if (!opt.mutual_chap.empty()) {
-    if (!config.chap) {
-      std::fprintf(stderr, "udisc: --mutual-chap needs --chap\n");
-      return 2;
-    }
-    iscsi::ChapCredentials c;
-    if (!split_credentials(opt.mutual_chap, "--mutual-chap", c)) return 2;
-    config.mutual_chap = c;
+  if (config.mutual_chap && !config.chap) {
+    std::fprintf(stderr, "udisc: mutual CHAP (%s) needs CHAP from initiators too (--chap-file, $UDISC_CHAP or --chap)\n",
+                 mutual_source.c_str());
+    return 2;
+  }
+  // RFC 7143 12.1.3: the secrets of the two directions must differ, or a
+  // reflected challenge would authenticate the other side.
+  if (config.mutual_chap && config.mutual_chap->secret == config.chap->secret) {
+    std::fprintf(stderr, "udisc: the mutual CHAP secret (%s) is the same as the initiators' secret (%s); "
+                 "RFC 7143 12.1.3 requires different secrets\n", mutual_source.c_str(), chap_source.c_str());
+    return 2;
   }
   config.allowed_initiators = opt.allow;
+  // Connections are capped per address and in all (transport/iscsi/admission.h);
+  // the descriptor limit is raised first so that those caps, not EMFILE, bind.
+  auto descriptors = raise_descriptor_limit();
+  if (descriptors.ok()) {
+    config.admission = iscsi::AdmissionLimits::for_descriptor_limit(descriptors.value());
+  } else {
+    std::fprintf(stderr, "udisc: warning: %s\n", descriptors.status().message().c_str());
+  }
 
   std::vector<std::string> descriptions;
   for (size_t i = 0; i < opt.images.size(); ++i) {
@@ -169,7 +261,7 @@ int run_serve(const ServeOptions& opt) {
                 portal.c_str(), iqn.c_str(), i, chap_qemu.c_str(), i, i);
     std::printf("  Windows: iscsicli QAddTargetPortal %s %u && iscsicli QLoginTarget %s\n", host.c_str(), port, iqn.c_str());
   }
-  if (config.chap) std::printf("\nCHAP required (user %s); the secret is the one given with --chap.\n", config.chap->user.c_str());
+  if (config.chap) std::printf("\nCHAP required (user %s); the secret is the one from %s.\n", config.chap->user.c_str(), chap_source.c_str());
   std::printf("\nServing until SIGINT/SIGTERM.\n");
   std::fflush(stdout);
 
@@ -189,8 +281,12 @@ void register_serve_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("serve", "Serve images as CD/DVD/BD-ROM drives over iSCSI (LUN n = n-th image)");
   cmd->add_option("--listen", opt->listen, "Address to listen on, ADDR:PORT or [IPv6]:PORT (default 127.0.0.1:3260; repeatable)");
   cmd->add_option("--iqn", opt->iqn, "Target name (default iqn.2025-01.org.udisc:<hostname>)");
-  cmd->add_option("--chap", opt->chap, "Require CHAP from initiators: USER:SECRET");
-  cmd->add_option("--mutual-chap", opt->mutual_chap, "Target credentials for mutual CHAP: USER:SECRET");
+  cmd->add_option("--chap-file", opt->chap_file,
+                  "Require CHAP from initiators: FILE holds USER:SECRET (mode 600; or set $UDISC_CHAP)");
+  cmd->add_option("--mutual-chap-file", opt->mutual_chap_file,
+                  "Target credentials for mutual CHAP: FILE holds USER:SECRET, another secret (or $UDISC_MUTUAL_CHAP)");
+  cmd->add_option("--chap", opt->chap, "As --chap-file, but USER:SECRET on the command line (visible to all local users)");
+  cmd->add_option("--mutual-chap", opt->mutual_chap, "As --mutual-chap-file, on the command line (visible to all local users)");
   cmd->add_option("--allow", opt->allow, "Initiator name allowed to log in (repeatable; default: any)");
   cmd->add_option("--threads", opt->threads, "Event loops (default: one per CPU)");
   cmd->add_flag("--verbose", opt->verbose, "Log protocol details");

@@ -17,9 +17,13 @@ make_iso() {
 }
 
 # start_serve PORT ARGS...: starts udisc serve in the background and waits until it listens.
+# With SERVE_NOFILE set, the target runs under `ulimit -n $SERVE_NOFILE` (soft and hard).
 start_serve() {
   local port=$1; shift
-  "$UDISC" serve --listen "127.0.0.1:$port" --iqn "$IQN" "$@" > "$WORK/serve.out" 2> "$WORK/serve.log" &
+  (
+    if [ -n "${SERVE_NOFILE:-}" ]; then ulimit -n "$SERVE_NOFILE"; fi
+    exec "$UDISC" serve --listen "127.0.0.1:$port" --iqn "$IQN" "$@"
+  ) > "$WORK/serve.out" 2> "$WORK/serve.log" &
   SERVE_PID=$!
   for _ in $(seq 100); do
     grep -q "Serving until" "$WORK/serve.out" 2>/dev/null && return 0

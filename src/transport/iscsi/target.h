@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "transport/iscsi/admission.h"
 #include "transport/iscsi/logical_unit.h"
 #include "transport/iscsi/negotiation.h"
 
@@ -31,6 +32,7 @@ struct TargetConfig {
   uint32_t login_timeout_ms = 15000;
   uint32_t max_command_buffer = 64u << 20;  // largest data-in/out buffer per command
   bool announce_unit_attention = true;      // Async Message for new unit attentions
+  AdmissionLimits admission;                // connections before login, CHAP throttling
 };
 
 }  // namespace udisc::iscsi
