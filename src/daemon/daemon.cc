@@ -17,6 +17,7 @@
 #include <set>
 
 #include "daemon/image_source.h"
+#include "daemon/safe_dir.h"
 
 namespace udisc::daemon {
 
@@ -545,11 +546,13 @@ Status Daemon::start() {
   }
   // One daemon per state file.
   if (!options_.state_path.empty()) {
+    // The folder is created on first start (0700: the state names every
+    // user's image paths) and refused when others may write to it.
+    if (Status s = ensure_private_dir(folder_of_path(options_.state_path), 0700, "state folder"); !s.ok()) return s;
     const std::string lock_path = options_.state_path + ".lock";
-    const size_t slash = lock_path.find_last_of('/');
-    if (slash != std::string::npos && slash > 0) ::mkdir(lock_path.substr(0, slash).c_str(), 0755);
-    state_lock_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!state_lock_.valid()) return Status::IoError("opening '" + lock_path + "': " + std::strerror(errno));
+    auto lock = open_own_file(lock_path, O_RDWR | O_CREAT);
+    if (!lock.ok()) return lock.status();
+    state_lock_.reset(*lock);
     if (::flock(state_lock_.get(), LOCK_EX | LOCK_NB) != 0) {
       return Status::InvalidArgument("another udisc daemon uses the state file '" + options_.state_path + "'");
     }

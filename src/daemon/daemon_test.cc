@@ -678,3 +678,121 @@ TEST_F(DaemonTest, CorruptStateFileStopsTheStart) {
 
 }  // namespace
 }  // namespace udisc::daemon
+
+// ---- folders and files in places other users can write (issue 11 §1, lower items)
+
+namespace udisc::daemon {
+namespace {
+
+TEST_F(DaemonTest, CreatesAMissingStateFolderPrivateAndRefusesAWritableOne) {
+  // Missing: created 0700 with its missing parents.
+  state_ = (dir_ / "var" / "lib" / "udisc" / "state.json").string();
+  start();
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ / "var" / "lib" / "udisc").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  Client c = client();
+  ASSERT_TRUE(mount(c, make_iso("a.iso", 20)).ok);
+  stop();
+  // Writable by others (not sticky): refused, naming the folder and the fix.
+  const fs::path open_dir = dir_ / "shared";
+  fs::create_directories(open_dir);
+  ASSERT_EQ(::chmod(open_dir.c_str(), 0777), 0);
+  state_ = (open_dir / "state.json").string();
+  Daemon d(options(), make_none_backend());
+  Status s = d.start();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("writable by other users"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find(open_dir.string()), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("chmod go-w"), std::string::npos) << s.message();
+}
+
+TEST_F(DaemonTest, RefusesASocketFolderOthersCanWriteAndAnotherUsersFolder) {
+  const fs::path open_dir = dir_ / "sock";
+  fs::create_directories(open_dir);
+  ASSERT_EQ(::chmod(open_dir.c_str(), 0757), 0);
+  socket_ = (open_dir / "control.sock").string();
+  {
+    Daemon d(options(), make_none_backend());
+    Status s = d.start();
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("socket folder"), std::string::npos) << s.message();
+  }
+  ASSERT_EQ(::chmod(open_dir.c_str(), 0755), 0);
+  ASSERT_EQ(::chown(open_dir.c_str(), kOtherUid, kOtherGid), 0);
+  Daemon d(options(), make_none_backend());
+  Status s = d.start();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("belongs to uid 65534"), std::string::npos) << s.message();
+}
+
+TEST_F(DaemonTest, SymlinksPlantedInAStickyFolderAreNotFollowed) {
+  // A sticky folder all may write, like /tmp: another user plants symlinks
+  // at the socket path and the state file's temporary name, pointing at
+  // files root owns.
+  const fs::path shared = dir_ / "tmp";
+  fs::create_directories(shared);
+  ASSERT_EQ(::chmod(shared.c_str(), 01777), 0);
+  const fs::path victim = dir_ / "victim";
+  std::ofstream(victim) << "precious";
+  ASSERT_EQ(::chmod(victim.c_str(), 0644), 0);
+  socket_ = (shared / "udisc.sock").string();
+  state_ = (shared / "udisc-state.json").string();
+  const std::string planted = run_as(kOtherUid, kOtherGid, [&]() -> std::string {
+    if (::symlink(victim.c_str(), socket_.c_str()) != 0) return "symlink socket";
+    if (::symlink(victim.c_str(), (state_ + ".tmp").c_str()) != 0) return "symlink tmp";
+    return "ok";
+  });
+  ASSERT_EQ(planted, "ok");
+  // The socket path holds a symlink: not a socket, so the daemon refuses
+  // rather than chmod/chown through it.
+  {
+    Daemon d(options(), make_none_backend());
+    Status s = d.start();
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("not a socket"), std::string::npos) << s.message();
+  }
+  ASSERT_EQ(::unlink(socket_.c_str()), 0);
+  start();
+  Client c = client();
+  // The temporary name is another user's symlink: removed, not written
+  // through (O_EXCL | O_NOFOLLOW); the state is saved, the victim untouched.
+  ASSERT_TRUE(mount(c, make_iso("a.iso", 20)).ok);
+  stop();
+  EXPECT_EQ(load_state(state_)->drives.size(), 1u);
+  struct stat st {};
+  ASSERT_EQ(::stat(victim.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u) << "chmod went through a symlink";
+  EXPECT_EQ(st.st_uid, 0u);
+  std::ifstream in(victim);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "precious");
+}
+
+TEST_F(DaemonTest, AStateFileOfAnotherUserIsNotBelieved) {
+  const fs::path shared = dir_ / "tmp";
+  fs::create_directories(shared);
+  ASSERT_EQ(::chmod(shared.c_str(), 01777), 0);
+  state_ = (shared / "udisc-state.json").string();
+  const std::string planted = run_as(kOtherUid, kOtherGid, [&]() -> std::string {
+    std::ofstream(state_) << R"({"format":"udisc-state","version":1,"drives":[]})";
+    std::ofstream(state_ + ".lock") << "";
+    return "ok";
+  });
+  ASSERT_EQ(planted, "ok");
+  {
+    Daemon d(options(), make_none_backend());
+    Status s = d.start();
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("not a regular file of uid 0"), std::string::npos) << s.message();
+  }
+  ASSERT_EQ(::unlink((state_ + ".lock").c_str()), 0);
+  Daemon d2(options(), make_none_backend());
+  Status s = d2.start();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("state file"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("not a regular file of uid 0"), std::string::npos) << s.message();
+}
+
+}  // namespace
+}  // namespace udisc::daemon
