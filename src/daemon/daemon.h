@@ -18,6 +18,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -51,9 +52,26 @@ struct DaemonOptions {
   int listen_fd = -1;
   size_t max_drives = 64;
   size_t max_drives_per_user = 32;
+  // Connections of users other than root, in all and per uid. Root is
+  // always admitted (up to max_clients connections of its own besides), so
+  // no user can lock root out.
   size_t max_clients = 64;
-  size_t max_queued_fds = 256;        // per connection
+  size_t max_clients_per_user = 8;
+  // Descriptors received and not yet used by a request: per connection the
+  // most one request can need (an image and its companion files), per uid a
+  // few requests' worth. Beyond them the connection is closed.
+  size_t max_queued_fds = kMaxImageFiles;
+  size_t max_queued_fds_per_user = 2 * kMaxImageFiles;
+  size_t max_queued_fds_total = 4096;  // lowered to half the descriptor limit at start
   size_t max_output_bytes = 1 << 20;  // per connection: stop reading beyond this
+  // A connection with nothing to do (no partial request, no reply going out)
+  // is closed after idle_timeout_ms; a request line must be complete within
+  // partial_timeout_ms of its first byte.
+  int idle_timeout_ms = 60'000;
+  int partial_timeout_ms = 10'000;
+  // After accept() fails for lack of descriptors (EMFILE/ENFILE), the
+  // listener rests this long instead of being polled again at once.
+  int accept_backoff_ms = 100;
   // Where log lines go (default: stderr, which systemd's journal keeps).
   std::function<void(const std::string&)> log;
 };
@@ -135,6 +153,13 @@ class Daemon {
  private:
   struct Client;
   void accept_clients();
+  void refuse_connection(int fd, const std::string& why);
+  size_t connections_of(uid_t uid) const;
+  // Descriptors waiting in connections of `uid` (all connections: nullopt).
+  size_t queued_fds_of(std::optional<uid_t> uid) const;
+  // Closes connections past their idle or partial-request deadline; returns
+  // the poll timeout (ms) until the next deadline, or -1.
+  int expire_clients();
   void read_client(Client& c);
   void process_lines(Client& c);
   void flush_client(Client& c);
@@ -146,7 +171,13 @@ class Daemon {
   UniqueFd listen_fd_;
   UniqueFd stop_fd_;     // eventfd
   UniqueFd state_lock_;  // flock of "<state>.lock" while running
+  // Kept open to be closed when accept() meets EMFILE: then one connection
+  // can still be accepted and told to come back, instead of staying in the
+  // backlog and keeping the listener readable (a busy loop).
+  UniqueFd spare_fd_;
+  std::chrono::steady_clock::time_point listener_resumes_{};
   bool owns_socket_file_ = false;
+  bool logged_out_of_fds_ = false;
   std::map<int, std::unique_ptr<Client>> clients_;
 };
 

@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -77,15 +78,18 @@ Status send_with_fds(int sock, std::string_view data, std::span<const int> fds) 
   return Status::Ok();
 }
 
-Result<Received> receive_with_fds(int sock, std::span<char> buf, bool nonblocking) {
+Result<Received> receive_with_fds(int sock, std::span<char> buf, bool nonblocking, size_t max_fds) {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
+  max_fds = std::min(max_fds, kMaxFdsPerMessage);
   for (;;) {
     iovec iov{buf.data(), buf.size()};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    // A zero-length control buffer would still be truncated (and the
+    // descriptors closed by the kernel), which is what max_fds == 0 wants.
+    msg.msg_control = max_fds == 0 ? nullptr : control;
+    msg.msg_controllen = max_fds == 0 ? 0 : CMSG_SPACE(sizeof(int) * max_fds);
     ssize_t n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | (nonblocking ? MSG_DONTWAIT : 0));
     if (n < 0) {
       if (errno == EINTR) continue;

@@ -66,7 +66,11 @@ struct Received {
 };
 // One recvmsg() into `buf` (MSG_CMSG_CLOEXEC). IoError with errno text;
 // with `nonblocking`, EAGAIN gives Status code io_error and message "EAGAIN".
-Result<Received> receive_with_fds(int sock, std::span<char> buf, bool nonblocking);
+// At most `max_fds` descriptors (rounded up to the control buffer's
+// alignment, so one more may come) are taken in: the kernel closes the rest
+// before they reach this process and sets fds_truncated.
+Result<Received> receive_with_fds(int sock, std::span<char> buf, bool nonblocking,
+                                  size_t max_fds = kMaxFdsPerMessage);
 
 // Creates, binds and listens on a Unix stream socket at `path`: creates the
 // parent folder (0755) when missing and refuses one others can write
