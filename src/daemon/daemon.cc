@@ -16,6 +16,7 @@
 #include <cstring>
 #include <set>
 
+#include "daemon/background.h"
 #include "daemon/image_source.h"
 #include "daemon/safe_dir.h"
 #include "util/process_limits.h"
@@ -79,13 +80,30 @@ Status Controller::restore() {
     }
     loaded = std::move(st).value();
   }
+  // Every image is reopened on a thread of its own, all at once, and waited
+  // for until one deadline: a file that hangs (FIFO, stalled FUSE/NFS) costs
+  // the start at most restore_timeout, and only its own drive comes back
+  // empty.
+  std::map<uint32_t, BackgroundJob<Result<OpenedImage>>> reopening;
+  for (const DriveRecord& rec : loaded.drives) {
+    if (!rec.image) continue;
+    reopening.emplace(rec.number, BackgroundJob<Result<OpenedImage>>([rec]() -> Result<OpenedImage> {
+                        return reopen_image(*rec.image, rec.owner_uid, rec.owner_gid);
+                      }));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + options_.restore_timeout;
   std::map<uint32_t, std::shared_ptr<device::Drive>> known;
   for (const DriveRecord& rec : loaded.drives) {
     auto e = std::make_unique<Entry>();
     e->record = rec;
     e->engine = make_engine(rec.identity);
     if (rec.image) {
-      auto opened = reopen_image(*rec.image, rec.owner_uid, rec.owner_gid);
+      auto done = reopening.at(rec.number).wait_until(deadline);
+      Result<OpenedImage> opened =
+          done ? std::move(*done)
+               : Result<OpenedImage>(Status::IoError("'" + rec.image->image.path + "' did not open within " +
+                                                     std::to_string(options_.restore_timeout.count()) +
+                                                     " ms (a stalled file system?)"));
       if (opened.ok()) {
         if (Status s = e->engine->insert(opened->image); s.ok()) {
           e->image = opened->image;
@@ -322,7 +340,7 @@ Controller::Reply Controller::create_drive(std::optional<uint32_t> number, const
   if (identity) identity->apply(e->record.identity);
   e->engine = make_engine(e->record.identity);
   if (image) {
-    auto opened = open_received_image(*image, std::move(fds));
+    auto opened = open_image_bounded(*image, std::move(fds), who.uid);
     if (!opened.ok()) return {ErrorCode::bad_image, opened.status().message()};
     if (Status s = e->engine->insert(opened->image); !s.ok()) return {ErrorCode::bad_image, s.message()};
     e->image = opened->image;
@@ -345,10 +363,33 @@ Controller::Reply Controller::op_create(const Request& req, const Credentials& w
   return create_drive(req.drive ? req.drive->number : std::nullopt, req.identity, req.image, who, std::move(fds));
 }
 
-Controller::Reply Controller::insert_into(Entry& e, const ImageSpec& image, bool force, std::vector<UniqueFd> fds) {
+Result<OpenedImage> Controller::open_image_bounded(const ImageSpec& image, std::vector<UniqueFd> fds, uid_t uid) {
+  auto& probes = probes_by_uid_[uid];
+  std::erase_if(probes, [](const std::function<bool()>& running) { return !running(); });
+  if (!probes.empty()) {
+    return Status::InvalidArgument("an image uid " + std::to_string(uid) +
+                                   " sent earlier is still being read (a stalled file system?); try again once it "
+                                   "answers");
+  }
+  BackgroundJob<Result<OpenedImage>> job(
+      [image, fds = std::make_shared<std::vector<UniqueFd>>(std::move(fds))]() -> Result<OpenedImage> {
+        return open_received_image(image, std::move(*fds));
+      });
+  auto done = job.wait_until(std::chrono::steady_clock::now() + options_.probe_timeout);
+  if (done) return std::move(*done);
+  probes.push_back(job.running_probe());
+  log("uid " + std::to_string(uid) + ": reading '" + image.path + "' takes longer than " +
+      std::to_string(options_.probe_timeout.count()) + " ms; request refused");
+  return Status::IoError("'" + image.path + "' did not answer within " +
+                         std::to_string(options_.probe_timeout.count()) +
+                         " ms (is it on a slow or stalled file system?)");
+}
+
+Controller::Reply Controller::insert_into(Entry& e, const ImageSpec& image, bool force, std::vector<UniqueFd> fds,
+                                          uid_t requester) {
   const auto st = e.engine->status();
   if (st.medium_present && st.locked && !force) return {ErrorCode::locked, locked_message(e, "replace the disc in")};
-  auto opened = open_received_image(image, std::move(fds));
+  auto opened = open_image_bounded(image, std::move(fds), requester);
   if (!opened.ok()) return {ErrorCode::bad_image, opened.status().message()};
   if (Status s = e.engine->insert(opened->image); !s.ok()) return {ErrorCode::bad_image, s.message()};
   e.image = opened->image;
@@ -372,7 +413,7 @@ Controller::Reply Controller::op_insert(const Request& req, const Credentials& w
   Reply err;
   Entry* e = find(*req.drive, who, true, &err);
   if (e == nullptr) return err;
-  Reply r = insert_into(*e, *req.image, req.force, std::move(fds));
+  Reply r = insert_into(*e, *req.image, req.force, std::move(fds), who.uid);
   if (r.first) return r;
   return {std::nullopt, json{{"drive", drive_json(*e, who)}, {"created", false}}};
 }
@@ -397,7 +438,7 @@ Controller::Reply Controller::op_mount(const Request& req, const Credentials& wh
     }
     if (target == nullptr) return create_drive(std::nullopt, req.identity, req.image, who, std::move(fds));
   }
-  Reply r = insert_into(*target, *req.image, req.force, std::move(fds));
+  Reply r = insert_into(*target, *req.image, req.force, std::move(fds), who.uid);
   if (r.first) return r;
   return {std::nullopt, json{{"drive", drive_json(*target, who)}, {"created", false}}};
 }

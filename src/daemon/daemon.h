@@ -6,14 +6,20 @@
 // knows nothing of sockets, so tests and the fuzzer drive it directly.
 // Daemon adds the socket: one thread, non-blocking I/O and poll(), so a slow
 // or malicious client never stalls the others (bounded message size, bounded
-// output queue, bounded number of clients and descriptors).
+// output queue; connections capped in all and per uid with root always
+// admitted; queued descriptors capped per connection, per uid and in all;
+// idle and half-sent requests timed out; the listener rested on EMFILE).
+// Reading an image a user chose (probing it, or reopening it after a
+// restart) runs on a worker thread with a deadline (background.h), so a
+// FIFO or a stalled FUSE/NFS file costs the daemon a bounded wait.
 //
 // Ownership: a drive belongs to the uid that created it (SO_PEERCRED). Only
 // its owner or root may insert, eject, remove it or set its identity;
 // everyone may list (image paths of other users' drives are not shown).
 //
 // Thread safety: Controller and Daemon are used from one thread, except
-// Daemon::request_stop(), which is async-signal-safe.
+// Daemon::request_stop(), which is async-signal-safe. (The worker threads
+// that read images share nothing with them but the job's result.)
 #pragma once
 
 #include <sys/types.h>
@@ -28,6 +34,7 @@
 #include <string_view>
 
 #include "daemon/backend.h"
+#include "daemon/image_source.h"
 #include "daemon/protocol.h"
 #include "daemon/state.h"
 #include "daemon/unix_socket.h"
@@ -72,6 +79,11 @@ struct DaemonOptions {
   // After accept() fails for lack of descriptors (EMFILE/ENFILE), the
   // listener rests this long instead of being polled again at once.
   int accept_backoff_ms = 100;
+  // Opening and probing an image a client sent runs off the main thread and
+  // is given up after probe_timeout (the user's further images are refused
+  // while it still runs); at start, all images together get restore_timeout.
+  std::chrono::milliseconds probe_timeout{5'000};
+  std::chrono::milliseconds restore_timeout{10'000};
   // Where log lines go (default: stderr, which systemd's journal keeps).
   std::function<void(const std::string&)> log;
 };
@@ -119,7 +131,8 @@ class Controller {
 
   Reply create_drive(std::optional<uint32_t> number, const std::optional<IdentitySpec>& identity,
                      const std::optional<ImageSpec>& image, const Credentials& who, std::vector<UniqueFd> fds);
-  Reply insert_into(Entry& e, const ImageSpec& image, bool force, std::vector<UniqueFd> fds);
+  Reply insert_into(Entry& e, const ImageSpec& image, bool force, std::vector<UniqueFd> fds, uid_t requester);
+  Result<OpenedImage> open_image_bounded(const ImageSpec& image, std::vector<UniqueFd> fds, uid_t uid);
   // Resolves a DriveRef and checks the caller may change that drive.
   Entry* find(const DriveRef& ref, const Credentials& who, bool for_change, Reply* error);
   nlohmann::json drive_json(const Entry& e, const Credentials& who) const;
@@ -131,6 +144,8 @@ class Controller {
   Backend& backend_;
   std::map<uint32_t, std::unique_ptr<Entry>> drives_;
   DaemonState state_;  // mirror of drives_, as last saved
+  // Per uid: probes given up on that may still be running (see BackgroundJob).
+  std::map<uid_t, std::vector<std::function<bool()>>> probes_by_uid_;
 };
 
 class Daemon {

@@ -796,3 +796,143 @@ TEST_F(DaemonTest, AStateFileOfAnotherUserIsNotBelieved) {
 
 }  // namespace
 }  // namespace udisc::daemon
+
+// ---- limits on connections and descriptors (issue 11, D2 and D3)
+
+namespace udisc::daemon {
+namespace {
+
+// Connects as `uid` in a child; returns how many of `count` connections the
+// daemon kept (a refused one gets a "limit" line and is closed). The child
+// holds them until `hold_ms` is over.
+int connect_many_as(uid_t uid, gid_t gid, const std::string& socket, int count, int hold_ms) {
+  const std::string out = run_as(uid, gid, [&]() -> std::string {
+    std::vector<UniqueFd> conns;
+    for (int i = 0; i < count; ++i) {
+      auto c = connect_unix(socket);
+      if (c.ok()) conns.push_back(std::move(c).value());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    int kept = 0;
+    for (auto& c : conns) {
+      char b;
+      const ssize_t n = ::recv(c.get(), &b, 1, MSG_DONTWAIT);
+      kept += n < 0 && errno == EAGAIN;  // nothing said, still open
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms));
+    return std::to_string(kept);
+  });
+  return std::atoi(out.c_str());
+}
+
+TEST_F(DaemonTest, PerUserConnectionCapAndRootAlwaysAdmitted) {
+  DaemonOptions o = options();
+  o.max_clients = 10;
+  o.max_clients_per_user = 4;
+  start(o);
+  std::atomic<int> kept{-1};
+  std::thread holder([&] { kept = connect_many_as(kOtherUid, kOtherGid, socket_, 30, 1500); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Root gets through while the other user holds all it may.
+  for (int i = 0; i < 5; ++i) {
+    Client c = client();
+    EXPECT_TRUE(call(c, {{"op", "list"}}).ok);
+  }
+  holder.join();
+  EXPECT_EQ(kept.load(), 4);
+}
+
+TEST_F(DaemonTest, IdleAndPartialConnectionsTimeOut) {
+  DaemonOptions o = options();
+  o.idle_timeout_ms = 300;
+  o.partial_timeout_ms = 300;
+  start(o);
+  auto idle = Client::connect(socket_);
+  auto partial = Client::connect(socket_);
+  ASSERT_TRUE(idle.ok() && partial.ok());
+  ASSERT_TRUE(send_with_fds(partial->fd(), R"({"v":1,"id":1,"op":"li)", {}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  char buf[512];
+  timeval tv{2, 0};
+  ::setsockopt(idle->fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(partial->fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  EXPECT_EQ(::recv(idle->fd(), buf, sizeof buf, 0), 0) << "the idle connection is closed";
+  const ssize_t n = ::recv(partial->fd(), buf, sizeof buf, 0);
+  ASSERT_GT(n, 0);
+  EXPECT_NE(std::string(buf, static_cast<size_t>(n)).find("incomplete"), std::string::npos);
+  // A connection in use is not cut.
+  Client c = client();
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(call(c, {{"op", "list"}}).ok);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+TEST_F(DaemonTest, QueuedDescriptorsAreCappedPerConnectionAndPerUser) {
+  DaemonOptions o = options();
+  o.max_queued_fds = 10;
+  o.max_queued_fds_per_user = 15;
+  start(o);
+  const std::string out = run_as(kOtherUid, kOtherGid, [&]() -> std::string {
+    UniqueFd null(::open("/dev/null", O_RDONLY));
+    std::vector<int> ten(10, null.get());
+    std::string res;
+    // Ten per connection are kept (one request's worth) ...
+    auto a = connect_unix(socket_);
+    if (!a.ok() || !send_with_fds(a->get(), R"({"v":1,)", ten).ok()) return "send a";
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    char b;
+    res += ::recv(a->get(), &b, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN ? "kept " : "closed ";
+    // ... but not eleven, nor more than fifteen for the user in all.
+    auto c = connect_unix(socket_);
+    if (!c.ok() || !send_with_fds(c->get(), R"({"v":1,)", ten).ok()) return "send c";
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    char line[512];
+    const ssize_t n = ::recv(c->get(), line, sizeof line, MSG_DONTWAIT);
+    res += n > 0 && std::string(line, static_cast<size_t>(n)).find("too many descriptors") != std::string::npos
+               ? "refused"
+               : "accepted";
+    return res;
+  });
+  EXPECT_EQ(out, "kept refused");
+  Client c = client();
+  EXPECT_TRUE(call(c, {{"op", "list"}}).ok);
+  EXPECT_LT(open_fd_count(), fds_at_start_ + 20) << "descriptors the daemon still holds";
+}
+
+TEST_F(DaemonTest, AnImageTurnedIntoAFifoDoesNotHangTheRestart) {
+  start();
+  const fs::path home = dir_ / "home";
+  fs::create_directories(home);
+  ASSERT_EQ(::chown(home.c_str(), kOtherUid, kOtherGid), 0);
+  const std::string iso = (home / "mine.iso").string();
+  make_iso("mine.iso", 30);
+  fs::rename(dir_ / "mine.iso", iso);
+  ASSERT_EQ(::chown(iso.c_str(), kOtherUid, kOtherGid), 0);
+  const std::string out = run_as(kOtherUid, kOtherGid, [&]() -> std::string {
+    auto uc = Client::connect(socket_);
+    auto img = open_image_to_send(iso);
+    if (!uc.ok() || !img.ok()) return "open";
+    auto fds = img->raw_fds();
+    auto m = uc->call({{"op", "mount"}, {"image", img->spec}}, fds);
+    return m.ok() && m->ok ? "ok" : "failed";
+  });
+  ASSERT_EQ(out, "ok");
+  stop();
+  ASSERT_EQ(::unlink(iso.c_str()), 0);
+  ASSERT_EQ(::mkfifo(iso.c_str(), 0644), 0);
+  ASSERT_EQ(::chown(iso.c_str(), kOtherUid, kOtherGid), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  start();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(ms, 3000) << "start took " << ms << " ms";
+  Client c = client();
+  Reply l = call(c, {{"op", "list"}});
+  ASSERT_EQ(l.result["drives"].size(), 1u);
+  EXPECT_TRUE(l.result["drives"][0]["image"].is_null());
+  EXPECT_TRUE(log_contains("not a regular file or block device"));
+}
+
+}  // namespace
+}  // namespace udisc::daemon
