@@ -293,7 +293,7 @@ class Server::Loop {
       ctx.target = &server_.config_;
       ctx.log = server_.log_;
       ctx.peer = sockaddr_text(peer);
-      ctx.portal = sockaddr_text(local);
+      ctx.portal = server_.config_.advertised_portal.empty() ? sockaddr_text(local) : server_.config_.advertised_portal;
       Shared* shared = server_.shared_.get();
       ctx.may_log_auth_failure = [shared] { return shared->may_log_auth_failure(); };
       ctx.allocate_tsih = [shared] {
