@@ -10,7 +10,7 @@
 #   --timeout SEC      wall-clock limit for the whole boot (default 600)
 #   --memory MB        guest RAM (default 1024)
 #   --smp N            guest CPUs (default 1)
-#   --log FILE         also write the console output here
+#   --log FILE         also write the console output here, line by line as it comes
 #   --append ARGS      extra kernel command line
 #   --no-default-tools don't include the libcdio/sg3/dvd+rw tools found on the host
 #   --qemu-arg ARG     one extra QEMU argument (repeatable); or put them after --
@@ -67,7 +67,7 @@ cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 
 # kernel modules and their dependencies
-modules=(sr_mod sg isofs udf virtio_pci virtio_scsi target_core_user tcm_loop loop)
+modules=(sr_mod sg isofs udf virtio_pci virtio_scsi target_core_user tcm_loop loop iscsi_tcp crc32c_generic virtio_net)
 for m in "${modules[@]}"; do
   modprobe -d "$kroot" -S "$kver" --show-depends "$m" | awk '$1=="insmod"{print $2}'
 done | sort -u | while read -r ko; do
@@ -151,7 +151,7 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 "${accel[@]}" -m "$mem" -smp "$smp
   -nographic -no-reboot -serial mon:stdio -monitor none -nodefaults \
   -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
   -append "console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init $append" \
-  "${qemu_extra[@]}" </dev/null | tr -d '\r' | tee "$out" ${log:+"$log"}
+  "${qemu_extra[@]}" </dev/null | stdbuf -oL tr -d '\r' | tee "$out" ${log:+"$log"}
 qrc=${PIPESTATUS[0]}
 set -e
 echo "run.sh: guest ran $(echo "$(date +%s.%N) $t_built" | awk '{printf "%.1f", $1-$2}') s (boot, test, power-off)" >&2
