@@ -8,7 +8,7 @@
 #
 # usage: bench/tcmu/run.sh BUILD_DIR [SIZE_MB (64)] [ROUNDS (3)] [RANDOM_READS (4000)]
 #   BUILD_DIR holds src/cli/udisc and the udisc-blockread tool (targets udisc, udisc-blockread).
-# UDISC_BENCH_LOG=FILE: keep the whole guest console there.
+# UDISC_BENCH_LOG=FILE: keep the whole guest console there. UDISC_BENCH_SMP=N: guest CPUs (1).
 # UDISC_TCMU_PROFILE=1: the serving thread's profile lines too (src/transport/tcmu/tcmu.cc).
 # Prints the BENCH lines of every round, then per metric the udisc/loop ratio of
 # each round and their median ("RATIO <metric> <r1> <r2> ... median <m>").
@@ -26,7 +26,7 @@ xorriso -as mkisofs -quiet -R -o "$work/bench.iso" "$work/tree" 2> /dev/null
 echo "$rounds" > "$work/rounds"; echo "$reads" > "$work/reads"; echo "${UDISC_TCMU_PROFILE:-}" > "$work/profile"
 "$here/../../tests/guest/run.sh" --script "${UDISC_BENCH_GUEST:-$here/guest.sh}" --memory $((1024 + mb * 2)) --no-default-tools \
   --bin "$udisc" --bin "$reader" --file "$work/bench.iso" --file "$work/rounds" --file "$work/reads" --file "$work/profile" \
-  --timeout 900 ${UDISC_BENCH_LOG:+--log "$UDISC_BENCH_LOG"} | tee "$work/out.txt" | grep -E "^(BENCH|MOUNT|devices|GUEST-RESULT|tcmu profile)"
+  --smp "${UDISC_BENCH_SMP:-1}" --timeout 900 ${UDISC_BENCH_LOG:+--log "$UDISC_BENCH_LOG"} | tee "$work/out.txt" | grep -E "^(BENCH|MOUNT|devices|GUEST-RESULT|tcmu profile)"
 awk '/^BENCH/ { split($2, w, "-"); v[w[1] " " $3 " " w[2]] = $4; n = w[2] > n ? w[2] : n }
   END {
     split("seq-64k rand-2k-qd1 rand-2k-qd32", m, " ")
