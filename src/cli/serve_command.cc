@@ -92,7 +92,10 @@ void log_line(iscsi::LogLevel level, const std::string& message) {
 // MUTUAL_SECRET (the --mutual-chap secret).
 void print_linux_commands(const std::string& portal, const std::string& iqn, const iscsi::TargetConfig& config) {
   const std::string node = "iscsiadm -m node -T " + iqn + " -p " + portal;
-  std::printf("\nLinux (open-iscsi, as root):\n");
+  std::printf("\nLinux (open-iscsi, as root)%s:\n",
+              !config.chap              ? ""
+              : config.mutual_chap ? "; SECRET is the --chap secret, MUTUAL_SECRET the --mutual-chap secret"
+                                        : "; SECRET is the --chap secret");
   if (!config.chap) {
     std::printf("  iscsiadm -m discovery -t sendtargets -p %s\n", portal.c_str());
   } else {

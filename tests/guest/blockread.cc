@@ -197,7 +197,8 @@ int verify(const std::string& dev, const std::string& image, double duration, in
   if (blocks == 0) return 1;
   std::atomic<uint64_t> reads{0}, read_blocks{0};
   std::atomic<bool> failed{false};
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration));
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration));
   auto reader = [&](int id) {
     const int fd = open_direct(dev);
     if (fd < 0) {
