@@ -19,8 +19,9 @@
 # Environment: UDISC_GUEST_CACHE (kernel cache dir), UDISC_GUEST_KERNEL (boot
 # this kernel file), UDISC_GUEST_KVM=1 (use /dev/kvm when writable).
 # Inside the guest: /proc, /sys, /dev (devtmpfs), /tmp (tmpfs) are mounted;
-# modules sr_mod, sg, isofs, udf, virtio_scsi are loaded; target_core_user
-# and tcm_loop are available to modprobe; $UDISC_GUEST=1.
+# modules sr_mod, sg, isofs, udf, virtio_scsi are loaded; target_core_user,
+# tcm_loop, loop, iscsi_tcp, crc32c_generic and virtio_net are available to
+# modprobe; $UDISC_GUEST=1.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -39,7 +40,7 @@ while (($#)); do
     --no-default-tools) default_tools=0; shift ;;
     --qemu-arg) qemu_extra+=("$2"); shift 2 ;;
     --) shift; qemu_extra+=("$@"); break ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
