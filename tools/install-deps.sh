@@ -10,7 +10,7 @@ packages=(
   # fixtures and independent peers
   xorriso udftools mame-tools flac sox
   libcdio-utils cdparanoia sg3-utils dvd+rw-tools
-  libiscsi-bin tgt qemu-system-x86 qemu-block-extra qemu-utils
+  libiscsi-bin open-iscsi tgt qemu-system-x86 qemu-block-extra qemu-utils
   busybox-static cpio kmod iperf3
   python3 python3-crcmod genisoimage xz-utils gzip
 )

@@ -2,7 +2,7 @@
 // iSCSI (RFC 7143). LUN n is the n-th image; every CDB is answered by a
 // device::Drive; the transport in src/transport/iscsi only frames.
 //
-//   udisc serve [--listen ADDR:PORT]... [--iqn NAME]
+//   udisc serve [--listen ADDR:PORT]... [--advertise ADDR:PORT] [--iqn NAME]
 //               [--chap-file FILE | --chap USER:SECRET]
 //               [--mutual-chap-file FILE | --mutual-chap USER:SECRET]
 //               [--allow INITIATOR_IQN]... IMAGE...
@@ -11,7 +11,9 @@
 // to stderr. CHAP secrets are never printed or logged. They come from a
 // file only its owner can read, from $UDISC_CHAP / $UDISC_MUTUAL_CHAP (the
 // environment of a process is private to its user), or, with a warning,
-// from the command line, which every local user can read in /proc.
+// from the command line, which every local user can read in /proc. SIGHUP
+// changes the medium of every LUN whose image file was replaced (see
+// reload_media).
 #include <fmt/format.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -44,6 +46,7 @@ namespace {
 
 struct ServeOptions {
   std::vector<std::string> listen;
+  std::string advertise;
   std::string iqn;
   std::string chap;
   std::string mutual_chap;
@@ -161,6 +164,86 @@ void log_line(iscsi::LogLevel level, const std::string& message) {
   std::fprintf(stderr, "%s udisc serve [%s] %s\n", stamp, names[static_cast<int>(level)], message.c_str());
 }
 
+// The open-iscsi commands that attach (and detach) this target on Linux,
+// printed by `udisc serve` and run as printed by tests/iscsi/openiscsi.sh.
+// With CHAP the secrets stay placeholders: SECRET (the --chap secret) and
+// MUTUAL_SECRET (the --mutual-chap secret).
+void print_linux_commands(const std::string& portal, const std::string& iqn, const iscsi::TargetConfig& config) {
+  const std::string node = "iscsiadm -m node -T " + iqn + " -p " + portal;
+  std::printf("\nLinux (open-iscsi, as root)%s:\n",
+              !config.chap              ? ""
+              : config.mutual_chap ? "; SECRET is the --chap secret, MUTUAL_SECRET the --mutual-chap secret"
+                                        : "; SECRET is the --chap secret");
+  if (!config.chap) {
+    std::printf("  iscsiadm -m discovery -t sendtargets -p %s\n", portal.c_str());
+  } else {
+    auto auth = [&](const std::string& prefix) {
+      std::string keys = " -n " + prefix + ".authmethod -v CHAP -n " + prefix + ".username -v " + config.chap->user +
+                         " -n " + prefix + ".password -v SECRET";
+      if (config.mutual_chap)
+        keys += " -n " + prefix + ".username_in -v " + config.mutual_chap->user + " -n " + prefix +
+                ".password_in -v MUTUAL_SECRET";
+      return keys;
+    };
+    const std::string discovery = "iscsiadm -m discoverydb -t sendtargets -p " + portal;
+    std::printf("  %s -o new\n", discovery.c_str());
+    std::printf("  %s -o update%s\n", discovery.c_str(), auth("discovery.sendtargets.auth").c_str());
+    std::printf("  %s --discover\n", discovery.c_str());
+    std::printf("  %s -o update%s\n", node.c_str(), auth("node.session.auth").c_str());
+  }
+  std::printf("  %s --login\n", node.c_str());
+  std::printf("Linux, to detach:\n  %s --logout\n", node.c_str());
+}
+
+// One LUN's image and the file it came from, for SIGHUP.
+struct ServedImage {
+  std::string path;
+  std::shared_ptr<device::Drive> drive;
+  struct stat file {};
+};
+
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+// SIGHUP: the medium change of `udisc serve`, which has no control channel.
+// Each LUN whose image path now names another file (replaced with `mv`, or
+// changed in size or time) gets it as its new disc, as a drive's loader
+// would: eject, then insert (the initiator sees unit attention 28/00 and a
+// media event). A LUN an initiator has locked (PREVENT MEDIUM REMOVAL, e.g. a
+// mounted file system) keeps its disc, like a real drive's locked tray: the
+// engine sends the initiator an eject-request event, and the change is made
+// by the next SIGHUP after the initiator unlocks. An image that does not open
+// leaves the old disc in place.
+void reload_media(std::vector<ServedImage>& served) {
+  for (size_t lun = 0; lun < served.size(); ++lun) {
+    ServedImage& s = served[lun];
+    struct stat now {};
+    if (::stat(s.path.c_str(), &now) != 0) {
+      log_line(iscsi::LogLevel::warning, fmt::format("LUN {}: {}: {}; disc unchanged", lun, s.path, std::strerror(errno)));
+      continue;
+    }
+    if (same_file(now, s.file)) continue;
+    auto image = formats::open_image(s.path);
+    if (!image.ok()) {
+      log_line(iscsi::LogLevel::warning, fmt::format("LUN {}: {}; disc unchanged", lun, image.status().message()));
+      continue;
+    }
+    if (Status e = s.drive->eject(); !e.ok()) {
+      log_line(iscsi::LogLevel::warning, fmt::format("LUN {}: medium change refused: {}; send SIGHUP again once the "
+                                                     "initiator has unmounted it", lun, e.message()));
+      continue;
+    }
+    if (Status i = s.drive->insert(image.value()); !i.ok()) {
+      log_line(iscsi::LogLevel::error, fmt::format("LUN {}: inserting {}: {}", lun, s.path, i.message()));
+      continue;
+    }
+    s.file = now;
+    log_line(iscsi::LogLevel::info, fmt::format("LUN {}: medium changed to {} ({})", lun, s.path, (*image)->format_name()));
+  }
+}
+
 int run_serve(const ServeOptions& opt) {
   iscsi::TargetConfig config;
   config.name = opt.iqn.empty() ? default_iqn() : opt.iqn;
@@ -195,9 +278,19 @@ int run_serve(const ServeOptions& opt) {
   } else {
     std::fprintf(stderr, "udisc: warning: %s\n", descriptors.status().message().c_str());
   }
+  if (!opt.advertise.empty()) {
+    if (!iscsi::parse_address(opt.advertise).ok()) {
+      std::fprintf(stderr, "udisc: --advertise '%s' is not ADDR:PORT or [IPv6]:PORT\n", opt.advertise.c_str());
+      return 2;
+    }
+    config.advertised_portal = opt.advertise;
+  }
 
   std::vector<std::string> descriptions;
+  std::vector<ServedImage> served;
   for (size_t i = 0; i < opt.images.size(); ++i) {
+    struct stat file {};
+    ::stat(opt.images[i].c_str(), &file);
     auto image = formats::open_image(opt.images[i]);
     if (!image.ok()) {
       std::fprintf(stderr, "udisc: %s\n", image.status().message().c_str());
@@ -213,6 +306,7 @@ int run_serve(const ServeOptions& opt) {
       return 1;
     }
     config.luns.push_back(iscsi::make_drive_unit(drive));
+    served.push_back({opt.images[i], drive, file});
     descriptions.push_back(opt.images[i] + " (" + format + ")");
   }
 
@@ -221,6 +315,7 @@ int run_serve(const ServeOptions& opt) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -245,28 +340,27 @@ int run_serve(const ServeOptions& opt) {
   const std::string& iqn = config.name;
   std::printf("udisc serve: target %s\n", iqn.c_str());
   for (const auto& portal : server.addresses()) std::printf("  listening on %s\n", portal.c_str());
-  const std::string portal = server.addresses().front();
+  const std::string portal = config.advertised_portal.empty() ? server.addresses().front() : config.advertised_portal;
   const auto parsed = iscsi::parse_address(portal);
   const std::string host = parsed.ok() ? parsed->host : "127.0.0.1";
   const std::string url_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   const uint16_t port = parsed.ok() ? parsed->port : 3260;
   const std::string chap_qemu = config.chap ? ",user=" + config.chap->user + ",password=SECRET" : "";
+  print_linux_commands(portal, iqn, config);
   for (size_t i = 0; i < descriptions.size(); ++i) {
     std::printf("\nLUN %zu: %s\n", i, descriptions[i].c_str());
     std::printf("  URL:     iscsi://%s:%u/%s/%zu\n", url_host.c_str(), port, iqn.c_str(), i);
-    std::printf("  Linux:   iscsiadm -m discovery -t sendtargets -p %s && iscsiadm -m node -T %s -p %s --login\n",
-                portal.c_str(), iqn.c_str(), portal.c_str());
     std::printf("  QEMU:    -drive driver=iscsi,transport=tcp,portal=%s,target=%s,lun=%zu%s,if=none,id=udisc%zu,readonly=on "
                 "-device virtio-scsi-pci -device scsi-block,drive=udisc%zu\n",
                 portal.c_str(), iqn.c_str(), i, chap_qemu.c_str(), i, i);
     std::printf("  Windows: iscsicli QAddTargetPortal %s %u && iscsicli QLoginTarget %s\n", host.c_str(), port, iqn.c_str());
   }
   if (config.chap) std::printf("\nCHAP required (user %s); the secret is the one from %s.\n", config.chap->user.c_str(), chap_source.c_str());
-  std::printf("\nServing until SIGINT/SIGTERM.\n");
+  std::printf("\nServing until SIGINT/SIGTERM (SIGHUP: change the disc of each LUN whose image file was replaced).\n");
   std::fflush(stdout);
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) reload_media(served);
   log_line(iscsi::LogLevel::info, std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   server.stop();
   server.wait();
@@ -280,6 +374,9 @@ void register_serve_command(CLI::App& app, int& exit_code) {
   auto opt = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve images as CD/DVD/BD-ROM drives over iSCSI (LUN n = n-th image)");
   cmd->add_option("--listen", opt->listen, "Address to listen on, ADDR:PORT or [IPv6]:PORT (default 127.0.0.1:3260; repeatable)");
+  cmd->add_option("--advertise", opt->advertise,
+                  "Address initiators are told to use (SendTargets and the printed commands) when they reach this "
+                  "target through NAT or a port forward, e.g. 10.0.2.2:3260 from a QEMU guest");
   cmd->add_option("--iqn", opt->iqn, "Target name (default iqn.2025-01.org.udisc:<hostname>)");
   cmd->add_option("--chap-file", opt->chap_file,
                   "Require CHAP from initiators: FILE holds USER:SECRET (mode 600; or set $UDISC_CHAP)");

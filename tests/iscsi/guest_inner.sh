@@ -7,6 +7,7 @@
 fails=0
 ok() { echo "OK   $1"; }
 bad() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+. /guest_checks.sh
 
 for i in $(seq 100); do [ -b /dev/sr0 ] && [ -b /dev/sr1 ] && [ -b /dev/sr2 ] && break; sleep 0.2; done
 ls -l /dev/sr* 2>&1
@@ -48,26 +49,7 @@ else
   bad cd-info "not available in the guest"
 fi
 
-if command -v cdparanoia >/dev/null; then
-  # -r: raw little-endian PCM, the byte order of CD-DA in a BIN file.
-  if cdparanoia -q -d /dev/sr1 -r 2 /tmp/t2.raw; then
-    size=$(stat -c %s /tmp/t2.raw)
-    want=$(cat /data/track2.len)
-    if cmp -s -n "$want" /tmp/t2.raw /data/track2.pcm; then
-      ok cdparanoia-bit-exact
-    else
-      cmp -l -n "$want" /tmp/t2.raw /data/track2.pcm 2>/dev/null | head -3
-      cmp -l -n "$want" /tmp/t2.raw /data/track2.pcm 2>/dev/null | wc -l
-      echo "ripped:"; od -A d -t x1 /tmp/t2.raw | head -4
-      echo "image:"; od -A d -t x1 /data/track2.pcm | head -4
-      bad cdparanoia-bit-exact "ripped track 2 differs from the image ($size bytes ripped, $want compared)"
-    fi
-  else
-    bad cdparanoia "rip failed"
-  fi
-else
-  bad cdparanoia "not available in the guest"
-fi
+check_cdparanoia /dev/sr1
 # LUN 3: the CHD. Its data track holds test.iso; its track 2 is the same audio.
 for i in $(seq 50); do [ -b /dev/sr3 ] && break; sleep 0.2; done
 if mount -t iso9660 -o ro /dev/sr3 /mnt; then

@@ -377,7 +377,7 @@ class Server::Loop {
       ctx.target = &server_.config_;
       ctx.log = server_.log_;
       ctx.peer = peer_text;
-      ctx.portal = sockaddr_text(local);
+      ctx.portal = server_.config_.advertised_portal.empty() ? sockaddr_text(local) : server_.config_.advertised_portal;
       ctx.auth_failed = [shared, host = host_text(peer)] {
         shared->admission.auth_failed(host, std::chrono::steady_clock::now());
         return shared->may_log(shared->auth_log, "authentication failures");

@@ -25,6 +25,10 @@ struct TargetConfig {
   std::optional<ChapCredentials> chap;             // required from initiators when set
   std::optional<ChapCredentials> mutual_chap;      // the target's own credentials
   std::vector<std::string> allowed_initiators;     // empty: everyone
+  // "address:port" answered to SendTargets instead of the address a connection
+  // arrived on, for initiators behind NAT or a port forward (a QEMU guest
+  // reaches a host's 127.0.0.1 as 10.0.2.2). Empty: the connection's address.
+  std::string advertised_portal;
   TargetLimits limits;
   uint32_t queue_depth = 128;        // CmdSN window per session
   uint32_t nop_interval_ms = 5000;   // idle time before a NOP-In ping (0: never)
