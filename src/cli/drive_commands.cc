@@ -43,6 +43,16 @@ constexpr int kExitNoPermission = 77;  // EX_NOPERM
 
 void print_error(const std::string& message) { std::fprintf(stderr, "udisc: %s\n", message.c_str()); }
 
+// How to start the daemon here: through the installed service where systemd
+// runs, else by hand (containers, other init systems).
+std::string start_daemon_hint() {
+  if (::access("/run/systemd/system", F_OK) == 0) {
+    return "Start it with `sudo systemctl start udisc` (installed service) or run `sudo udisc daemon` in another "
+           "terminal";
+  }
+  return "systemd is not running here: start the daemon by hand, `sudo udisc daemon` in another terminal";
+}
+
 // What to say when the control socket does not answer.
 std::string no_daemon_message(const std::string& socket, int err) {
   if (err == EACCES || err == EPERM) {
@@ -55,11 +65,8 @@ std::string no_daemon_message(const std::string& socket, int err) {
                      : "Create the group and restart the daemon: `sudo groupadd --system udisc && sudo usermod -aG "
                        "udisc $USER && sudo systemctl restart udisc`.");
   }
-  return fmt::format(
-      "no udisc daemon is running (nothing answers on {}).\n"
-      "Start it with `sudo systemctl start udisc` (installed service) or run `sudo udisc daemon` in another "
-      "terminal{}.",
-      socket, socket == daemon::kDefaultSocketPath ? "" : fmt::format(" with --socket {}", socket));
+  return fmt::format("no udisc daemon is running (nothing answers on {}).\n{}{}.", socket, start_daemon_hint(),
+                     socket == daemon::kDefaultSocketPath ? "" : fmt::format(" with --socket {}", socket));
 }
 
 struct Connection {
@@ -377,7 +384,7 @@ int doctor(const std::string& socket) {
         "  A local drive: `udisc mount IMAGE` prints /dev/srN, which mount(8), udisks and desktop\n"
         "  file managers use like a real optical drive.%s\n",
         daemon_ok ? (backend == "tcmu" ? "" : " (Restart the daemon with --backend tcmu.)")
-                  : " (Start the daemon first: `sudo systemctl start udisc`.)");
+                  : (" (" + start_daemon_hint() + ".)").c_str());
   } else {
     std::printf(
         "  No local /dev/srN on this kernel. Export the image over iSCSI instead:\n"
