@@ -2,9 +2,12 @@
 # The files dist/ generates in a build tree, checked by the tools that read
 # them: groff -ww (man pages), desktop-file-validate, xmllint and
 # update-mime-database (with shared-mime-info's own package), sh/bash/zsh -n.
-# usage: dist_files_test.sh BUILD/dist   (exit 77 when a checker is missing)
+# Then `cmake --install` into a scratch DESTDIR with prefix /usr/local: every
+# file lands where the prefix says, the unit runs the installed binary.
+# usage: dist_files_test.sh BUILD_DIR   (exit 77 when a checker is missing)
 set -euo pipefail
-gen="$1"
+build="$1"
+gen="$build/dist"
 for t in groff desktop-file-validate xmllint update-mime-database zsh; do
   command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
 done
@@ -39,5 +42,20 @@ done
 check "sh -n udisc-desktop-mount" sh -n "$gen/udisc-desktop-mount"
 check "bash -n completion" bash -n "$gen/completion/udisc"
 check "zsh -n completion" zsh -n "$gen/completion/_udisc"
+dest="$mime/install"
+if DESTDIR="$dest" cmake --install "$build" --prefix /usr/local >/dev/null; then
+  for f in bin/udisc lib/systemd/system/udisc.service lib/systemd/system/udisc.socket lib/sysusers.d/udisc.conf \
+           lib/tmpfiles.d/udisc.conf libexec/udisc/udisc-desktop-mount share/applications/udisc-mount.desktop \
+           share/bash-completion/completions/udisc share/zsh/site-functions/_udisc share/man/man1/udisc.1 \
+           share/man/man8/udisc-daemon.8 share/mime/packages/udisc-images.xml; do
+    [[ -e $dest/usr/local/$f ]] || bad "cmake --install: no /usr/local/$f"
+  done
+  grep -q "^ExecStart=/usr/local/bin/udisc daemon" "$dest/usr/local/lib/systemd/system/udisc.service" &&
+    ok "cmake --install --prefix /usr/local: files and ExecStart follow the prefix" || bad "ExecStart does not follow the prefix"
+  grep -q "^Exec=/usr/local/libexec/udisc/udisc-desktop-mount %F$" "$dest/usr/local/share/applications/udisc-mount.desktop" ||
+    bad "desktop Exec does not follow the prefix"
+else
+  bad "cmake --install"
+fi
 echo "$failures failure(s)"
 ((failures == 0))

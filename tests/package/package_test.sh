@@ -70,7 +70,7 @@ else bad "Depends" "$(grep Depends "$work/info")"; fi
 # ---- install as the README says ---------------------------------------------
 useradd --system --no-create-home --shell /bin/sh "$user"
 groupdel udisc 2>/dev/null || true   # the package creates it
-if apt-get install -y ./build/deb/udisc_*.deb >"$work/install.log" 2>&1; then ok "apt-get install ./build/deb/udisc_*.deb"
+if DEBIAN_FRONTEND=noninteractive apt-get install ./build/deb/udisc_*.deb </dev/null >"$work/install.log" 2>&1; then ok "apt-get install ./build/deb/udisc_*.deb"
 else cat "$work/install.log"; bad "apt-get install"; exit 1; fi
 check "group udisc created" getent group udisc
 if [[ ! -d /run/systemd/system ]]; then
