@@ -20,6 +20,14 @@ if [ -b "$dev" ] && mount -t iso9660 -o ro "$dev" /mnt && (cd /mnt && sha256sum 
   ok mounted
 else bad mounted "$dev"; fi
 
+# Removal refused while mounted (the daemon's lock state and /proc/mounts agree).
+out=$(sh /data/prerm remove 2>&1); rc=$?
+echo "$out"
+if [ $rc != 0 ] && echo "$out" | grep -q "umount" && udisc list | grep -q /data/disc.iso; then
+  ok remove-refused-while-mounted
+else bad remove-refused-while-mounted "rc=$rc"; fi
+echo "INFO locked before the restart: $(udisc list --json | grep -c '"locked": true')"
+
 # Upgrade: the old package's prerm, then (dh_installsystemd's postinst) the
 # service restart, here by hand: SIGTERM and the new daemon.
 sh /data/prerm upgrade 0.1.0 && ok prerm-upgrade || bad prerm-upgrade "exit status $?"
@@ -33,12 +41,13 @@ if udisc list | grep -q /data/disc.iso && (cd /mnt && sha256sum -c /data/sums >/
   ok upgrade-keeps-drive-and-mount
 else bad upgrade-keeps-drive-and-mount "$(udisc list 2>&1)"; fi
 
-# Removal while the file system is mounted: refused, with the reason.
+echo "INFO locked after the restart: $(udisc list --json | grep -c '"locked": true')"
+# Removal after the upgrade, still mounted: refused, with the reason.
 out=$(sh /data/prerm remove 2>&1); rc=$?
 echo "$out"
-if [ $rc != 0 ] && echo "$out" | grep -q "umount" && udisc list | grep -q /data/disc.iso; then
-  ok remove-refused-while-mounted
-else bad remove-refused-while-mounted "rc=$rc"; fi
+if [ $rc != 0 ] && echo "$out" | grep -q "mounted on /mnt" && udisc list | grep -q /data/disc.iso; then
+  ok remove-refused-while-mounted-after-upgrade
+else bad remove-refused-while-mounted-after-upgrade "rc=$rc"; fi
 umount /mnt
 
 # No daemon but drives in the kernel: refused, with the reason.
