@@ -23,10 +23,16 @@ for page in "$gen"/man/udisc.1 "$gen"/man/udisc-daemon.8; do
   warnings=$(LC_ALL=C.UTF-8 groff -ww -man -Tutf8 -z "$page" 2>&1)
   if [[ -s $page && -z $warnings ]]; then ok "groff -ww $(basename "$page")"; else bad "groff -ww $page" "$warnings"; fi
 done
-# Every subcommand has its section in udisc(1).
+# Every subcommand has its section in udisc(1), and its own page renders cleanly.
 for cmd in info verify convert serve daemon mount insert list status eject unmount identity doctor; do
   grep -q "^\.SS udisc $cmd\$" "$gen/man/udisc.1" || bad "udisc.1 has no section for $cmd"
+  warnings=$("$build/src/cli/udisc" help --man "$cmd" | LC_ALL=C.UTF-8 groff -ww -man -Tutf8 -z 2>&1)
+  [[ -z $warnings ]] || bad "groff -ww on udisc help --man $cmd" "$warnings"
 done
+# The example `udisc help` prints in its own help.
+if out=$("$build/src/cli/udisc" help --man mount | MANPAGER=cat MANWIDTH=80 man -l - 2>&1) && grep -q "udisc mount" <<<"$out"; then
+  ok "udisc help --man mount | man -l -"
+else bad "udisc help --man mount | man -l -" "$out"; fi
 check "desktop-file-validate" desktop-file-validate "$gen/udisc-mount.desktop"
 check "xmllint" xmllint --noout "$gen/udisc-images.xml"
 mime="$(mktemp -d)"
