@@ -43,9 +43,11 @@ constexpr int kExitNoPermission = 77;  // EX_NOPERM
 
 void print_error(const std::string& message) { std::fprintf(stderr, "udisc: %s\n", message.c_str()); }
 
-// Whether the systemd unit is installed here: the hints name `systemctl`
-// only then (a hint must work as printed).
+// Whether the systemd unit is installed here and systemd runs: the hints
+// name `systemctl` only then (a hint must work as printed); containers and
+// other init systems start the daemon by hand.
 bool service_installed() {
+  if (::access("/run/systemd/system", F_OK) != 0) return false;
   for (const char* dir : {"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"}) {
     if (::access((std::string(dir) + "/udisc.service").c_str(), F_OK) == 0) return true;
   }
