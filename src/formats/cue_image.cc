@@ -20,6 +20,7 @@
 #include "disc/subchannel.h"
 #include "formats/audio_source.h"
 #include "formats/cue_image.h"
+#include "util/per_thread.h"
 
 namespace udisc::formats {
 namespace {
@@ -37,10 +38,8 @@ constexpr int64_t kMaxDiscSectors = 4 * kMaxTrackSectors;
 constexpr uint32_t kChunkSectors = 32;  // stored sectors read at once when converting
 
 // Per-thread buffer for chunked conversions (reads stay stateless).
-std::vector<uint8_t>& scratch() {
-  thread_local std::vector<uint8_t> buffer;
-  return buffer;
-}
+struct ScratchTag;
+std::vector<uint8_t>& scratch() { return per_thread<std::vector<uint8_t>, ScratchTag>(); }
 
 struct Source {
   std::string name;  // as in the sheet
