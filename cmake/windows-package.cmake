@@ -6,7 +6,7 @@
 # the service work) are packed without editing this file.
 install(TARGETS udisc RUNTIME DESTINATION .)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION .)
-file(GLOB _windows_docs ${PROJECT_SOURCE_DIR}/docs/windows*.md)
+file(GLOB _windows_docs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/windows*.md)
 install(FILES ${_windows_docs} DESTINATION docs)
 set(CPACK_GENERATOR ZIP)
 set(CPACK_PACKAGE_NAME udisc)
