@@ -1,6 +1,5 @@
 #include "daemon/image_source.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -13,16 +12,11 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "formats/cue_image.h"
-#include "formats/cue_sheet.h"
 
 namespace udisc::daemon {
 namespace {
-
-constexpr size_t kMaxCueBytes = 1 << 20;
 
 std::string fd_path(int fd) {
   std::array<char, 4096> buf{};
@@ -39,20 +33,6 @@ bool path_reopenable(const std::string& path) {
     return false;
   }
   return path.rfind("/memfd:", 0) != 0;
-}
-
-// Whether the head of a file is cue sheet text (no NUL, a cue keyword first).
-bool looks_like_cue(std::span<const uint8_t> head) {
-  if (std::find(head.begin(), head.end(), uint8_t{0}) != head.end()) return false;
-  size_t i = head.size() >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF ? 3 : 0;
-  while (i < head.size() && std::isspace(head[i])) ++i;
-  std::string word;
-  while (i < head.size() && std::isalpha(head[i]) && word.size() < 16)
-    word.push_back(static_cast<char>(std::toupper(head[i++])));
-  if (i < head.size() && !std::isspace(head[i])) return false;
-  static constexpr std::string_view kKeywords[] = {"FILE",       "REM",        "CATALOG", "TITLE", "PERFORMER",
-                                                   "SONGWRITER", "CDTEXTFILE", "TRACK",   "FLAGS"};
-  return std::find(std::begin(kKeywords), std::end(kKeywords), word) != std::end(kKeywords);
 }
 
 // Supplementary groups of uid (looked up in the parent, before fork).
@@ -105,77 +85,6 @@ std::vector<gid_t> groups_of(uid_t uid, gid_t gid) {
   ::_exit(0);
 }
 
-Result<formats::ImagePtr> open_cue_from_files(
-    std::shared_ptr<formats::RandomAccessFile> sheet,
-    std::map<std::string, std::shared_ptr<formats::RandomAccessFile>> companions) {
-  std::string text(static_cast<size_t>(sheet->size()), '\0');
-  if (Status s = sheet->read_at(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size())); !s.ok()) {
-    return s;
-  }
-  formats::CueFileResolver resolve =
-      [&companions, &sheet](const std::string& name) -> Result<std::shared_ptr<formats::RandomAccessFile>> {
-    auto it = companions.find(name);
-    if (it == companions.end()) {
-      return Status::NotFound("'" + sheet->name() + "': file '" + name +
-                              "' named by the sheet was not sent with it (send one descriptor per FILE entry)");
-    }
-    return it->second;
-  };
-  return formats::open_cue_sheet(text, sheet->name(), resolve);
-}
-
-// A name in `dir` equal to `name` but for case, or "".
-std::string find_case_insensitive(const std::string& dir, const std::string& name) {
-  auto lower = [](std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-  };
-  const std::string want = lower(name);
-  std::string found;
-  if (DIR* d = ::opendir(dir.empty() ? "." : dir.c_str())) {
-    while (dirent* ent = ::readdir(d)) {
-      if (lower(ent->d_name) == want) {
-        found = ent->d_name;
-        break;
-      }
-    }
-    ::closedir(d);
-  }
-  return found;
-}
-
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-// Client side: where the cue reader finds `written` next to the sheet in
-// `folder` (formats::folder_resolver's rules): the name relative to the
-// folder with "\\" read as "/"; else the last component matched without
-// case; else the bare file name in the sheet's folder, exactly, then
-// without case. Returns the first candidate when nothing matches, so the
-// caller's open() names it.
-std::string resolve_companion(const std::string& folder, const std::string& written) {
-  std::string name = written;
-  std::replace(name.begin(), name.end(), '\\', '/');
-  const std::string prefix = folder.empty() ? "" : folder + "/";
-  std::string path = !name.empty() && name.front() == '/' ? name : prefix + name;
-  if (exists(path)) return path;
-  const size_t slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  std::string match = find_case_insensitive(dir, base);
-  if (!match.empty()) return dir.empty() ? match : dir + "/" + match;
-  const size_t name_slash = name.find_last_of('/');
-  if (name_slash != std::string::npos) {
-    const std::string bare = name.substr(name_slash + 1);
-    if (exists(prefix + bare)) return prefix + bare;
-    match = find_case_insensitive(folder, bare);
-    if (!match.empty()) return prefix + match;
-  }
-  return path;
-}
-
 }  // namespace
 
 Result<FileRecord> describe_fd(int fd, const std::string& what) {
@@ -209,19 +118,24 @@ Result<FileRecord> describe_fd(int fd, const std::string& what) {
 Result<formats::ImagePtr> open_image_from_files(
     std::shared_ptr<formats::RandomAccessFile> main,
     std::map<std::string, std::shared_ptr<formats::RandomAccessFile>> companions) {
-  const uint64_t size = main->size();
-  if (size == 0) return Status::Corruption("'" + main->name() + "': empty file, not a disc image");
-  std::vector<uint8_t> head(static_cast<size_t>(std::min<uint64_t>(size, 4096)));
-  if (Status s = main->read_at(0, head); !s.ok()) return s;
-  if (looks_like_cue(head)) {
-    if (size > kMaxCueBytes) return Status::Corruption("'" + main->name() + "': cue sheet larger than 1 MiB");
-    return open_cue_from_files(std::move(main), std::move(companions));
-  }
-  if (!companions.empty()) {
-    return Status::InvalidArgument("'" + main->name() + "' is not a cue sheet, yet " +
+  if (main == nullptr) return Status::InvalidArgument("no image descriptor");
+  auto wanted = formats::companion_names(*main);
+  if (!wanted.ok()) return wanted.status();
+  if (wanted->empty() && !companions.empty()) {
+    return Status::InvalidArgument("'" + main->name() + "' is an image of one file, yet " +
                                    std::to_string(companions.size()) + " companion files were sent with it");
   }
-  return formats::open_iso(std::move(main));
+  const std::string& name = main->name();
+  formats::FileResolver resolve =
+      [&companions, &name](const std::string& ref) -> Result<std::shared_ptr<formats::RandomAccessFile>> {
+    auto it = companions.find(ref);
+    if (it == companions.end()) {
+      return Status::NotFound("'" + name + "': file '" + ref +
+                              "' that the image needs was not sent with it (send one descriptor per companion file)");
+    }
+    return it->second;
+  };
+  return formats::open_image(std::move(main), resolve);
 }
 
 Result<OpenedImage> open_received_image(const ImageSpec& spec, std::vector<UniqueFd> fds) {
@@ -352,31 +266,19 @@ Result<OpenedImage> reopen_image(const ImageRecord& record, uid_t uid, gid_t gid
 Status companion_files(const std::string& image_path, std::vector<std::string>* refs, std::vector<std::string>* paths) {
   refs->clear();
   paths->clear();
-  std::ifstream in(image_path, std::ios::binary);
-  if (!in) return Status::Ok();  // the caller's open() reports the error
-  std::string head(4096, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<size_t>(in.gcount()));
-  if (!looks_like_cue(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(head.data()), head.size()))) {
-    return Status::Ok();
+  auto main = formats::open_file(image_path);
+  if (!main.ok()) return Status::Ok();  // the caller's open() reports the error
+  if ((*main)->size() == 0) return Status::Ok();
+  auto names = formats::companion_names(**main);
+  if (!names.ok()) return names.status();
+  if (names->size() > kMaxImageFiles - 1) {
+    return Status::InvalidArgument("'" + image_path + "' names " + std::to_string(names->size()) +
+                                   " files; at most " + std::to_string(kMaxImageFiles - 1));
   }
-  in.clear();
-  in.seekg(0);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > kMaxCueBytes) return Status::Corruption("'" + image_path + "': cue sheet larger than 1 MiB");
-  auto sheet = formats::cue::parse_cue_sheet(text.str(), image_path);
-  if (!sheet.ok()) return sheet.status();
-  const size_t slash = image_path.find_last_of('/');
-  const std::string folder = slash == std::string::npos ? "" : (slash == 0 ? "/" : image_path.substr(0, slash));
-  for (const auto& f : sheet->files) {
-    if (std::find(refs->begin(), refs->end(), f.name) != refs->end()) continue;
-    refs->push_back(f.name);
-    paths->push_back(resolve_companion(folder, f.name));
-  }
-  if (refs->size() > kMaxImageFiles - 1) {
-    return Status::InvalidArgument("'" + image_path + "' names " + std::to_string(refs->size()) + " files; at most " +
-                                   std::to_string(kMaxImageFiles - 1));
+  const std::string folder = formats::folder_of(image_path);
+  for (const std::string& ref : *names) {
+    refs->push_back(ref);
+    paths->push_back(formats::companion_path(folder, ref));
   }
   return Status::Ok();
 }
