@@ -18,6 +18,7 @@ head -c 2048 /dev/urandom > tree/boot.img
 xorriso -as mkisofs -quiet -R -J -V PARITY -b boot.img -no-emul-boot -boot-load-size 4 -o boot.iso tree 2>/dev/null
 "$MAKE_MIXED_CUE" . --iso boot.iso --multisession --audio-tracks 3 --wave --name mixed >/dev/null
 echo "not a disc image" > junk.iso
+cp boot.iso "café-ディスク.iso"  # a name outside any ANSI code page: UTF-8 through udisc.exe's manifest
 
 checked=0
 # same CMD...: runs `udisc CMD` and `udisc.exe CMD` in the fixture directory
@@ -39,6 +40,7 @@ for image in boot.iso mixed.cue; do
   same info --json "$image"
   same verify "$image"
 done
+same info --json "café-ディスク.iso"
 same info junk.iso
 same info missing.cue
 
