@@ -14,12 +14,8 @@
 // from the command line, which every local user can read in /proc. SIGHUP
 // changes the medium of every LUN whose image file was replaced (see
 // reload_media).
+#include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -36,6 +32,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/stop_signal.h"
 #include "device/drive.h"
 #include "formats/open.h"
 #include "transport/iscsi/server.h"
@@ -59,11 +56,9 @@ struct ServeOptions {
 };
 
 std::string default_iqn() {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
   std::string name;
-  for (const char* p = host; *p; ++p) {
-    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(*p)));
+  for (const char raw : host_name()) {
+    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(raw)));
     name.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '-');
   }
   if (name.empty()) name = "localhost";
@@ -84,34 +79,14 @@ bool split_credentials(const std::string& text, const std::string& option, iscsi
   return true;
 }
 
-// Reads USER:SECRET from the first line of `path`, which must be a regular
-// file that neither group nor others can read or write.
+// Reads USER:SECRET from the first line of `path`, a file only its owner
+// may read (read_owner_only_file, stop_signal.h).
 bool read_credentials_file(const std::string& path, const char* option, std::string& text) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0) {
-    std::fprintf(stderr, "udisc: %s '%s': %s\n", option, path.c_str(), std::strerror(errno));
+  std::string error;
+  if (!read_owner_only_file(path, &text, &error)) {
+    std::fprintf(stderr, "udisc: %s '%s': %s\n", option, path.c_str(), error.c_str());
     return false;
   }
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    std::fprintf(stderr, "udisc: %s '%s': not a regular file\n", option, path.c_str());
-    ::close(fd);
-    return false;
-  }
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    std::fprintf(stderr, "udisc: %s '%s': other users can access it (mode %04o); run: chmod 600 %s\n", option,
-                 path.c_str(), static_cast<unsigned>(st.st_mode & 07777), path.c_str());
-    ::close(fd);
-    return false;
-  }
-  char buf[1024];
-  const ssize_t n = ::read(fd, buf, sizeof buf);
-  ::close(fd);
-  if (n < 0) {
-    std::fprintf(stderr, "udisc: %s '%s': %s\n", option, path.c_str(), std::strerror(errno));
-    return false;
-  }
-  text.assign(buf, static_cast<size_t>(n));
   text = text.substr(0, text.find('\n'));
   if (!text.empty() && text.back() == '\r') text.pop_back();
   return true;
@@ -155,13 +130,10 @@ std::mutex g_log_mutex;
 void log_line(iscsi::LogLevel level, const std::string& message) {
   static const char* names[] = {"debug", "info", "warning", "error"};
   const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+  // fmt::localtime: the thread-safe local time on every platform (localtime_r / localtime_s).
+  const std::string stamp = fmt::format("{:%Y-%m-%d %H:%M:%S}", fmt::localtime(std::chrono::system_clock::to_time_t(now)));
   std::lock_guard lock(g_log_mutex);
-  std::fprintf(stderr, "%s udisc serve [%s] %s\n", stamp, names[static_cast<int>(level)], message.c_str());
+  std::fprintf(stderr, "%s udisc serve [%s] %s\n", stamp.c_str(), names[static_cast<int>(level)], message.c_str());
 }
 
 // The open-iscsi commands that attach (and detach) this target on Linux,
@@ -199,13 +171,8 @@ void print_linux_commands(const std::string& portal, const std::string& iqn, con
 struct ServedImage {
   std::string path;
   std::shared_ptr<device::Drive> drive;
-  struct stat file {};
+  std::optional<FileIdentity> file;
 };
-
-bool same_file(const struct stat& a, const struct stat& b) {
-  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
-         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
-}
 
 // SIGHUP: the medium change of `udisc serve`, which has no control channel.
 // Each LUN whose image path now names another file (replaced with `mv`, or
@@ -219,12 +186,13 @@ bool same_file(const struct stat& a, const struct stat& b) {
 void reload_media(std::vector<ServedImage>& served) {
   for (size_t lun = 0; lun < served.size(); ++lun) {
     ServedImage& s = served[lun];
-    struct stat now {};
-    if (::stat(s.path.c_str(), &now) != 0) {
-      log_line(iscsi::LogLevel::warning, fmt::format("LUN {}: {}: {}; disc unchanged", lun, s.path, std::strerror(errno)));
+    std::string error;
+    const std::optional<FileIdentity> now = file_identity(s.path, &error);
+    if (!now) {
+      log_line(iscsi::LogLevel::warning, fmt::format("LUN {}: {}: {}; disc unchanged", lun, s.path, error));
       continue;
     }
-    if (same_file(now, s.file)) continue;
+    if (s.file && *now == *s.file) continue;
     auto image = formats::open_image(s.path);
     if (!image.ok()) {
       log_line(iscsi::LogLevel::warning, fmt::format("LUN {}: {}; disc unchanged", lun, image.status().message()));
@@ -289,8 +257,7 @@ int run_serve(const ServeOptions& opt) {
   std::vector<std::string> descriptions;
   std::vector<ServedImage> served;
   for (size_t i = 0; i < opt.images.size(); ++i) {
-    struct stat file {};
-    ::stat(opt.images[i].c_str(), &file);
+    const std::optional<FileIdentity> file = file_identity(opt.images[i], nullptr);
     auto image = formats::open_image(opt.images[i]);
     if (!image.ok()) {
       std::fprintf(stderr, "udisc: %s\n", image.status().message().c_str());
@@ -310,14 +277,8 @@ int run_serve(const ServeOptions& opt) {
     descriptions.push_back(opt.images[i] + " (" + format + ")");
   }
 
-  // Signals are taken synchronously by this thread; the event loops never see them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Before the event loops start: stop and reload requests are taken by this thread only.
+  StopSignal stop_signal;
 
   const iscsi::LogLevel min_level = opt.verbose ? iscsi::LogLevel::debug : iscsi::LogLevel::info;
   iscsi::Server server(config, [min_level](iscsi::LogLevel level, const std::string& m) {
@@ -356,12 +317,18 @@ int run_serve(const ServeOptions& opt) {
     std::printf("  Windows: iscsicli QAddTargetPortal %s %u && iscsicli QLoginTarget %s\n", host.c_str(), port, iqn.c_str());
   }
   if (config.chap) std::printf("\nCHAP required (user %s); the secret is the one from %s.\n", config.chap->user.c_str(), chap_source.c_str());
-  std::printf("\nServing until SIGINT/SIGTERM (SIGHUP: change the disc of each LUN whose image file was replaced).\n");
+  std::printf("\nServing until %s.\n", StopSignal::description());
   std::fflush(stdout);
 
-  int sig = 0;
-  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) reload_media(served);
-  log_line(iscsi::LogLevel::info, std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+  for (;;) {
+    std::string what;
+    if (stop_signal.next(&what) == StopSignal::Event::reload) {
+      reload_media(served);
+      continue;
+    }
+    log_line(iscsi::LogLevel::info, "stopping on " + what);
+    break;
+  }
   server.stop();
   server.wait();
   log_line(iscsi::LogLevel::info, "stopped");
