@@ -2,6 +2,7 @@
 // the real work (zlib, liblzma, libFLAC, libzstd); this file adds only the
 // framing MAME puts around them and the Huffman coder MAME wrote itself.
 #include "formats/chd_codecs.h"
+#include "util/per_thread.h"
 
 #include <FLAC/stream_decoder.h>
 #include <lzma.h>
@@ -33,7 +34,7 @@ Status inflate_raw(std::span<const uint8_t> src, std::span<uint8_t> dst, uint32_
       if (ready) inflateEnd(&z);
     }
   };
-  thread_local Stream stream;
+  Stream& stream = per_thread<Stream>();
   if (!stream.ready) {
     if (inflateInit2(&stream.z, -MAX_WBITS) != Z_OK) return corrupt(codec, "zlib initialisation failed");
     stream.ready = true;
@@ -99,7 +100,7 @@ Status zstd_frame(std::span<const uint8_t> src, std::span<uint8_t> dst, uint32_t
     ZSTD_DCtx* ctx = ZSTD_createDCtx();
     ~Context() { ZSTD_freeDCtx(ctx); }
   };
-  thread_local Context context;
+  Context& context = per_thread<Context>();
   if (context.ctx == nullptr) return corrupt(codec, "zstd initialisation failed");
   const size_t n = ZSTD_decompressDCtx(context.ctx, dst.data(), dst.size(), src.data(), src.size());
   if (ZSTD_isError(n)) return corrupt(codec, std::string("zstd frame is invalid (") + ZSTD_getErrorName(n) + ")");
@@ -295,7 +296,8 @@ Status cd_hunk(uint32_t codec, std::span<const uint8_t> src, std::span<uint8_t> 
     return corrupt(codec, "hunk of " + std::to_string(dst.size()) + " bytes is not whole 2448-byte CD frames");
   }
   const auto frames = static_cast<uint32_t>(dst.size() / kCdFrameBytes);
-  thread_local std::vector<uint8_t> buffer;
+  struct BufferTag;
+  std::vector<uint8_t>& buffer = per_thread<std::vector<uint8_t>, BufferTag>();
   buffer.resize(dst.size());
   std::span<uint8_t> sectors(buffer.data(), static_cast<size_t>(frames) * kCdSectorBytes);
   std::span<uint8_t> subcode(buffer.data() + sectors.size(), static_cast<size_t>(frames) * kCdSubcodeBytes);

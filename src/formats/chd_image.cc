@@ -16,6 +16,7 @@
 //   CD layout: 2448-byte frames (2352 sector + 96 sub-channel), tracks in
 //     order, each padded to a multiple of 4 frames; audio samples big-endian.
 #include "formats/chd_image.h"
+#include "util/per_thread.h"
 
 #include <openssl/evp.h>
 #include <zlib.h>
@@ -939,7 +940,8 @@ class ChdImage final : public disc::Image {
       if (Status s = file_->read_at(e.offset, out); !s.ok()) return s;
       return check(e, out);
     }
-    thread_local std::vector<uint8_t> packed;
+    struct PackedTag;
+    std::vector<uint8_t>& packed = per_thread<std::vector<uint8_t>, PackedTag>();
     packed.resize(e.length);
     if (Status s = file_->read_at(e.offset, packed); !s.ok()) return s;
     if (Status s = chd::decompress_hunk(e.codec, packed, out); !s.ok()) return s;

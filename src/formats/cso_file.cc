@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "formats/byte_view.h"
+#include "util/per_thread.h"
 #include "formats/compressed_files.h"
 
 namespace udisc::formats {
@@ -33,7 +34,10 @@ class CsoFile final : public RandomAccessFile {
       return Status::IoError("'" + name_ + "': read of " + std::to_string(out.size()) + " bytes at " +
                              std::to_string(offset) + " is beyond the decoded size " + std::to_string(size_));
     }
-    thread_local std::vector<uint8_t> plain, packed;
+    struct PlainTag;
+    struct PackedTag;
+    std::vector<uint8_t>& plain = per_thread<std::vector<uint8_t>, PlainTag>();
+    std::vector<uint8_t>& packed = per_thread<std::vector<uint8_t>, PackedTag>();
     size_t done = 0;
     while (done < out.size()) {
       const uint64_t at = offset + done;

@@ -1,5 +1,6 @@
 // TrackImage: reads of a disc laid out as StoredRuns (see track_image.h).
 #include "formats/track_image.h"
+#include "util/per_thread.h"
 
 #include <algorithm>
 #include <array>
@@ -16,10 +17,8 @@ constexpr uint32_t kRaw = disc::kRawSectorSize;
 constexpr uint32_t kSub = disc::kSubchannelSize;
 constexpr uint32_t kChunkSectors = 32;  // stored sectors read at once when converting
 
-std::vector<uint8_t>& scratch() {
-  thread_local std::vector<uint8_t> buffer;
-  return buffer;
-}
+struct ScratchTag;
+std::vector<uint8_t>& scratch() { return per_thread<std::vector<uint8_t>, ScratchTag>(); }
 
 // Offset of the user data inside a stored sector of `main_size` bytes.
 uint32_t user_offset(disc::TrackMode mode, uint32_t main_size) {
