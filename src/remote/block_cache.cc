@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include "util/signals.h"
+
 namespace udisc::remote {
 
 struct BlockCache::Block {
@@ -211,6 +213,7 @@ void BlockCache::schedule_prefetch(uint64_t first) {
 }
 
 void BlockCache::prefetch_worker() {
+  block_process_signals_in_this_thread();
   for (;;) {
     uint64_t first = 0;
     {

@@ -430,6 +430,13 @@ Result<std::shared_ptr<HttpFile>> HttpFile::open(const std::string& url, const H
   return std::shared_ptr<HttpFile>(new HttpFile(std::move(impl)));
 }
 
+Status HttpFile::revalidate() const {
+  if (impl_->changed_.load()) return Status::Ok();
+  std::vector<uint8_t> one(1);
+  Status s = impl_->fetch(0, one);
+  return impl_->changed_.load() ? Status::Ok() : s;
+}
+
 uint64_t HttpFile::size() const { return impl_->size_; }
 const std::string& HttpFile::name() const { return impl_->url_; }
 bool HttpFile::changed() const { return impl_->changed_.load(); }

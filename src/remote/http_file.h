@@ -87,6 +87,10 @@ class HttpFile final : public formats::RandomAccessFile {
 
   // True once the server said the object is no longer the one opened.
   bool changed() const;
+  // Asks the server, past the cache, whether the object is still the one
+  // opened (a one-byte validated range); changed() is true afterwards if not.
+  // Errors only for a server that cannot be asked (down, HTTP errors).
+  Status revalidate() const;
   // The validator recorded at open ("ETag \"...\"", "Last-Modified ...", or "none").
   std::string validator() const;
   HttpStats stats() const;
