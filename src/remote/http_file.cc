@@ -1,5 +1,7 @@
 #include "remote/http_file.h"
 
+#include "remote/http_headers.h"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -33,12 +35,7 @@ std::string trim(std::string s) {
 }
 
 // What one response said, gathered by the header and body callbacks.
-struct Response {
-  long status = 0;
-  std::string content_range;
-  std::string etag;
-  std::string last_modified;
-  std::string accept_ranges;
+struct Response : ResponseHeaders {
   std::span<uint8_t> out;     // where the body goes (a 206 body only)
   uint64_t received = 0;
   bool overflow = false;      // more body than asked for
@@ -46,29 +43,8 @@ struct Response {
 };
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
-  auto* r = static_cast<Response*>(user);
-  const size_t n = size * count;
-  std::string line(data, n);
-  if (line.rfind("HTTP/", 0) == 0) {
-    // A new response (after a redirect or a 100 Continue): forget the previous one's headers.
-    const Response fresh;
-    r->content_range = fresh.content_range;
-    r->etag = fresh.etag;
-    r->last_modified = fresh.last_modified;
-    r->accept_ranges = fresh.accept_ranges;
-    const size_t sp = line.find(' ');
-    if (sp != std::string::npos) r->status = std::strtol(line.c_str() + sp + 1, nullptr, 10);
-    return n;
-  }
-  const size_t colon = line.find(':');
-  if (colon == std::string::npos) return n;
-  const std::string key = lower(trim(line.substr(0, colon)));
-  const std::string value = trim(line.substr(colon + 1));
-  if (key == "content-range") r->content_range = value;
-  if (key == "etag") r->etag = value;
-  if (key == "last-modified") r->last_modified = value;
-  if (key == "accept-ranges") r->accept_ranges = value;
-  return n;
+  parse_header_line(std::string_view(data, size * count), *static_cast<Response*>(user));
+  return size * count;
 }
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
@@ -85,18 +61,6 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   std::memcpy(r->out.data() + r->received, data, n);
   r->received += n;
   return n;
-}
-
-// "bytes A-B/TOTAL" -> TOTAL, or -1.
-int64_t content_range_total(const std::string& value) {
-  const size_t slash = value.find('/');
-  if (slash == std::string::npos || value.rfind("bytes", 0) != 0) return -1;
-  const std::string total = value.substr(slash + 1);
-  if (total.empty() || total == "*") return -1;
-  char* end = nullptr;
-  const unsigned long long v = std::strtoull(total.c_str(), &end, 10);
-  if (end == nullptr || *end != '\0') return -1;
-  return static_cast<int64_t>(v);
 }
 
 bool transient_curl_error(CURLcode c) {
