@@ -67,12 +67,11 @@ class UrlTest : public ::testing::Test {
 
   // udisc serve in the background on a free port; returns the iSCSI URL of LUN 0.
   std::string serve(const std::string& images) {
-    const std::string port = std::to_string(31300 + (::getpid() % 500));
     const std::string log = (dir_ / "serve.log").string();
     const std::string out = (dir_ / "serve.out").string();
     serve_pid_ = ::fork();
     if (serve_pid_ == 0) {
-      const std::string cmd = "exec " + quote(UDISC_BIN) + " serve --listen 127.0.0.1:" + port +
+      const std::string cmd = "exec " + quote(UDISC_BIN) + " serve --listen 127.0.0.1:0" +
                               " --iqn iqn.2025-01.org.udisc:url " + images + " >" + quote(out) + " 2>" + quote(log);
       ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
@@ -80,7 +79,13 @@ class UrlTest : public ::testing::Test {
     for (int i = 0; i < 100 && slurp(out).find("Serving until") == std::string::npos; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    EXPECT_NE(slurp(out).find("Serving until"), std::string::npos) << slurp(log);
+    const std::string printed = slurp(out);
+    EXPECT_NE(printed.find("Serving until"), std::string::npos) << slurp(log);
+    // Port 0 was any free port; serve prints the one it got.
+    const std::string marker = "listening on 127.0.0.1:";
+    const size_t at = printed.find(marker);
+    EXPECT_NE(at, std::string::npos) << printed;
+    const std::string port = printed.substr(at + marker.size(), printed.find('\n', at) - at - marker.size());
     return "iscsi://127.0.0.1:" + port + "/iqn.2025-01.org.udisc:url/";
   }
 

@@ -2,7 +2,9 @@
 # QEMU guest (Debian's kernel, TCG) attaching three udisc serve LUNs with
 # -drive driver=iscsi + -device scsi-block on virtio-scsi: the sr driver,
 # isofs and udf with checksums, cd-info TOC/MCN/ISRC of a mixed-mode BIN/CUE and a
-# bit-exact cdparanoia rip. Uses the tests/guest harness; exit 77 = skipped.
+# bit-exact cdparanoia rip. LUNs 0 and 1 (the ISO and the two-file BIN/CUE) are
+# read from URLs on a local nginx, LUN 2 from its file, so both image sources
+# reach a real kernel. Uses the tests/guest harness; exit 77 = skipped.
 #   guest.sh UDISC MAKE_MIXED_CUE WORKDIR PORT
 UDISC=$1 MIXED=$2 WORK=$3 PORT=$4
 source "$(dirname "$0")/lib.sh"
@@ -30,7 +32,9 @@ len=$(awk '/^track 2 / {print $12 * 2352}' "$WORK/mixed/expected.toc")
 tail -c +$((150 * 2352 + 1)) "$WORK/mixed/mixed (Track 02).bin" | head -c "$len" > "$WORK/track2.pcm"
 echo "$len" > "$WORK/track2.len"
 
-start_serve "$PORT" "$WORK/test.iso" "$WORK/mixed/mixed.cue" "$WORK/udf.iso"
+start_nginx "$WORK" $((PORT + 1000))
+web="http://127.0.0.1:$((PORT + 1000))"
+start_serve "$PORT" "$web/test.iso" "$web/mixed/mixed.cue" "$WORK/udf.iso"
 drive() { echo "driver=iscsi,transport=tcp,portal=127.0.0.1:$PORT,target=$IQN,lun=$1,if=none,id=cd$1,readonly=on"; }
 rc=0
 "$(dirname "$0")/../guest/run.sh" --script "$(dirname "$0")/guest_inner.sh" --timeout 500 \
@@ -41,6 +45,7 @@ rc=0
   -drive "$(drive 1)" -device scsi-block,drive=cd1,bus=scsi0.0 \
   -drive "$(drive 2)" -device scsi-block,drive=cd2,bus=scsi0.0 || rc=$?
 stop_serve
+stop_nginx
 grep -E "^(OK|FAIL) " "$WORK/console.log" || true
 [ "$rc" = 0 ] || fail "guest checks failed (rc $rc)"
 echo "PASS: guest"
