@@ -1,5 +1,7 @@
 #include "cli/remote_media.h"
 
+#include <cstdio>
+
 #include "util/signals.h"
 
 namespace udisc::cli {
@@ -35,6 +37,21 @@ void RemoteMedia::run() {
   }
 }
 
+void RemoteMedia::log_statistics() {
+  std::lock_guard lock(mu_);  // check() replaces lun.file under the same lock
+  for (const Lun& lun : luns_) {
+    if (!lun.file) continue;
+    const remote::HttpStats s = lun.file->stats();
+    const uint64_t lookups = s.cache.hits + s.cache.misses;
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "%.1f", lookups ? 100.0 * static_cast<double>(s.cache.hits) / static_cast<double>(lookups) : 0.0);
+    log_(Severity::info, "LUN " + std::to_string(lun.number) + ": '" + lun.location + "': " + std::to_string(s.requests) +
+         " requests (" + std::to_string(s.retries) + " retries), " + std::to_string(s.bytes_received) +
+         " bytes received; cache " + std::to_string(s.cache.hits) + " hits, " + std::to_string(s.cache.misses) +
+         " misses (" + rate + "% hits), " + std::to_string(s.cache.prefetched_blocks) + " blocks read ahead");
+  }
+}
+
 void RemoteMedia::check() {
   const auto now = std::chrono::steady_clock::now();
   const bool revalidate = now - last_revalidation_ >= revalidate_every_;
@@ -52,12 +69,15 @@ void RemoteMedia::check() {
     if (!opened.ok()) continue;  // still unreachable or broken: reads keep failing, try again later
     const std::string before = lun.file->validator();
     if (Status s = lun.drive->insert(opened->image); !s.ok()) {
-      log_("LUN " + std::to_string(lun.number) + ": cannot insert the new version of '" + lun.location +
+      log_(Severity::warning, "LUN " + std::to_string(lun.number) + ": cannot insert the new version of '" + lun.location +
            "': " + s.message());
       continue;
     }
-    lun.file = opened->http;
-    log_("LUN " + std::to_string(lun.number) + ": '" + lun.location + "' changed on the server (" + before +
+    {
+      std::lock_guard lock(mu_);  // log_statistics reads lun.file from the main thread
+      lun.file = opened->http;
+    }
+    log_(Severity::warning, "LUN " + std::to_string(lun.number) + ": '" + lun.location + "' changed on the server (" + before +
          " -> " + lun.file->validator() + "); its new version is now in the drive as a new medium");
   }
 }

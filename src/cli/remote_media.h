@@ -35,7 +35,8 @@ class RemoteMedia {
     std::shared_ptr<device::Drive> drive;
     std::shared_ptr<remote::HttpFile> file;  // the version in the drive now
   };
-  using Log = std::function<void(const std::string&)>;
+  enum class Severity { info, warning };
+  using Log = std::function<void(Severity, const std::string&)>;
 
   // `revalidate_every`: how often the server is asked whether each object is
   // still the one in the drive, so a change is seen even while every read
@@ -48,6 +49,8 @@ class RemoteMedia {
 
   // One pass over the LUNs (the thread calls it every half second; tests call it directly).
   void check();
+  // Logs each LUN's traffic: requests, retries, bytes received, cache hits and misses.
+  void log_statistics();
 
  private:
   void run();

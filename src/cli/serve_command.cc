@@ -133,6 +133,7 @@ int run_serve(const ServeOptions& opt) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);  // logs the traffic of URL images
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -156,7 +157,11 @@ int run_serve(const ServeOptions& opt) {
 
   // A URL's object replaced on the server becomes a new medium in its drive.
   RemoteMedia remote_media(std::move(remote_luns), opt.location,
-                           [](const std::string& m) { log_line(iscsi::LogLevel::warning, m); });
+                           [](RemoteMedia::Severity severity, const std::string& m) {
+                             log_line(severity == RemoteMedia::Severity::warning ? iscsi::LogLevel::warning
+                                                                                 : iscsi::LogLevel::info,
+                                      m);
+                           });
 
   const std::string& iqn = config.name;
   std::printf("udisc serve: target %s\n", iqn.c_str());
@@ -182,7 +187,8 @@ int run_serve(const ServeOptions& opt) {
   std::fflush(stdout);
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGUSR1) remote_media.log_statistics();
+  remote_media.log_statistics();
   log_line(iscsi::LogLevel::info, std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   server.stop();
   server.wait();
