@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "formats/open.h"
+#include "run_command.h"
 
 #ifndef UDISC_BIN
 #error "UDISC_BIN (path of the udisc binary) must be defined"
@@ -31,24 +32,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Ran {
-  int status = -1;  // exit status, or 128 + signal
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using udisc::testing::quote;
+using udisc::testing::Ran;
+using udisc::testing::slurp;
 
 class CliTest : public ::testing::Test {
  public:
@@ -64,17 +50,7 @@ class CliTest : public ::testing::Test {
   }
 
   // Runs a shell command line; captures stdout and stderr.
-  static Ran sh(const std::string& command) {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    const std::string line = "(" + command + ") >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
-    const int raw = std::system(line.c_str());
-    Ran r;
-    if (raw != -1 && WIFEXITED(raw)) r.status = WEXITSTATUS(raw);
-    if (raw != -1 && WIFSIGNALED(raw)) r.status = 128 + WTERMSIG(raw);
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
-  }
+  static Ran sh(const std::string& command) { return udisc::testing::run_shell(command, dir_); }
   static Ran udisc(const std::string& args) { return sh(quote(UDISC_BIN) + " " + args); }
 
   // A bootable ISO 9660 image with Rock Ridge, Joliet and an El Torito boot image.

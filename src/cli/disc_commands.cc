@@ -19,6 +19,7 @@
 
 #include "cli/commands.h"
 #include "cli/hashes.h"
+#include "cli/image_location.h"
 #include "cli/progress.h"
 #include "disc/ecma130.h"
 #include "disc/image.h"
@@ -68,10 +69,10 @@ std::string join(const std::vector<std::string>& parts, const char* sep) {
   return s;
 }
 
-Result<formats::ImagePtr> open_or_report(const std::string& path) {
-  auto image = formats::open_image(path);
-  if (!image.ok()) print_error(image.status().message());
-  return image;
+Result<formats::ImagePtr> open_or_report(const std::string& location, const LocationOptions& options) {
+  auto opened = open_location_or_report(location, options);
+  if (!opened.ok()) return opened.status();
+  return opened->image;
 }
 
 // ---- info -----------------------------------------------------------------
@@ -125,8 +126,8 @@ std::string info_text(const std::string& path, const disc::Image& image) {
   return s;
 }
 
-int run_info(const std::string& path, bool json) {
-  auto image = open_or_report(path);
+int run_info(const std::string& path, const LocationOptions& location, bool json) {
+  auto image = open_or_report(path, location);
   if (!image.ok()) return kExitFailure;
   if (json) {
     std::printf("%s\n", info_json((*image)->disc()).dump(2).c_str());
@@ -165,8 +166,8 @@ std::string describe(const disc::SectorCheck& c, int32_t lba) {
   return fmt::format("{} ({})", join(wrong, ", "), disc::to_string(c.kind));
 }
 
-int run_verify(const std::string& path) {
-  auto opened = open_or_report(path);
+int run_verify(const std::string& path, const LocationOptions& location) {
+  auto opened = open_or_report(path, location);
   if (!opened.ok()) return kExitFailure;
   const disc::Image& image = **opened;
   const Disc& d = image.disc();
@@ -336,9 +337,9 @@ std::string build_cue(const Disc& d, const std::string& stem) {
   return cue;
 }
 
-int run_convert(const std::string& path, const std::string& out_path) {
+int run_convert(const std::string& path, const LocationOptions& location, const std::string& out_path) {
   namespace fs = std::filesystem;
-  auto opened = open_or_report(path);
+  auto opened = open_or_report(path, location);
   if (!opened.ok()) return kExitFailure;
   const disc::Image& image = **opened;
   const Disc& d = image.disc();
@@ -458,27 +459,31 @@ void register_disc_commands(CLI::App& app, int& exit_code) {
     std::string image;
     std::string output;
     bool json = false;
+    LocationOptions location;
   };
   auto info_opts = std::make_shared<Options>();
   CLI::App* info = app.add_subcommand("info", "Show the table of contents a drive would report for an image");
-  info->add_option("IMAGE", info_opts->image, "Disc image (ISO, BIN/CUE, ...)")->required();
+  info->add_option("IMAGE", info_opts->image, "Disc image (ISO, BIN/CUE, ...): a path or an http(s):// URL")->required();
   info->add_flag("--json", info_opts->json, "Print JSON instead of a table");
+  add_location_options(info, info_opts->location);
   info->callback(
-      [info_opts, &exit_code] { exit_code = guarded([&] { return run_info(info_opts->image, info_opts->json); }); });
+      [info_opts, &exit_code] { exit_code = guarded([&] { return run_info(info_opts->image, info_opts->location, info_opts->json); }); });
 
   auto verify_opts = std::make_shared<Options>();
   CLI::App* verify = app.add_subcommand(
       "verify", "Check every stored raw sector (sync, header, EDC/ECC) and print CRC32/MD5/SHA-1 per track");
   verify->add_option("IMAGE", verify_opts->image, "Disc image")->required();
-  verify->callback([verify_opts, &exit_code] { exit_code = guarded([&] { return run_verify(verify_opts->image); }); });
+  add_location_options(verify, verify_opts->location);
+  verify->callback([verify_opts, &exit_code] { exit_code = guarded([&] { return run_verify(verify_opts->image, verify_opts->location); }); });
 
   auto convert_opts = std::make_shared<Options>();
   CLI::App* convert =
       app.add_subcommand("convert", "Write a redump-style BIN/CUE (2352-byte sectors, one BIN per track)");
   convert->add_option("IMAGE", convert_opts->image, "Disc image")->required();
   convert->add_option("-o,--output", convert_opts->output, "Output cue sheet (X.cue); BINs go beside it")->required();
+  add_location_options(convert, convert_opts->location);
   convert->callback([convert_opts, &exit_code] {
-    exit_code = guarded([&] { return run_convert(convert_opts->image, convert_opts->output); });
+    exit_code = guarded([&] { return run_convert(convert_opts->image, convert_opts->location, convert_opts->output); });
   });
 }
 

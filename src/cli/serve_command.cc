@@ -32,6 +32,8 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/image_location.h"
+#include "cli/remote_media.h"
 #include "cli/stop_signal.h"
 #include "device/drive.h"
 #include "formats/open.h"
@@ -53,6 +55,7 @@ struct ServeOptions {
   std::vector<std::string> images;
   unsigned threads = 0;
   bool verbose = false;
+  LocationOptions location;  // --ca-file, --auth-file for URL images
 };
 
 std::string default_iqn() {
@@ -256,24 +259,28 @@ int run_serve(const ServeOptions& opt) {
 
   std::vector<std::string> descriptions;
   std::vector<ServedImage> served;
+  std::vector<RemoteMedia::Lun> remote_luns;
   for (size_t i = 0; i < opt.images.size(); ++i) {
     const std::optional<FileIdentity> file = file_identity(opt.images[i], nullptr);
-    auto image = formats::open_image(opt.images[i]);
-    if (!image.ok()) {
-      std::fprintf(stderr, "udisc: %s\n", image.status().message().c_str());
-      return 1;
-    }
+    auto opened = open_location_or_report(opt.images[i], opt.location);
+    if (!opened.ok()) return 1;
+    const formats::ImagePtr image = opened->image;
+    const bool remote = opened->http != nullptr;
     device::Identity identity;
     identity.serial = fmt::format("UDISC{:04}{:08X}", i, static_cast<uint32_t>(std::hash<std::string>{}(config.name)));
     auto drive = std::make_shared<device::Drive>(identity);
-    const std::string format = (*image)->format_name();
-    Status s = drive->insert(image.value());
+    const std::string format = image->format_name();
+    Status s = drive->insert(image);
     if (!s.ok()) {
       std::fprintf(stderr, "udisc: %s: %s\n", opt.images[i].c_str(), s.message().c_str());
       return 1;
     }
-    config.luns.push_back(iscsi::make_drive_unit(drive));
-    served.push_back({opt.images[i], drive, file});
+    config.luns.push_back(iscsi::make_drive_unit(drive, /*medium_may_block=*/remote));
+    if (remote) {
+      remote_luns.push_back({i, opt.images[i], drive, opened->http});  // changes seen by RemoteMedia
+    } else {
+      served.push_back({opt.images[i], drive, file});  // changes taken on SIGHUP
+    }
     descriptions.push_back(opt.images[i] + " (" + format + ")");
   }
 
@@ -297,6 +304,14 @@ int run_serve(const ServeOptions& opt) {
     std::fprintf(stderr, "udisc: %s\n", s.message().c_str());
     return 1;
   }
+
+  // A URL's object replaced on the server becomes a new medium in its drive.
+  RemoteMedia remote_media(std::move(remote_luns), opt.location,
+                           [](RemoteMedia::Severity severity, const std::string& m) {
+                             log_line(severity == RemoteMedia::Severity::warning ? iscsi::LogLevel::warning
+                                                                                 : iscsi::LogLevel::info,
+                                      m);
+                           });
 
   const std::string& iqn = config.name;
   std::printf("udisc serve: target %s\n", iqn.c_str());
@@ -322,10 +337,16 @@ int run_serve(const ServeOptions& opt) {
 
   for (;;) {
     std::string what;
-    if (stop_signal.next(&what) == StopSignal::Event::reload) {
+    const StopSignal::Event event = stop_signal.next(&what);
+    if (event == StopSignal::Event::reload) {
       reload_media(served);
       continue;
     }
+    if (event == StopSignal::Event::report) {
+      remote_media.log_statistics();
+      continue;
+    }
+    remote_media.log_statistics();
     log_line(iscsi::LogLevel::info, "stopping on " + what);
     break;
   }
@@ -354,7 +375,8 @@ void register_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--allow", opt->allow, "Initiator name allowed to log in (repeatable; default: any)");
   cmd->add_option("--threads", opt->threads, "Event loops (default: one per CPU)");
   cmd->add_flag("--verbose", opt->verbose, "Log protocol details");
-  cmd->add_option("images", opt->images, "Disc images (ISO, BIN/CUE, ...)")->required();
+  cmd->add_option("images", opt->images, "Disc images (ISO, BIN/CUE, ...): paths or http(s):// URLs")->required();
+  add_location_options(cmd, opt->location);
   cmd->callback([opt, &exit_code] { exit_code = run_serve(*opt); });
 }
 

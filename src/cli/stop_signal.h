@@ -2,7 +2,7 @@
 // how it learns that the user wants it to stop (or, where signals exist, to
 // reload its images), the host's name, a file's identity, and a secret file's
 // contents. One file per platform, chosen by the build: stop_signal_posix.cc
-// (SIGINT/SIGTERM/SIGHUP taken synchronously with sigwait) and
+// (SIGINT/SIGTERM/SIGHUP/SIGUSR1 taken synchronously with sigwait) and
 // stop_signal_windows.cc (SetConsoleCtrlHandler: Ctrl+C, Ctrl+Break, console
 // closed, logoff, shutdown; no reload).
 #pragma once
@@ -15,7 +15,7 @@ namespace udisc::cli {
 
 class StopSignal {
  public:
-  enum class Event { stop, reload };
+  enum class Event { stop, reload, report };
 
   // Construct before starting any thread, so no other thread takes the signals.
   StopSignal();
@@ -23,8 +23,9 @@ class StopSignal {
   StopSignal(const StopSignal&) = delete;
   StopSignal& operator=(const StopSignal&) = delete;
 
-  // Blocks until the user asks for something: a stop, or (POSIX: SIGHUP) a
-  // reload of replaced images. `what` receives its name ("SIGTERM", "Ctrl+C").
+  // Blocks until the user asks for something: a stop, or (POSIX only) a
+  // reload of replaced images (SIGHUP) or a report of URL images' traffic
+  // (SIGUSR1). `what` receives its name ("SIGTERM", "Ctrl+C").
   Event next(std::string* what);
   // What the user can send, for "Serving until ...".
   static const char* description();

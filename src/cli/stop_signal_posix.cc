@@ -19,6 +19,7 @@ sigset_t serve_signals() {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);
   return signals;
 }
 
@@ -39,12 +40,14 @@ StopSignal::Event StopSignal::next(std::string* what) {
   int sig = 0;
   while (sigwait(&signals, &sig) != 0) {
   }
-  *what = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
-  return sig == SIGHUP ? Event::reload : Event::stop;
+  *what = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGUSR1";
+  if (sig == SIGHUP) return Event::reload;
+  return sig == SIGUSR1 ? Event::report : Event::stop;
 }
 
 const char* StopSignal::description() {
-  return "SIGINT/SIGTERM (SIGHUP: change the disc of each LUN whose image file was replaced)";
+  return "SIGINT/SIGTERM (SIGHUP: change the disc of each LUN whose image file was replaced; SIGUSR1: log the "
+         "traffic of URL images)";
 }
 
 std::string host_name() {

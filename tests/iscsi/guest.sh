@@ -2,7 +2,9 @@
 # QEMU guest (Debian's kernel, TCG) attaching four udisc serve LUNs (the fourth a CHD) with
 # -drive driver=iscsi + -device scsi-block on virtio-scsi: the sr driver,
 # isofs and udf with checksums, cd-info TOC/MCN/ISRC of a mixed-mode BIN/CUE and a
-# bit-exact cdparanoia rip. Uses the tests/guest harness; exit 77 = skipped.
+# bit-exact cdparanoia rip. LUNs 0 and 1 (the ISO and the two-file BIN/CUE) are
+# read from URLs on a local nginx, LUN 2 from its file, so both image sources
+# reach a real kernel. Uses the tests/guest harness; exit 77 = skipped.
 #   guest.sh UDISC MAKE_MIXED_CUE WORKDIR PORT
 UDISC=$1 MIXED=$2 WORK=$3 PORT=$4
 source "$(dirname "$0")/lib.sh"
@@ -27,7 +29,9 @@ make_mixed_track2 "$MIXED" "$WORK/test.iso"
 
 # LUN 3: the mixed-mode disc as a CHD, made by chdman (mame-tools) from the cue.
 chdman createcd -f -i "$WORK/mixed/mixed.cue" -o "$WORK/mixed.chd" > /dev/null 2>&1 || fail "chdman createcd failed"
-start_serve "$PORT" "$WORK/test.iso" "$WORK/mixed/mixed.cue" "$WORK/udf.iso" "$WORK/mixed.chd"
+start_nginx "$WORK" $((PORT + 1000))
+web="http://127.0.0.1:$((PORT + 1000))"
+start_serve "$PORT" "$web/test.iso" "$web/mixed/mixed.cue" "$WORK/udf.iso" "$WORK/mixed.chd"
 drive() { echo "driver=iscsi,transport=tcp,portal=127.0.0.1:$PORT,target=$IQN,lun=$1,if=none,id=cd$1,readonly=on"; }
 rc=0
 "$(dirname "$0")/../guest/run.sh" --script "$(dirname "$0")/guest_inner.sh" --timeout 500 \
@@ -39,6 +43,7 @@ rc=0
   -drive "$(drive 2)" -device scsi-block,drive=cd2,bus=scsi0.0 \
   -drive "$(drive 3)" -device scsi-block,drive=cd3,bus=scsi0.0 || rc=$?
 stop_serve
+stop_nginx
 grep -E "^(OK|FAIL) " "$WORK/console.log" || true
 [ "$rc" = 0 ] || fail "guest checks failed (rc $rc)"
 echo "PASS: guest"

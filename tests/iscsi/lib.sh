@@ -67,6 +67,7 @@ stop_serve() {
 
 cleanup() {
   if [ -n "$SERVE_PID" ]; then kill -KILL "$SERVE_PID" 2>/dev/null || true; fi
+  if [ -n "${NGINX_PID:-}" ]; then kill -KILL "$NGINX_PID" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 
@@ -82,4 +83,35 @@ run_test_cu() {
     grep -E "^  Test: .*FAILED|FAILED$|^ +[0-9]+\. test_" "$out" | head -40 >&2
     fail "iscsi-test-cu family $family: $failed failed tests"
   fi
+}
+
+# start_nginx ROOT PORT: Debian's nginx serving ROOT on 127.0.0.1:PORT in the
+# background (config, logs and pid under $WORK/nginx); stop_nginx ends it.
+NGINX_PID=""
+start_nginx() {
+  local root=$1 port=$2 d=$WORK/nginx
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || fail "nginx is not installed (tools/install-deps.sh)"
+  mkdir -p "$d/tmp"
+  {
+    [ "$(id -u)" = 0 ] && echo "user root;"
+    echo "daemon off; worker_processes 1; pid $d/nginx.pid; error_log $d/error.log warn;"
+    echo "events { worker_connections 256; }"
+    echo "http { access_log off; default_type application/octet-stream;"
+    for t in client_body proxy fastcgi uwsgi scgi; do echo "  ${t}_temp_path $d/tmp/$t;"; done
+    echo "  server { listen 127.0.0.1:$port; root $root; } }"
+  } > "$d/nginx.conf"
+  /usr/sbin/nginx -p "$d/" -c "$d/nginx.conf" &
+  NGINX_PID=$!
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    kill -0 "$NGINX_PID" 2>/dev/null || { cat "$d/error.log" >&2; fail "nginx exited at start"; }
+    sleep 0.05
+  done
+  fail "nginx did not listen on port $port"
+}
+stop_nginx() {
+  [ -n "$NGINX_PID" ] || return 0
+  kill -TERM "$NGINX_PID" 2>/dev/null || true
+  wait "$NGINX_PID" 2>/dev/null || true
+  NGINX_PID=""
 }

@@ -791,7 +791,7 @@ void Connection::run_command(uint32_t itt, uint32_t lun, std::span<const uint8_t
   if (lu == nullptr || cdb[0] == kOpReportLuns) {
     response = target_level_command(lun, cdb, read ? edtl : 0, segment);
     if (!read && response.status == device::ScsiStatus::good) response.residual = static_cast<int64_t>(edtl);
-  } else if (read && ctx_.offload && edtl >= ctx_.offload_min_bytes) {
+  } else if (read && ctx_.offload && (edtl >= ctx_.offload_min_bytes || (edtl > 0 && lu->medium_may_block()))) {
     // Large read: the drive fills the buffer on a worker thread while this
     // loop keeps sending earlier answers; the result is queued back here.
     struct Job {

@@ -18,7 +18,8 @@ namespace {
 // 29/00) are reported as before.
 class DriveUnit final : public LogicalUnit {
  public:
-  explicit DriveUnit(std::shared_ptr<device::Drive> drive) : drive_(std::move(drive)) {}
+  DriveUnit(std::shared_ptr<device::Drive> drive, bool may_block)
+      : drive_(std::move(drive)), may_block_(may_block) {}
   device::Response execute(const device::Request& request) override {
     settle_new_nexus(request.initiator);
     return drive_->execute(request);
@@ -35,6 +36,7 @@ class DriveUnit final : public LogicalUnit {
     }
     drive_->initiator_gone(initiator);
   }
+  bool medium_may_block() const override { return may_block_; }
 
  private:
   // Consumes, as the initiator (REQUEST SENSE, SPC-5 6.39), the power-on unit
@@ -59,12 +61,13 @@ class DriveUnit final : public LogicalUnit {
   std::shared_ptr<device::Drive> drive_;
   mutable std::mutex mu_;
   mutable std::unordered_set<device::InitiatorId> settled_;
+  bool may_block_;
 };
 
 }  // namespace
 
-std::shared_ptr<LogicalUnit> make_drive_unit(std::shared_ptr<device::Drive> drive) {
-  return std::make_shared<DriveUnit>(std::move(drive));
+std::shared_ptr<LogicalUnit> make_drive_unit(std::shared_ptr<device::Drive> drive, bool medium_may_block) {
+  return std::make_shared<DriveUnit>(std::move(drive), medium_may_block);
 }
 
 }  // namespace udisc::iscsi

@@ -28,9 +28,13 @@ class LogicalUnit {
   }
   virtual void logical_unit_reset() = 0;
   virtual void initiator_gone(device::InitiatorId initiator) = 0;
+  // Whether reading its medium may wait on something slow (a network
+  // server): every read then runs on a worker thread, never on an event
+  // loop, so one slow medium cannot stall other connections' commands.
+  virtual bool medium_may_block() const { return false; }
 };
 
 // Wraps a drive (drive_unit.cc; links udisc_device).
-std::shared_ptr<LogicalUnit> make_drive_unit(std::shared_ptr<device::Drive> drive);
+std::shared_ptr<LogicalUnit> make_drive_unit(std::shared_ptr<device::Drive> drive, bool medium_may_block = false);
 
 }  // namespace udisc::iscsi

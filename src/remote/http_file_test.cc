@@ -1,0 +1,208 @@
+// HttpFile against a real web server: nginx (Debian) on 127.0.0.1, over
+// HTTP and HTTPS with a CA made for the test.
+#include "remote/http_file.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "remote/testing/nginx.h"
+
+namespace udisc::remote {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<uint8_t> pattern(size_t size, uint32_t seed) {
+  std::vector<uint8_t> v(size);
+  std::mt19937 rng(seed);
+  for (auto& b : v) b = static_cast<uint8_t>(rng());
+  return v;
+}
+
+void write_file(const fs::path& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                               static_cast<std::streamsize>(bytes.size()));
+}
+
+HttpOptions quick_options() {
+  HttpOptions o;
+  o.retries = 2;
+  o.backoff = std::chrono::milliseconds(20);
+  o.connect_timeout = std::chrono::milliseconds(1000);
+  o.request_timeout = std::chrono::milliseconds(5000);
+  return o;
+}
+
+class HttpFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!Nginx::available()) GTEST_SKIP() << "nginx is not installed (tools/install-deps.sh installs it)";
+    server_ = std::make_unique<Nginx>();
+    ASSERT_TRUE(server_->start()) << server_->error();
+    data_ = pattern(3 * 1024 * 1024 + 777, 1);
+    write_file(server_->root() / "disc.iso", data_);
+  }
+  std::unique_ptr<Nginx> server_;
+  std::vector<uint8_t> data_;
+};
+
+TEST_F(HttpFileTest, ReadsEqualTheFileOverHttpAndHttps) {
+  for (bool tls : {false, true}) {
+    HttpOptions o = quick_options();
+    if (tls) o.ca_file = server_->ca_file();
+    auto file = HttpFile::open(server_->url("/disc.iso", tls), o);
+    ASSERT_TRUE(file.ok()) << file.status().message();
+    EXPECT_EQ((*file)->size(), data_.size());
+    std::mt19937_64 rng(3);
+    for (int i = 0; i < 200; ++i) {
+      const uint64_t offset = rng() % data_.size();
+      std::vector<uint8_t> out(static_cast<size_t>(std::min<uint64_t>(1 + rng() % 200000, data_.size() - offset)));
+      ASSERT_TRUE((*file)->read_at(offset, out).ok());
+      ASSERT_EQ(0, std::memcmp(out.data(), data_.data() + offset, out.size())) << "offset " << offset;
+    }
+    EXPECT_NE((*file)->validator().find("ETag"), std::string::npos);
+  }
+}
+
+TEST_F(HttpFileTest, HttpsIsVerifiedByDefault) {
+  auto file = HttpFile::open(server_->url("/disc.iso", true), quick_options());
+  ASSERT_FALSE(file.ok());
+  EXPECT_NE(file.status().message().find("certificate"), std::string::npos) << file.status().message();
+}
+
+TEST_F(HttpFileTest, MissingObjectAndNoRangeSupportAreClearErrors) {
+  auto missing = HttpFile::open(server_->url("/nothing.iso"), quick_options());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("404"), std::string::npos) << missing.status().message();
+
+  auto no_ranges = HttpFile::open(server_->url("/noranges/disc.iso"), quick_options());
+  ASSERT_FALSE(no_ranges.ok());
+  EXPECT_NE(no_ranges.status().message().find("does not serve byte ranges"), std::string::npos)
+      << no_ranges.status().message();
+  // The refusal did not download the object.
+}
+
+TEST_F(HttpFileTest, CredentialsInTheUrlAreRefused) {
+  auto file = HttpFile::open("http://user:secret@127.0.0.1:1/disc.iso", quick_options());
+  ASSERT_FALSE(file.ok());
+  EXPECT_NE(file.status().message().find("--auth-file"), std::string::npos);
+  EXPECT_EQ(file.status().message().find("secret"), std::string::npos);
+}
+
+TEST_F(HttpFileTest, BearerAndBasicCredentials) {
+  HttpOptions o = quick_options();
+  auto refused = HttpFile::open(server_->url("/private/disc.iso"), o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("401"), std::string::npos) << refused.status().message();
+
+  const fs::path token_file = server_->root().parent_path() / "token";
+  std::ofstream(token_file) << "bearer " << Nginx::kBearerToken << "\n";
+  auto bearer = load_credentials(token_file.string());
+  ASSERT_TRUE(bearer.ok()) << bearer.status().message();
+  o.credentials = *bearer;
+  auto file = HttpFile::open(server_->url("/private/disc.iso"), o);
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  std::vector<uint8_t> out(4096);
+  ASSERT_TRUE((*file)->read_at(8192, out).ok());
+  EXPECT_EQ(0, std::memcmp(out.data(), data_.data() + 8192, out.size()));
+
+  ::setenv("UDISC_HTTP_AUTH", "basic nobody:wrong", 1);
+  auto basic = load_credentials("");
+  ::unsetenv("UDISC_HTTP_AUTH");
+  ASSERT_TRUE(basic.ok());
+  EXPECT_EQ(basic->kind, Credentials::Kind::basic);
+  EXPECT_EQ(basic->user, "nobody");
+
+  std::ofstream(token_file) << "token-without-a-kind\n";
+  auto bad = load_credentials(token_file.string());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("line 1"), std::string::npos);
+}
+
+TEST_F(HttpFileTest, ReplacedObjectFailsReadsInsteadOfMixingVersions) {
+  HttpOptions o = quick_options();
+  o.cache.readahead_blocks = 0;
+  auto file = HttpFile::open(server_->url("/disc.iso"), o);
+  ASSERT_TRUE(file.ok());
+  std::vector<uint8_t> out(2048);
+  ASSERT_TRUE((*file)->read_at(0, out).ok());
+  // Same size, other bytes, a new modification time: a new ETag.
+  const auto other = pattern(data_.size(), 2);
+  const fs::path tmp = server_->root() / "disc.iso.new";
+  write_file(tmp, other);
+  fs::last_write_time(tmp, fs::last_write_time(server_->root() / "disc.iso") + std::chrono::seconds(10));
+  fs::rename(tmp, server_->root() / "disc.iso");
+  Status s = (*file)->read_at(2 * 1024 * 1024, out);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("changed on the server"), std::string::npos) << s.message();
+  EXPECT_TRUE((*file)->changed());
+  // Even data cached before the change is refused now: one version or nothing.
+  EXPECT_FALSE((*file)->read_at(0, out).ok());
+}
+
+TEST_F(HttpFileTest, ServerDownIsAnErrorAndServerBackRecovers) {
+  HttpOptions o = quick_options();
+  o.cache.readahead_blocks = 0;
+  auto file = HttpFile::open(server_->url("/disc.iso"), o);
+  ASSERT_TRUE(file.ok());
+  server_->stop();
+  std::vector<uint8_t> out(2048);
+  Status s = (*file)->read_at(1024 * 1024, out);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("gave up after 3 attempts"), std::string::npos) << s.message();
+  ASSERT_TRUE(server_->start()) << server_->error();
+  ASSERT_TRUE((*file)->read_at(1024 * 1024, out).ok());
+  EXPECT_EQ(0, std::memcmp(out.data(), data_.data() + 1024 * 1024, out.size()));
+  EXPECT_GE((*file)->stats().retries, 2u);
+}
+
+// Reading 1% of a 1 GiB image at random transfers at most two blocks per
+// read (a read may straddle a block boundary): 2 x 64 KiB x reads.
+TEST_F(HttpFileTest, RandomReadsTransferOnlyTheBlocksTheyTouch) {
+  const uint64_t size = 1ull << 30;
+  {
+    std::ofstream big(server_->root() / "big.iso", std::ios::binary);
+    big.seekp(static_cast<std::streamoff>(size - 1));
+    big.put('\0');
+  }
+  HttpOptions o = quick_options();
+  auto file = HttpFile::open(server_->url("/big.iso"), o);
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  const size_t read_size = 32 * 1024;
+  const uint64_t reads = size / 100 / read_size;  // 1% of the image
+  std::mt19937_64 rng(11);
+  std::vector<uint8_t> out(read_size);
+  for (uint64_t i = 0; i < reads; ++i) {
+    const uint64_t offset = (rng() % ((size - read_size) / 2048)) * 2048;
+    ASSERT_TRUE((*file)->read_at(offset, out).ok());
+  }
+  const HttpStats stats = (*file)->stats();
+  const uint64_t bound = 2 * o.cache.block_size * reads;
+  EXPECT_LE(stats.bytes_received, bound) << "read " << reads * read_size << " bytes";
+  std::printf("1%% of 1 GiB in %llu random 32 KiB reads: %llu bytes received (%.1fx the bytes read), bound %llu\n",
+              static_cast<unsigned long long>(reads), static_cast<unsigned long long>(stats.bytes_received),
+              static_cast<double>(stats.bytes_received) / static_cast<double>(reads * read_size),
+              static_cast<unsigned long long>(bound));
+}
+
+TEST(ResolveUrl, RelativeNamesAreEncoded) {
+  auto u = resolve_url("http://127.0.0.1:8080/images/disc.cue", "disc (Track 1).bin");
+  ASSERT_TRUE(u.ok()) << u.status().message();
+  EXPECT_EQ(*u, "http://127.0.0.1:8080/images/disc%20(Track%201).bin");
+  auto sub = resolve_url("https://h/a/b.cue", "sub\\x.bin");
+  ASSERT_TRUE(sub.ok());
+  EXPECT_EQ(*sub, "https://h/a/sub/x.bin");
+  EXPECT_TRUE(is_url("HTTPS://x/y"));
+  EXPECT_FALSE(is_url("/tmp/http://x"));
+}
+
+}  // namespace
+}  // namespace udisc::remote
