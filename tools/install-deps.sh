@@ -13,6 +13,8 @@ packages=(
   libiscsi-bin open-iscsi tgt qemu-system-x86 qemu-block-extra qemu-utils
   busybox-static cpio kmod iperf3
   python3 python3-crcmod genisoimage xz-utils gzip
+  # images from URLs: libcurl, and nginx (with openssl for its test CA) as the server in the tests
+  libcurl4-openssl-dev nginx openssl
   # the Windows build (cmake/mingw-w64.cmake) and its tests under Wine
   g++-mingw-w64-x86-64-posix mingw-w64 libz-mingw-w64-dev libgcrypt-mingw-w64-dev wine64 unzip
 )
