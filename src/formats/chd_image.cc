@@ -16,9 +16,10 @@
 //   CD layout: 2448-byte frames (2352 sector + 96 sub-channel), tracks in
 //     order, each padded to a multiple of 4 frames; audio samples big-endian.
 #include "formats/chd_image.h"
+
+#include "crypto/digest.h"
 #include "util/per_thread.h"
 
-#include <openssl/evp.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -801,19 +802,18 @@ class ChdImage final : public disc::Image {
 
   Result<bool> verify_data() const {
     if (all_zero(header_.raw_sha1)) return false;
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha1(), nullptr) != 1) return Status::IoError("SHA-1 unavailable");
+    crypto::Digest sha1(crypto::Algorithm::sha1);
     uint64_t left = header_.logical_bytes;
     for (uint64_t h = 0; h < map_.size() && left > 0; ++h) {
       auto data = hunk(h, "");
       if (!data.ok()) return data.status();
       const size_t n = static_cast<size_t>(std::min<uint64_t>(left, header_.hunk_bytes));
-      EVP_DigestUpdate(ctx.get(), data->get(), n);
+      sha1.update(std::span<const uint8_t>(data->get(), n));
       left -= n;
     }
     std::array<uint8_t, 20> digest{};
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx.get(), digest.data(), &len);
+    const std::vector<uint8_t> computed = sha1.finish();
+    std::copy_n(computed.begin(), std::min(computed.size(), digest.size()), digest.begin());
     if (digest != header_.raw_sha1) {
       return Status::Corruption("'" + file_->name() + "': SHA-1 of the CHD's data is " + hex(digest) +
                                 ", its header records " + hex(header_.raw_sha1));
