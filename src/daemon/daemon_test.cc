@@ -936,3 +936,56 @@ TEST_F(DaemonTest, AnImageTurnedIntoAFifoDoesNotHangTheRestart) {
 
 }  // namespace
 }  // namespace udisc::daemon
+
+// ---- a slow image does not stall the daemon (issue 11, D1)
+
+namespace udisc::daemon {
+namespace {
+
+TEST_F(DaemonTest, ASlowImageStallsNeitherOtherClientsNorItsOwnConnectionForever) {
+  DaemonOptions o = options();
+  o.probe_timeout = std::chrono::milliseconds(800);
+  // Stands for a FUSE/NFS file that answers after 3 s: reading "slow.iso"
+  // waits first, any other image is read at once.
+  o.read_image = [](const ImageSpec& spec, std::vector<UniqueFd> fds) {
+    if (spec.path.find("slow.iso") != std::string::npos) std::this_thread::sleep_for(std::chrono::seconds(3));
+    return open_received_image(spec, std::move(fds));
+  };
+  start(o);
+  const std::string slow = make_iso("slow.iso", 20);
+  const std::string fast = make_iso("fast.iso", 21);
+  std::atomic<int> slow_ms{-1};
+  std::string slow_message;
+  std::thread slow_client([&] {
+    Client c = client();
+    const auto t0 = std::chrono::steady_clock::now();
+    Reply r = mount(c, slow);
+    slow_ms = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+    slow_message = r.ok ? "ok" : r.message;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Meanwhile everyone else is answered at once.
+  Client other = client();
+  for (int i = 0; i < 5; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(call(other, {{"op", "list"}}).ok);
+    EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),
+              300);
+  }
+  slow_client.join();
+  EXPECT_GE(slow_ms.load(), 700);
+  EXPECT_LT(slow_ms.load(), 2500) << "the slow read is given up after probe_timeout";
+  EXPECT_NE(slow_message.find("did not answer within 800 ms"), std::string::npos) << slow_message;
+  // While the abandoned read still runs, the same user's next image is refused ...
+  Reply refused = mount(other, fast);
+  EXPECT_FALSE(refused.ok);
+  EXPECT_NE(refused.message.find("still being read"), std::string::npos) << refused.message;
+  // ... and accepted once it has finished.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_TRUE(mount(other, fast).ok);
+  EXPECT_EQ(call(other, {{"op", "list"}}).result["drives"].size(), 1u);
+}
+
+}  // namespace
+}  // namespace udisc::daemon
