@@ -209,8 +209,8 @@ std::variant<std::string, PendingRequest> Controller::begin_line(std::string_vie
       pending.deadline_ = std::chrono::steady_clock::now() + options_.probe_timeout;
       pending.job_ = std::make_unique<BackgroundJob<Result<OpenedImage>>>(
           [image = *req.image, files = std::make_shared<std::vector<UniqueFd>>(std::move(mine)),
-           read = options_.read_image]() {
-            return read ? read(image, std::move(*files)) : open_received_image(image, std::move(*files));
+           reader = options_.read_image]() {
+            return reader ? reader(image, std::move(*files)) : open_received_image(image, std::move(*files));
           },
           std::move(wake));
       return pending;
