@@ -255,7 +255,7 @@ def main():
         fig = attack(d, "fds", fd_flood)
         if fig["root_list_ok"].split("/")[0] != fig["root_list_ok"].split("/")[1] or fig["root_list_ok"] == "0/0":
             failures.append("fds: root's `udisc list` failed during the attack")
-        if fig["cpu_percent"] > 20:
+        if fig["cpu_percent"] > 5:
             failures.append(f"fds: daemon CPU {fig['cpu_percent']} % during the attack")
         if fig["fds"][1] > 300:
             failures.append(f"fds: daemon held {fig['fds'][1]} descriptors")
@@ -265,11 +265,14 @@ def main():
         fig = attack(d, "idle", idle_flood)
         if fig["root_list_ok"].split("/")[0] != fig["root_list_ok"].split("/")[1] or fig["root_list_ok"] == "0/0":
             failures.append("idle: root's `udisc list` failed during the attack")
-        if fig["cpu_percent"] > 20:
+        if fig["cpu_percent"] > 5:
             failures.append(f"idle: daemon CPU {fig['cpu_percent']} % during the attack")
         # Out of descriptors for real: a limit of what the idle daemon holds
         # plus one leaves it one descriptor for connections, so accept()
         # meets EMFILE.
+        d.stop()
+        d.start()
+        d.wait_serving(10.0)
         own = fd_count(d.proc.pid)
         d.stop()
         d.start(limit=own + 1)
@@ -278,7 +281,7 @@ def main():
         fig = attack(d, "emfile", connect_flood)
         logged = len(open(os.path.join(work, "daemon.log"), errors="replace").read().splitlines()) - log_lines
         print(json.dumps({"attack": "emfile", "log_lines_during": logged}), flush=True)
-        if fig["cpu_percent"] > 20 or fig["cpu_percent"] < 0:
+        if fig["cpu_percent"] > 5 or fig["cpu_percent"] < 0:
             failures.append(f"emfile: daemon CPU {fig['cpu_percent']} % while out of descriptors")
         if logged > 5:
             failures.append(f"emfile: {logged} log lines while out of descriptors")
