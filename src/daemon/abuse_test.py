@@ -129,54 +129,43 @@ def as_nobody_child(body):
     return pid
 
 
+def open_connections(sock_path, count, conns, then=None):
+    """Connects `count` times (failures ignored); `then(sock)` on each."""
+    for _ in range(count):
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(1)
+            s.connect(sock_path)
+            conns.append(s)
+            if then:
+                then(s)
+        except OSError:
+            pass
+
+
 def fd_flood(sock_path, hold):
     conns = []
     null = os.open("/dev/null", os.O_RDONLY)
-    for _ in range(64):
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(1)
-            s.connect(sock_path)
-            conns.append(s)
-            socket.send_fds(s, [b'{"v":1,'], [null] * 100)
-            socket.send_fds(s, [b'"id":1,'], [null] * 100)
-        except OSError:
-            pass
+
+    def partial_line_with_fds(s):
+        socket.send_fds(s, [b'{"v":1,'], [null] * 100)
+        socket.send_fds(s, [b'"id":1,'], [null] * 100)
+
+    open_connections(sock_path, 64, conns, partial_line_with_fds)
     # Then connections alone, to take whatever descriptors are left.
-    for _ in range(64):
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(1)
-            s.connect(sock_path)
-            conns.append(s)
-        except OSError:
-            pass
+    open_connections(sock_path, 64, conns)
     time.sleep(hold)
 
 
 def idle_flood(sock_path, hold):
     conns = []
-    for _ in range(200):
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(1)
-            s.connect(sock_path)
-            conns.append(s)
-        except OSError:
-            pass
+    open_connections(sock_path, 200, conns)
     time.sleep(hold)
 
 
 def connect_flood(sock_path, hold):
     conns = []
-    for _ in range(30):
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.setblocking(False)
-            s.connect(sock_path)
-            conns.append(s)
-        except OSError:
-            pass
+    open_connections(sock_path, 30, conns)
     time.sleep(hold)
 
 

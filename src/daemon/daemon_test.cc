@@ -135,6 +135,13 @@ class DaemonTest : public ::testing::Test {
     thread_ = std::thread([this] { run_status_ = daemon_->run(); });
   }
   void start() { start(options()); }
+  // Starts a daemon with `o` that must refuse to start; returns why.
+  std::string start_error(DaemonOptions o) {
+    Daemon d(std::move(o), make_none_backend());
+    Status s = d.start();
+    EXPECT_FALSE(s.ok());
+    return s.message();
+  }
   void stop() {
     if (!daemon_) return;
     daemon_->request_stop();
@@ -699,12 +706,10 @@ TEST_F(DaemonTest, CreatesAMissingStateFolderPrivateAndRefusesAWritableOne) {
   fs::create_directories(open_dir);
   ASSERT_EQ(::chmod(open_dir.c_str(), 0777), 0);
   state_ = (open_dir / "state.json").string();
-  Daemon d(options(), make_none_backend());
-  Status s = d.start();
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("writable by other users"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find(open_dir.string()), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("chmod go-w"), std::string::npos) << s.message();
+  const std::string why = start_error(options());
+  EXPECT_NE(why.find("writable by other users"), std::string::npos) << why;
+  EXPECT_NE(why.find(open_dir.string()), std::string::npos) << why;
+  EXPECT_NE(why.find("chmod go-w"), std::string::npos) << why;
 }
 
 TEST_F(DaemonTest, RefusesASocketFolderOthersCanWriteAndAnotherUsersFolder) {
@@ -713,17 +718,13 @@ TEST_F(DaemonTest, RefusesASocketFolderOthersCanWriteAndAnotherUsersFolder) {
   ASSERT_EQ(::chmod(open_dir.c_str(), 0757), 0);
   socket_ = (open_dir / "control.sock").string();
   {
-    Daemon d(options(), make_none_backend());
-    Status s = d.start();
-    ASSERT_FALSE(s.ok());
-    EXPECT_NE(s.message().find("socket folder"), std::string::npos) << s.message();
+    const std::string why = start_error(options());
+    EXPECT_NE(why.find("socket folder"), std::string::npos) << why;
   }
   ASSERT_EQ(::chmod(open_dir.c_str(), 0755), 0);
   ASSERT_EQ(::chown(open_dir.c_str(), kOtherUid, kOtherGid), 0);
-  Daemon d(options(), make_none_backend());
-  Status s = d.start();
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("belongs to uid 65534"), std::string::npos) << s.message();
+  const std::string why = start_error(options());
+  EXPECT_NE(why.find("belongs to uid 65534"), std::string::npos) << why;
 }
 
 TEST_F(DaemonTest, SymlinksPlantedInAStickyFolderAreNotFollowed) {
@@ -747,10 +748,8 @@ TEST_F(DaemonTest, SymlinksPlantedInAStickyFolderAreNotFollowed) {
   // The socket path holds a symlink: not a socket, so the daemon refuses
   // rather than chmod/chown through it.
   {
-    Daemon d(options(), make_none_backend());
-    Status s = d.start();
-    ASSERT_FALSE(s.ok());
-    EXPECT_NE(s.message().find("not a socket"), std::string::npos) << s.message();
+    const std::string why = start_error(options());
+    EXPECT_NE(why.find("not a socket"), std::string::npos) << why;
   }
   ASSERT_EQ(::unlink(socket_.c_str()), 0);
   start();
@@ -781,17 +780,13 @@ TEST_F(DaemonTest, AStateFileOfAnotherUserIsNotBelieved) {
   });
   ASSERT_EQ(planted, "ok");
   {
-    Daemon d(options(), make_none_backend());
-    Status s = d.start();
-    ASSERT_FALSE(s.ok());
-    EXPECT_NE(s.message().find("not a regular file of uid 0"), std::string::npos) << s.message();
+    const std::string why = start_error(options());
+    EXPECT_NE(why.find("not a regular file of uid 0"), std::string::npos) << why;
   }
   ASSERT_EQ(::unlink((state_ + ".lock").c_str()), 0);
-  Daemon d2(options(), make_none_backend());
-  Status s = d2.start();
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("state file"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("not a regular file of uid 0"), std::string::npos) << s.message();
+  const std::string why = start_error(options());
+  EXPECT_NE(why.find("state file"), std::string::npos) << why;
+  EXPECT_NE(why.find("not a regular file of uid 0"), std::string::npos) << why;
 }
 
 }  // namespace
