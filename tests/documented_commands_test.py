@@ -94,8 +94,11 @@ def collect(udisc, src, tmp):
         with open(os.path.join(src, doc)) as f:
             add(sh_blocks(f.read()), doc)
     with open(os.path.join(src, "tools/demo.sh")) as f:
-        for m in re.findall(r'echo "\\\$ (udisc [^"]*)"', f.read()):
+        demo = f.read()
+        for m in re.findall(r'echo "\\\$ (udisc [^"]*)"', demo):
             add([m.replace("$demo", "DEMO")], "tools/demo.sh")
+        for m in re.findall(r'echo "[^"]*\$udisc (\w+ [^ "]+)', demo):
+            add(["udisc " + m], "tools/demo.sh")
     return found
 
 

@@ -452,6 +452,9 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
       "child process with the owner's uid and groups opens the recorded path, and only if it is still the same\n"
       "file), and takes over the kernel devices a previous run left (after a crash or kill -9), removing any it\n"
       "has no record of. SIGTERM or SIGINT stops serving and keeps every drive for the next start.\n\n"
+      "Folders: the state file's folder (created 0700) and the socket's (created 0755) are made when missing;\n"
+      "the daemon refuses to start in a folder that users other than root (and itself) can write, unless the\n"
+      "folder is sticky like /tmp.\n\n"
       "Under systemd, udisc.socket hands the listening socket over (socket activation).\n\n"
       "Examples:\n  sudo udisc daemon\n  udisc daemon --backend none --socket /tmp/udisc.sock --state "
       "/tmp/udisc-state.json");

@@ -12,7 +12,8 @@ answer, and the daemon's CPU time, RSS and descriptor count are measured.
            descriptors (SCM_RIGHTS), then 64 connections more, held for
            3 s (D2)
   idle:    200 idle connections held for 3 s (D3)
-  emfile:  the daemon started with a limit of 8 descriptors, 30 connections:
+  emfile:  the daemon started with a limit of the descriptors it holds idle
+           plus two, root holding one connection, 30 connections:
            accept() fails with EMFILE; CPU must stay low, the log quiet
   fifo:    a user's image replaced by a FIFO while the daemon is stopped;
            the restarted daemon must serve root within 15 s (D1)
@@ -128,54 +129,43 @@ def as_nobody_child(body):
     return pid
 
 
+def open_connections(sock_path, count, conns, then=None):
+    """Connects `count` times (failures ignored); `then(sock)` on each."""
+    for _ in range(count):
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(1)
+            s.connect(sock_path)
+            conns.append(s)
+            if then:
+                then(s)
+        except OSError:
+            pass
+
+
 def fd_flood(sock_path, hold):
     conns = []
     null = os.open("/dev/null", os.O_RDONLY)
-    for _ in range(64):
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(1)
-            s.connect(sock_path)
-            conns.append(s)
-            socket.send_fds(s, [b'{"v":1,'], [null] * 100)
-            socket.send_fds(s, [b'"id":1,'], [null] * 100)
-        except OSError:
-            pass
+
+    def partial_line_with_fds(s):
+        socket.send_fds(s, [b'{"v":1,'], [null] * 100)
+        socket.send_fds(s, [b'"id":1,'], [null] * 100)
+
+    open_connections(sock_path, 64, conns, partial_line_with_fds)
     # Then connections alone, to take whatever descriptors are left.
-    for _ in range(64):
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(1)
-            s.connect(sock_path)
-            conns.append(s)
-        except OSError:
-            pass
+    open_connections(sock_path, 64, conns)
     time.sleep(hold)
 
 
 def idle_flood(sock_path, hold):
     conns = []
-    for _ in range(200):
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(1)
-            s.connect(sock_path)
-            conns.append(s)
-        except OSError:
-            pass
+    open_connections(sock_path, 200, conns)
     time.sleep(hold)
 
 
 def connect_flood(sock_path, hold):
     conns = []
-    for _ in range(30):
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.setblocking(False)
-            s.connect(sock_path)
-            conns.append(s)
-        except OSError:
-            pass
+    open_connections(sock_path, 30, conns)
     time.sleep(hold)
 
 
@@ -254,7 +244,7 @@ def main():
         fig = attack(d, "fds", fd_flood)
         if fig["root_list_ok"].split("/")[0] != fig["root_list_ok"].split("/")[1] or fig["root_list_ok"] == "0/0":
             failures.append("fds: root's `udisc list` failed during the attack")
-        if fig["cpu_percent"] > 20:
+        if fig["cpu_percent"] > 5:
             failures.append(f"fds: daemon CPU {fig['cpu_percent']} % during the attack")
         if fig["fds"][1] > 300:
             failures.append(f"fds: daemon held {fig['fds'][1]} descriptors")
@@ -264,21 +254,30 @@ def main():
         fig = attack(d, "idle", idle_flood)
         if fig["root_list_ok"].split("/")[0] != fig["root_list_ok"].split("/")[1] or fig["root_list_ok"] == "0/0":
             failures.append("idle: root's `udisc list` failed during the attack")
-        if fig["cpu_percent"] > 20:
+        if fig["cpu_percent"] > 5:
             failures.append(f"idle: daemon CPU {fig['cpu_percent']} % during the attack")
-        # Out of descriptors for real: a limit of 8 leaves the daemon one
-        # descriptor for connections, so accept() meets EMFILE.
+        # Out of descriptors for real: a limit of what the idle daemon holds
+        # plus two, one of which a root connection takes, leaves one for the
+        # other user's connections, so accept() meets EMFILE. (Not plus one:
+        # the sanitizers' runtime needs a descriptor of its own to report.)
         d.stop()
-        d.start(limit=8)
+        d.start()
         d.wait_serving(10.0)
+        own = fd_count(d.proc.pid)
+        d.stop()
+        d.start(limit=own + 2)
+        d.wait_serving(10.0)
+        held = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        held.connect(d.sock)
         log_lines = len(open(os.path.join(work, "daemon.log"), errors="replace").read().splitlines())
         fig = attack(d, "emfile", connect_flood)
         logged = len(open(os.path.join(work, "daemon.log"), errors="replace").read().splitlines()) - log_lines
         print(json.dumps({"attack": "emfile", "log_lines_during": logged}), flush=True)
-        if fig["cpu_percent"] > 20 or fig["cpu_percent"] < 0:
+        if fig["cpu_percent"] > 5 or fig["cpu_percent"] < 0:
             failures.append(f"emfile: daemon CPU {fig['cpu_percent']} % while out of descriptors")
         if logged > 5:
             failures.append(f"emfile: {logged} log lines while out of descriptors")
+        held.close()
         d.stop()
         d.start()
         d.wait_serving(10.0)
@@ -296,7 +295,10 @@ def main():
         d.stop()
         log = open(os.path.join(work, "daemon.log"), errors="replace").read()
         print(f"daemon log: {len(log.splitlines())} lines; last: " + " | ".join(log.splitlines()[-4:]))
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("UDISC_KEEP"):
+            print("kept " + work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     for f in failures:
         print("FAIL " + f)
     return 0 if report or not failures else 1

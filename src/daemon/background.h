@@ -25,12 +25,18 @@ namespace udisc::daemon {
 template <class T>
 class BackgroundJob {
  public:
-  explicit BackgroundJob(std::function<T()> work) : shared_(std::make_shared<Shared>()) {
-    std::thread([shared = shared_, work = std::move(work)]() mutable {
+  // `on_done` (optional) is called on the worker thread once the result is
+  // in, e.g. to wake a poll() loop; it must be thread-safe.
+  explicit BackgroundJob(std::function<T()> work, std::function<void()> on_done = {})
+      : shared_(std::make_shared<Shared>()) {
+    std::thread([shared = shared_, work = std::move(work), on_done = std::move(on_done)]() mutable {
       T value = work();
-      std::lock_guard lock(shared->mu);
-      shared->value.emplace(std::move(value));
-      shared->cv.notify_all();
+      {
+        std::lock_guard lock(shared->mu);
+        shared->value.emplace(std::move(value));
+        shared->cv.notify_all();
+      }
+      if (on_done) on_done();
     }).detach();
   }
 

@@ -159,6 +159,29 @@ void Controller::persist() {
 }
 
 std::string Controller::handle_line(std::string_view line, const Credentials& who, std::deque<UniqueFd>& fds) {
+  auto begun = begin_line(line, who, fds, {});
+  if (auto* reply = std::get_if<std::string>(&begun)) return std::move(*reply);
+  PendingRequest& pending = std::get<PendingRequest>(begun);
+  // Waiting until the deadline either gets the result or gives up on it.
+  auto reply = finish(pending, pending.deadline());
+  return reply ? std::move(*reply) : make_error_reply(nullptr, ErrorCode::internal, "image read not finished");
+}
+
+std::optional<std::string> Controller::stalled_reads_of(uid_t uid) {
+  auto it = probes_by_uid_.find(uid);
+  if (it == probes_by_uid_.end()) return std::nullopt;
+  std::erase_if(it->second, [](const std::function<bool()>& running) { return !running(); });
+  if (it->second.empty()) {
+    probes_by_uid_.erase(it);
+    return std::nullopt;
+  }
+  return "an image uid " + std::to_string(uid) +
+         " sent earlier is still being read (a stalled file system?); try again once it answers";
+}
+
+std::variant<std::string, PendingRequest> Controller::begin_line(std::string_view line, const Credentials& who,
+                                                                 std::deque<UniqueFd>& fds,
+                                                                 std::function<void()> wake) {
   try {
     auto parsed = parse_request(line);
     if (auto* err = std::get_if<ParseError>(&parsed)) {
@@ -179,14 +202,73 @@ std::string Controller::handle_line(std::string_view line, const Credentials& wh
       mine.push_back(std::move(fds.front()));
       fds.pop_front();
     }
+    if (req.image && (req.op == Op::create || req.op == Op::insert || req.op == Op::mount)) {
+      // Reading the image (a file the user chose: FUSE, NFS ...) happens on
+      // a worker; the drive table is touched only in finish(), here.
+      if (auto refused = stalled_reads_of(who.uid)) return make_error_reply(req.id, ErrorCode::limit, *refused);
+      PendingRequest pending;
+      pending.req_ = req;
+      pending.who_ = who;
+      pending.deadline_ = std::chrono::steady_clock::now() + options_.probe_timeout;
+      pending.job_ = std::make_unique<BackgroundJob<Result<OpenedImage>>>(
+          [image = *req.image, files = std::make_shared<std::vector<UniqueFd>>(std::move(mine)),
+           reader = options_.read_image]() {
+            return reader ? reader(image, std::move(*files)) : open_received_image(image, std::move(*files));
+          },
+          std::move(wake));
+      return pending;
+    }
     Reply r = dispatch(req, who, std::move(mine));
     if (r.first) return make_error_reply(req.id, *r.first, r.second.get<std::string>());
     return make_ok_reply(req.id, std::move(r.second));
   } catch (const std::exception& e) {
-    // Unexpected (e.g. out of memory): the request fails, the daemon goes on.
+    // Unexpected (e.g. out of memory, no thread): the request fails, the daemon goes on.
     log(std::string("internal error handling a request: ") + e.what());
     return make_error_reply(nullptr, ErrorCode::internal, std::string("internal error: ") + e.what());
   }
+}
+
+std::optional<std::string> Controller::finish(PendingRequest& pending, std::chrono::steady_clock::time_point now) {
+  auto done = pending.job_ ? pending.job_->wait_until(now) : std::nullopt;
+  const Request& req = pending.req_;
+  if (!done) {
+    if (now < pending.deadline_) return std::nullopt;
+    abandon(pending);
+    const std::string ms = std::to_string(options_.probe_timeout.count());
+    log("uid " + std::to_string(pending.who_.uid) + ": reading '" + req.image->path + "' takes longer than " + ms +
+        " ms; request refused");
+    return make_error_reply(req.id, ErrorCode::bad_image,
+                            "'" + req.image->path + "' did not answer within " + ms +
+                                " ms (is it on a slow or stalled file system?)");
+  }
+  pending.job_.reset();
+  try {
+    read_ahead_ = std::move(*done);
+    Reply r = dispatch(req, pending.who_, {});
+    read_ahead_.reset();
+    if (r.first) return make_error_reply(req.id, *r.first, r.second.get<std::string>());
+    return make_ok_reply(req.id, std::move(r.second));
+  } catch (const std::exception& e) {
+    read_ahead_.reset();
+    log(std::string("internal error handling a request: ") + e.what());
+    return make_error_reply(nullptr, ErrorCode::internal, std::string("internal error: ") + e.what());
+  }
+}
+
+void Controller::abandon(PendingRequest& pending) {
+  if (!pending.job_) return;
+  auto running = pending.job_->running_probe();
+  if (running()) probes_by_uid_[pending.who_.uid].push_back(std::move(running));
+  pending.job_.reset();
+}
+
+Result<OpenedImage> Controller::image_for(const ImageSpec& image, std::vector<UniqueFd> fds) {
+  if (read_ahead_) {
+    Result<OpenedImage> r = std::move(*read_ahead_);
+    read_ahead_.reset();
+    return r;
+  }
+  return open_received_image(image, std::move(fds));
 }
 
 Controller::Reply Controller::dispatch(const Request& req, const Credentials& who, std::vector<UniqueFd> fds) {
@@ -343,7 +425,7 @@ Controller::Reply Controller::create_drive(std::optional<uint32_t> number, const
   if (identity) identity->apply(e->record.identity);
   e->engine = make_engine(e->record.identity);
   if (image) {
-    auto opened = open_image_bounded(*image, std::move(fds), who.uid);
+    auto opened = image_for(*image, std::move(fds));
     if (!opened.ok()) return {ErrorCode::bad_image, opened.status().message()};
     if (Status s = e->engine->insert(opened->image); !s.ok()) return {ErrorCode::bad_image, s.message()};
     e->image = opened->image;
@@ -366,33 +448,10 @@ Controller::Reply Controller::op_create(const Request& req, const Credentials& w
   return create_drive(req.drive ? req.drive->number : std::nullopt, req.identity, req.image, who, std::move(fds));
 }
 
-Result<OpenedImage> Controller::open_image_bounded(const ImageSpec& image, std::vector<UniqueFd> fds, uid_t uid) {
-  auto& probes = probes_by_uid_[uid];
-  std::erase_if(probes, [](const std::function<bool()>& running) { return !running(); });
-  if (!probes.empty()) {
-    return Status::InvalidArgument("an image uid " + std::to_string(uid) +
-                                   " sent earlier is still being read (a stalled file system?); try again once it "
-                                   "answers");
-  }
-  BackgroundJob<Result<OpenedImage>> job(
-      [image, fds = std::make_shared<std::vector<UniqueFd>>(std::move(fds))]() -> Result<OpenedImage> {
-        return open_received_image(image, std::move(*fds));
-      });
-  auto done = job.wait_until(std::chrono::steady_clock::now() + options_.probe_timeout);
-  if (done) return std::move(*done);
-  probes.push_back(job.running_probe());
-  log("uid " + std::to_string(uid) + ": reading '" + image.path + "' takes longer than " +
-      std::to_string(options_.probe_timeout.count()) + " ms; request refused");
-  return Status::IoError("'" + image.path + "' did not answer within " +
-                         std::to_string(options_.probe_timeout.count()) +
-                         " ms (is it on a slow or stalled file system?)");
-}
-
-Controller::Reply Controller::insert_into(Entry& e, const ImageSpec& image, bool force, std::vector<UniqueFd> fds,
-                                          uid_t requester) {
+Controller::Reply Controller::insert_into(Entry& e, const ImageSpec& image, bool force, std::vector<UniqueFd> fds) {
   const auto st = e.engine->status();
   if (st.medium_present && st.locked && !force) return {ErrorCode::locked, locked_message(e, "replace the disc in")};
-  auto opened = open_image_bounded(image, std::move(fds), requester);
+  auto opened = image_for(image, std::move(fds));
   if (!opened.ok()) return {ErrorCode::bad_image, opened.status().message()};
   if (Status s = e.engine->insert(opened->image); !s.ok()) return {ErrorCode::bad_image, s.message()};
   e.image = opened->image;
@@ -416,7 +475,7 @@ Controller::Reply Controller::op_insert(const Request& req, const Credentials& w
   Reply err;
   Entry* e = find(*req.drive, who, true, &err);
   if (e == nullptr) return err;
-  Reply r = insert_into(*e, *req.image, req.force, std::move(fds), who.uid);
+  Reply r = insert_into(*e, *req.image, req.force, std::move(fds));
   if (r.first) return r;
   return {std::nullopt, json{{"drive", drive_json(*e, who)}, {"created", false}}};
 }
@@ -441,7 +500,7 @@ Controller::Reply Controller::op_mount(const Request& req, const Credentials& wh
     }
     if (target == nullptr) return create_drive(std::nullopt, req.identity, req.image, who, std::move(fds));
   }
-  Reply r = insert_into(*target, *req.image, req.force, std::move(fds), who.uid);
+  Reply r = insert_into(*target, *req.image, req.force, std::move(fds));
   if (r.first) return r;
   return {std::nullopt, json{{"drive", drive_json(*target, who)}, {"created", false}}};
 }
@@ -531,10 +590,13 @@ struct Daemon::Client {
   std::string in;
   std::string out;
   std::deque<UniqueFd> fds;
-  bool closing = false;  // close once `out` is flushed
+  bool closing = false;  // close once `out` is flushed (and `waiting` answered)
+  bool broken = false;   // the peer is gone: close now
   bool pending = false;  // complete requests wait in `in` (handled next round)
   Clock::time_point last_activity = Clock::now();
   Clock::time_point partial_since{};  // when `in` last became non-empty
+  // A request whose image a worker reads; later lines wait behind it.
+  std::optional<PendingRequest> waiting;
 };
 
 Daemon::Daemon(DaemonOptions options, std::unique_ptr<Backend> backend)
@@ -585,7 +647,8 @@ Status Daemon::start() {
   }
   spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!stop_fd_.valid()) return Status::IoError(std::string("eventfd: ") + std::strerror(errno));
+  wake_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!stop_fd_.valid() || !wake_fd_.valid()) return Status::IoError(std::string("eventfd: ") + std::strerror(errno));
   // The socket first: binding it proves no other daemon answers there, before
   // this one touches any drive. Clients that connect meanwhile wait in the
   // backlog until run().
@@ -700,6 +763,10 @@ int Daemon::expire_clients() {
   const auto now = Clock::now();
   Clock::time_point next = Clock::time_point::max();
   for (auto& [fd, c] : clients_) {
+    if (c->waiting) {
+      next = std::min(next, c->waiting->deadline());
+      continue;
+    }
     if (c->closing) continue;
     if (!c->in.empty() && !c->pending) {
       const auto deadline = c->partial_since + std::chrono::milliseconds(options_.partial_timeout_ms);
@@ -747,6 +814,7 @@ void Daemon::read_client(Client& c) {
   if (!r.ok()) {
     if (r.status().message() != "EAGAIN") {
       c.closing = true;
+      c.broken = true;
       c.out.clear();
     }
     return;
@@ -779,6 +847,7 @@ void Daemon::process_lines(Client& c) {
   // Fairness: a few requests per client per round, so a flooding client
   // delays the others by at most that much.
   constexpr int kLinesPerRound = 16;
+  if (c.waiting) return;  // replies go out in request order
   size_t start = 0;
   c.pending = false;
   for (int handled = 0;;) {
@@ -798,8 +867,18 @@ void Daemon::process_lines(Client& c) {
       continue;
     }
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    c.out += controller_->handle_line(line, c.who, c.fds);
+    auto begun = controller_->begin_line(line, c.who, c.fds, [fd = wake_fd_.get()] {
+      const uint64_t one = 1;
+      (void)!::write(fd, &one, sizeof one);
+    });
     ++handled;
+    if (auto* reply = std::get_if<std::string>(&begun)) {
+      c.out += *reply;
+      continue;
+    }
+    c.waiting.emplace(std::move(std::get<PendingRequest>(begun)));
+    c.pending = c.in.find('\n', start) != std::string::npos;
+    break;
   }
   c.in.erase(0, start);
   if (start > 0 && !c.in.empty()) c.partial_since = Clock::now();
@@ -812,6 +891,16 @@ void Daemon::process_lines(Client& c) {
   }
   // Descriptors that arrived with no request still pending belong to none.
   if (c.in.empty()) c.fds.clear();
+}
+
+void Daemon::finish_pending(Client& c) {
+  if (!c.waiting) return;
+  auto reply = controller_->finish(*c.waiting, Clock::now());
+  if (!reply) return;
+  c.waiting.reset();
+  c.last_activity = Clock::now();
+  c.out += *reply;
+  if (!c.closing && c.out.size() < options_.max_output_bytes) process_lines(c);
 }
 
 void Daemon::flush_client(Client& c) {
@@ -837,6 +926,7 @@ Status Daemon::run() {
     order.clear();
     const int next_deadline_ms = expire_clients();
     pfds.push_back({stop_fd_.get(), POLLIN, 0});
+    pfds.push_back({wake_fd_.get(), POLLIN, 0});
     // While resting after EMFILE the listener is not watched (fd -1 is skipped).
     pfds.push_back({Clock::now() < listener_resumes_ ? -1 : listen_fd_.get(), POLLIN, 0});
     bool any_pending = false;
@@ -844,7 +934,7 @@ Status Daemon::run() {
       short events = 0;
       // Backpressure: a client that does not read its replies is not read
       // from, nor one whose earlier requests still wait.
-      const bool can_take = !c->closing && c->out.size() < options_.max_output_bytes;
+      const bool can_take = !c->closing && !c->waiting && c->out.size() < options_.max_output_bytes;
       if (can_take && !c->pending) events |= POLLIN;
       any_pending = any_pending || (can_take && c->pending);
       if (!c->out.empty()) events |= POLLOUT;
@@ -857,14 +947,20 @@ Status Daemon::run() {
       return Status::IoError(std::string("poll: ") + std::strerror(errno));
     }
     if (pfds[0].revents & POLLIN) break;
-    if (pfds[1].revents & POLLIN) accept_clients();
+    if (pfds[1].revents & POLLIN) {
+      uint64_t count;
+      (void)!::read(wake_fd_.get(), &count, sizeof count);
+    }
+    if (pfds[2].revents & POLLIN) accept_clients();
     for (size_t i = 0; i < order.size(); ++i) {
       Client& c = *order[i];
-      const short re = pfds[i + 2].revents;
+      const short re = pfds[i + 3].revents;
+      finish_pending(c);  // a read done, or past its deadline
       if (re & POLLIN) {
         read_client(c);
       } else if (re & (POLLHUP | POLLERR)) {
         c.closing = true;
+        c.broken = true;
         c.out.clear();
       } else if (c.pending && !c.closing && c.out.size() < options_.max_output_bytes) {
         process_lines(c);
@@ -872,7 +968,9 @@ Status Daemon::run() {
       flush_client(c);
     }
     for (auto it = clients_.begin(); it != clients_.end();) {
-      if (it->second->closing && it->second->out.empty()) {
+      Client& c = *it->second;
+      if (c.closing && (c.broken || (c.out.empty() && !c.waiting))) {
+        if (c.waiting) controller_->abandon(*c.waiting);
         it = clients_.erase(it);
       } else {
         ++it;

@@ -32,7 +32,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <variant>
 
+#include "daemon/background.h"
 #include "daemon/backend.h"
 #include "daemon/image_source.h"
 #include "daemon/protocol.h"
@@ -84,8 +86,26 @@ struct DaemonOptions {
   // while it still runs); at start, all images together get restore_timeout.
   std::chrono::milliseconds probe_timeout{5'000};
   std::chrono::milliseconds restore_timeout{10'000};
+  // Reads an image from the descriptors a client sent (default:
+  // open_received_image). Tests put a delay in front of it to stand for a
+  // file system that answers slowly.
+  std::function<Result<OpenedImage>(const ImageSpec&, std::vector<UniqueFd>)> read_image;
   // Where log lines go (default: stderr, which systemd's journal keeps).
   std::function<void(const std::string&)> log;
+};
+
+// A request whose image is being read on a worker thread (see
+// Controller::begin_line). Move-only; owned by the connection that sent it.
+class PendingRequest {
+ public:
+  std::chrono::steady_clock::time_point deadline() const { return deadline_; }
+
+ private:
+  friend class Controller;
+  Request req_;
+  Credentials who_;
+  std::unique_ptr<BackgroundJob<Result<OpenedImage>>> job_;
+  std::chrono::steady_clock::time_point deadline_;
 };
 
 class Controller {
@@ -103,7 +123,21 @@ class Controller {
   // Handles one request line from `who`. Descriptors the request declares
   // are taken from the front of `fds` (the connection's queue of received
   // descriptors). Returns the reply line (with its newline). Never throws.
+  // Waits for an image to be read up to options.probe_timeout.
   std::string handle_line(std::string_view line, const Credentials& who, std::deque<UniqueFd>& fds);
+
+  // The same without waiting: a request that carries an image starts reading
+  // it on a worker thread and comes back as a PendingRequest; `wake` is
+  // called from that thread when the read is done. Other requests are
+  // answered at once (the reply line).
+  std::variant<std::string, PendingRequest> begin_line(std::string_view line, const Credentials& who,
+                                                       std::deque<UniqueFd>& fds, std::function<void()> wake);
+  // The reply of a pending request once its image is read, or an error once
+  // `now` is past its deadline (the read is abandoned and counted against
+  // its user, see open_image_bounded); nullopt while it is still running.
+  std::optional<std::string> finish(PendingRequest& pending, std::chrono::steady_clock::time_point now);
+  // The connection went away: the read, if still running, counts against its user.
+  void abandon(PendingRequest& pending);
 
   // Shutdown (SIGTERM): saves the state and releases the backend, keeping
   // every drive for the next run.
@@ -131,8 +165,12 @@ class Controller {
 
   Reply create_drive(std::optional<uint32_t> number, const std::optional<IdentitySpec>& identity,
                      const std::optional<ImageSpec>& image, const Credentials& who, std::vector<UniqueFd> fds);
-  Reply insert_into(Entry& e, const ImageSpec& image, bool force, std::vector<UniqueFd> fds, uid_t requester);
-  Result<OpenedImage> open_image_bounded(const ImageSpec& image, std::vector<UniqueFd> fds, uid_t uid);
+  Reply insert_into(Entry& e, const ImageSpec& image, bool force, std::vector<UniqueFd> fds);
+  // The image a dispatched request uses: the one read ahead by begin_line,
+  // else read now (bounded).
+  Result<OpenedImage> image_for(const ImageSpec& image, std::vector<UniqueFd> fds);
+  // Refusal when `uid` still has an abandoned read running.
+  std::optional<std::string> stalled_reads_of(uid_t uid);
   // Resolves a DriveRef and checks the caller may change that drive.
   Entry* find(const DriveRef& ref, const Credentials& who, bool for_change, Reply* error);
   nlohmann::json drive_json(const Entry& e, const Credentials& who) const;
@@ -146,6 +184,7 @@ class Controller {
   DaemonState state_;  // mirror of drives_, as last saved
   // Per uid: probes given up on that may still be running (see BackgroundJob).
   std::map<uid_t, std::vector<std::function<bool()>>> probes_by_uid_;
+  std::optional<Result<OpenedImage>> read_ahead_;  // set by finish() for the dispatch it runs
 };
 
 class Daemon {
@@ -168,6 +207,7 @@ class Daemon {
  private:
   struct Client;
   void accept_clients();
+  void finish_pending(Client& c);
   void refuse_connection(int fd, const std::string& why);
   size_t connections_of(uid_t uid) const;
   // Descriptors waiting in connections of `uid` (all connections: nullopt).
@@ -185,6 +225,7 @@ class Daemon {
   std::unique_ptr<Controller> controller_;
   UniqueFd listen_fd_;
   UniqueFd stop_fd_;     // eventfd
+  UniqueFd wake_fd_;     // eventfd: a worker finished reading an image
   UniqueFd state_lock_;  // flock of "<state>.lock" while running
   // Kept open to be closed when accept() meets EMFILE: then one connection
   // can still be accepted and told to come back, instead of staying in the

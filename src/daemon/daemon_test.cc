@@ -135,6 +135,13 @@ class DaemonTest : public ::testing::Test {
     thread_ = std::thread([this] { run_status_ = daemon_->run(); });
   }
   void start() { start(options()); }
+  // Starts a daemon with `o` that must refuse to start; returns why.
+  std::string start_error(DaemonOptions o) {
+    Daemon d(std::move(o), make_none_backend());
+    Status s = d.start();
+    EXPECT_FALSE(s.ok());
+    return s.message();
+  }
   void stop() {
     if (!daemon_) return;
     daemon_->request_stop();
@@ -699,12 +706,10 @@ TEST_F(DaemonTest, CreatesAMissingStateFolderPrivateAndRefusesAWritableOne) {
   fs::create_directories(open_dir);
   ASSERT_EQ(::chmod(open_dir.c_str(), 0777), 0);
   state_ = (open_dir / "state.json").string();
-  Daemon d(options(), make_none_backend());
-  Status s = d.start();
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("writable by other users"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find(open_dir.string()), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("chmod go-w"), std::string::npos) << s.message();
+  const std::string why = start_error(options());
+  EXPECT_NE(why.find("writable by other users"), std::string::npos) << why;
+  EXPECT_NE(why.find(open_dir.string()), std::string::npos) << why;
+  EXPECT_NE(why.find("chmod go-w"), std::string::npos) << why;
 }
 
 TEST_F(DaemonTest, RefusesASocketFolderOthersCanWriteAndAnotherUsersFolder) {
@@ -713,17 +718,13 @@ TEST_F(DaemonTest, RefusesASocketFolderOthersCanWriteAndAnotherUsersFolder) {
   ASSERT_EQ(::chmod(open_dir.c_str(), 0757), 0);
   socket_ = (open_dir / "control.sock").string();
   {
-    Daemon d(options(), make_none_backend());
-    Status s = d.start();
-    ASSERT_FALSE(s.ok());
-    EXPECT_NE(s.message().find("socket folder"), std::string::npos) << s.message();
+    const std::string why = start_error(options());
+    EXPECT_NE(why.find("socket folder"), std::string::npos) << why;
   }
   ASSERT_EQ(::chmod(open_dir.c_str(), 0755), 0);
   ASSERT_EQ(::chown(open_dir.c_str(), kOtherUid, kOtherGid), 0);
-  Daemon d(options(), make_none_backend());
-  Status s = d.start();
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("belongs to uid 65534"), std::string::npos) << s.message();
+  const std::string why = start_error(options());
+  EXPECT_NE(why.find("belongs to uid 65534"), std::string::npos) << why;
 }
 
 TEST_F(DaemonTest, SymlinksPlantedInAStickyFolderAreNotFollowed) {
@@ -747,10 +748,8 @@ TEST_F(DaemonTest, SymlinksPlantedInAStickyFolderAreNotFollowed) {
   // The socket path holds a symlink: not a socket, so the daemon refuses
   // rather than chmod/chown through it.
   {
-    Daemon d(options(), make_none_backend());
-    Status s = d.start();
-    ASSERT_FALSE(s.ok());
-    EXPECT_NE(s.message().find("not a socket"), std::string::npos) << s.message();
+    const std::string why = start_error(options());
+    EXPECT_NE(why.find("not a socket"), std::string::npos) << why;
   }
   ASSERT_EQ(::unlink(socket_.c_str()), 0);
   start();
@@ -781,17 +780,13 @@ TEST_F(DaemonTest, AStateFileOfAnotherUserIsNotBelieved) {
   });
   ASSERT_EQ(planted, "ok");
   {
-    Daemon d(options(), make_none_backend());
-    Status s = d.start();
-    ASSERT_FALSE(s.ok());
-    EXPECT_NE(s.message().find("not a regular file of uid 0"), std::string::npos) << s.message();
+    const std::string why = start_error(options());
+    EXPECT_NE(why.find("not a regular file of uid 0"), std::string::npos) << why;
   }
   ASSERT_EQ(::unlink((state_ + ".lock").c_str()), 0);
-  Daemon d2(options(), make_none_backend());
-  Status s = d2.start();
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("state file"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("not a regular file of uid 0"), std::string::npos) << s.message();
+  const std::string why = start_error(options());
+  EXPECT_NE(why.find("state file"), std::string::npos) << why;
+  EXPECT_NE(why.find("not a regular file of uid 0"), std::string::npos) << why;
 }
 
 }  // namespace
@@ -932,6 +927,59 @@ TEST_F(DaemonTest, AnImageTurnedIntoAFifoDoesNotHangTheRestart) {
   ASSERT_EQ(l.result["drives"].size(), 1u);
   EXPECT_TRUE(l.result["drives"][0]["image"].is_null());
   EXPECT_TRUE(log_contains("not a regular file or block device"));
+}
+
+}  // namespace
+}  // namespace udisc::daemon
+
+// ---- a slow image does not stall the daemon (issue 11, D1)
+
+namespace udisc::daemon {
+namespace {
+
+TEST_F(DaemonTest, ASlowImageStallsNeitherOtherClientsNorItsOwnConnectionForever) {
+  DaemonOptions o = options();
+  o.probe_timeout = std::chrono::milliseconds(800);
+  // Stands for a FUSE/NFS file that answers after 3 s: reading "slow.iso"
+  // waits first, any other image is read at once.
+  o.read_image = [](const ImageSpec& spec, std::vector<UniqueFd> fds) {
+    if (spec.path.find("slow.iso") != std::string::npos) std::this_thread::sleep_for(std::chrono::seconds(3));
+    return open_received_image(spec, std::move(fds));
+  };
+  start(o);
+  const std::string slow = make_iso("slow.iso", 20);
+  const std::string fast = make_iso("fast.iso", 21);
+  std::atomic<int> slow_ms{-1};
+  std::string slow_message;
+  std::thread slow_client([&] {
+    Client c = client();
+    const auto t0 = std::chrono::steady_clock::now();
+    Reply r = mount(c, slow);
+    slow_ms = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+    slow_message = r.ok ? "ok" : r.message;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Meanwhile everyone else is answered at once.
+  Client other = client();
+  for (int i = 0; i < 5; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(call(other, {{"op", "list"}}).ok);
+    EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(),
+              300);
+  }
+  slow_client.join();
+  EXPECT_GE(slow_ms.load(), 700);
+  EXPECT_LT(slow_ms.load(), 2500) << "the slow read is given up after probe_timeout";
+  EXPECT_NE(slow_message.find("did not answer within 800 ms"), std::string::npos) << slow_message;
+  // While the abandoned read still runs, the same user's next image is refused ...
+  Reply refused = mount(other, fast);
+  EXPECT_FALSE(refused.ok);
+  EXPECT_NE(refused.message.find("still being read"), std::string::npos) << refused.message;
+  // ... and accepted once it has finished.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_TRUE(mount(other, fast).ok);
+  EXPECT_EQ(call(other, {{"op", "list"}}).result["drives"].size(), 1u);
 }
 
 }  // namespace
