@@ -13,6 +13,9 @@ packages=(
   libiscsi-bin tgt qemu-system-x86 qemu-block-extra qemu-utils
   busybox-static cpio kmod iperf3
   python3 python3-crcmod genisoimage xz-utils gzip
+  # the Debian package and its checks (tools/build-deb.sh, tests/package/)
+  debhelper dpkg-dev lintian desktop-file-utils libxml2-utils shared-mime-info groff man-db
+  bash-completion zsh systemd passwd libnotify-bin
 )
 missing=()
 for p in "${packages[@]}"; do

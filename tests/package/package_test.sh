@@ -72,7 +72,8 @@ else bad "Depends" "$(grep Depends "$work/info")"; fi
 # ---- install as the README says ---------------------------------------------
 userdel "$user" 2>/dev/null || true
 useradd --system --no-create-home --shell /bin/sh "$user"
-if DEBIAN_FRONTEND=noninteractive apt-get install ./build/deb/udisc_*.deb </dev/null >"$work/install.log" 2>&1; then ok "apt-get install ./build/deb/udisc_*.deb"
+# (answering apt-get's question as a user would, when it has dependencies to add)
+if (yes || true) | DEBIAN_FRONTEND=noninteractive apt-get install ./build/deb/udisc_*.deb >"$work/install.log" 2>&1; then ok "apt-get install ./build/deb/udisc_*.deb"
 else cat "$work/install.log"; bad "apt-get install"; exit 1; fi
 check "group udisc exists after install" getent group udisc
 if [[ ! -d /run/systemd/system ]]; then
