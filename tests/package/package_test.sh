@@ -157,7 +157,9 @@ check "removal left no drive behind" bash -c "'$work/udisc-client' list | grep -
 kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=""
 check "dpkg --purge udisc" dpkg --purge udisc
 left=""
-while read -r f; do [[ -f $f || -L $f ]] && left+=" $f"; done <"$work/files"
+while read -r f; do  # files and links only (directories such as /lib may be shared, or usrmerge links)
+  [[ -d $f ]] || { [[ -e $f || -L $f ]] && left+=" $f"; }
+done <"$work/files"
 for f in /var/lib/udisc /run/udisc /etc/systemd/system/sockets.target.wants/udisc.socket \
          /etc/systemd/system/multi-user.target.wants/udisc.service; do
   [[ -e $f || -L $f ]] && left+=" $f"
