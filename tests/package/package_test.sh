@@ -93,6 +93,8 @@ for f in /usr/bin/udisc /lib/systemd/system/udisc.service /lib/systemd/system/ud
 done
 check "man -w udisc" man -w udisc
 check "man -w 8 udisc-daemon" man -w 8 udisc-daemon
+check "README: man udisc, man udisc-daemon" bash -c \
+  'MANPAGER=cat man udisc | grep -q "udisc mount" && MANPAGER=cat man udisc-daemon | grep -q "FILES"'
 for page in $(man -w udisc) $(man -w 8 udisc-daemon); do
   warnings=$(zcat "$page" | LC_ALL=C.UTF-8 groff -ww -man -Tutf8 -z 2>&1)
   if [[ -z $warnings ]]; then ok "groff -ww $page: no warnings"; else bad "groff -ww $page" "$warnings"; fi
@@ -155,7 +157,8 @@ else bad "installing twice" "$(cat "$work/reinstall.log")"; fi
 if dpkg -r udisc >"$work/remove.log" 2>&1; then ok "dpkg -r udisc"; else bad "dpkg -r" "$(cat "$work/remove.log")"; fi
 check "removal left no drive behind" bash -c "'$work/udisc-client' list | grep -q 'no drives'"
 kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=""
-check "dpkg --purge udisc" dpkg --purge udisc
+# README: apt-get purge udisc (answering its question as a user would)
+check "apt-get purge udisc" bash -c '(yes || true) | DEBIAN_FRONTEND=noninteractive apt-get purge udisc' 
 left=""
 while read -r f; do  # files and links only (directories such as /lib may be shared, or usrmerge links)
   [[ -d $f ]] || { [[ -e $f || -L $f ]] && left+=" $f"; }
