@@ -17,6 +17,9 @@ packages=(
   libcurl4-openssl-dev nginx openssl
   # the Windows build (cmake/mingw-w64.cmake) and its tests under Wine
   g++-mingw-w64-x86-64-posix mingw-w64 libz-mingw-w64-dev libgcrypt-mingw-w64-dev wine64 unzip
+  # the Debian package and its checks (tools/build-deb.sh, tests/package/)
+  debhelper dpkg-dev lintian desktop-file-utils libxml2-utils shared-mime-info groff man-db
+  bash-completion zsh systemd passwd libnotify-bin
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -293,7 +293,12 @@ void register_help_command(CLI::App& app, int& exit_code) {
         return;
       }
     }
-    const std::string text = o->man ? render_man_page(app, o->command) : (cmd ? cmd->help() : app.help());
+    // The formatter directly: App::help() would show the help of the command
+    // being run, i.e. of `help` itself.
+    const CLI::App& shown = cmd ? *cmd : app;
+    const std::string name = cmd ? app.get_name() + " " + cmd->get_name() : app.get_name();
+    const std::string text = o->man ? render_man_page(app, o->command)
+                                    : shown.get_formatter()->make_help(&shown, name, CLI::AppFormatMode::Normal);
     std::fputs(text.c_str(), stdout);
     exit_code = 0;
   });

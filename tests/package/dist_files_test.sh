@@ -29,6 +29,12 @@ for cmd in info verify convert serve daemon mount insert list status eject unmou
   warnings=$("$build/src/cli/udisc" help --man "$cmd" | LC_ALL=C.UTF-8 groff -ww -man -Tutf8 -z 2>&1)
   [[ -z $warnings ]] || bad "groff -ww on udisc help --man $cmd" "$warnings"
 done
+# `udisc help CMD` is `udisc CMD --help`, word for word.
+for cmd in mount daemon serve; do
+  if diff <("$build/src/cli/udisc" help "$cmd") <("$build/src/cli/udisc" "$cmd" --help) >/dev/null; then
+    ok "udisc help $cmd = udisc $cmd --help"
+  else bad "udisc help $cmd differs from udisc $cmd --help"; fi
+done
 # The example `udisc help` prints in its own help.
 if out=$("$build/src/cli/udisc" help --man mount | MANPAGER=cat MANWIDTH=80 man -l - 2>&1) && grep -q "udisc mount" <<<"$out"; then
   ok "udisc help --man mount | man -l -"

@@ -40,11 +40,13 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/udisc-package.XXXXXX")"
 chmod 755 "$work"
 user=udisc-pkgtest
 daemon_pid=""
+had_group=no
+getent group udisc >/dev/null && had_group=yes
 cleanup() {
   [[ -n $daemon_pid ]] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
   dpkg --purge udisc >/dev/null 2>&1 || true
   userdel "$user" 2>/dev/null || true
-  groupdel udisc 2>/dev/null || true
+  [[ $had_group == yes ]] || groupdel udisc 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -68,11 +70,12 @@ if grep -q '^ Depends:.*libfmt' "$work/info" && ! grep -q '^ Depends:.*qemu' "$w
 else bad "Depends" "$(grep Depends "$work/info")"; fi
 
 # ---- install as the README says ---------------------------------------------
+userdel "$user" 2>/dev/null || true
 useradd --system --no-create-home --shell /bin/sh "$user"
-groupdel udisc 2>/dev/null || true   # the package creates it
-if DEBIAN_FRONTEND=noninteractive apt-get install ./build/deb/udisc_*.deb </dev/null >"$work/install.log" 2>&1; then ok "apt-get install ./build/deb/udisc_*.deb"
+# (answering apt-get's question as a user would, when it has dependencies to add)
+if (yes || true) | DEBIAN_FRONTEND=noninteractive apt-get install ./build/deb/udisc_*.deb >"$work/install.log" 2>&1; then ok "apt-get install ./build/deb/udisc_*.deb"
 else cat "$work/install.log"; bad "apt-get install"; exit 1; fi
-check "group udisc created" getent group udisc
+check "group udisc exists after install" getent group udisc
 if [[ ! -d /run/systemd/system ]]; then
   if grep -q "start the daemon by hand with 'sudo udisc daemon'" "$work/install.log"; then
     ok "no systemd: postinst says how to start the daemon by hand"
@@ -90,6 +93,8 @@ for f in /usr/bin/udisc /lib/systemd/system/udisc.service /lib/systemd/system/ud
 done
 check "man -w udisc" man -w udisc
 check "man -w 8 udisc-daemon" man -w 8 udisc-daemon
+check "README: man udisc, man udisc-daemon" bash -c \
+  'MANPAGER=cat man udisc | grep -q "udisc mount" && MANPAGER=cat man udisc-daemon | grep -q "FILES"'
 for page in $(man -w udisc) $(man -w 8 udisc-daemon); do
   warnings=$(zcat "$page" | LC_ALL=C.UTF-8 groff -ww -man -Tutf8 -z 2>&1)
   if [[ -z $warnings ]]; then ok "groff -ww $page: no warnings"; else bad "groff -ww $page" "$warnings"; fi
@@ -139,20 +144,25 @@ if grep -qx disc.iso <<<"$offered" && ! grep -qx notes.txt <<<"$offered"; then o
 else bad "bash: image completion" "$offered"; fi
 check "bash: --kind values" bash -c '[[ $(echo $0) == "cd dvd bd" ]]' "$(complete_words udisc mount --kind "")"
 offered=$(complete_words udisc unmount "")
-if grep -qx 1 <<<"$offered"; then ok "bash: drive numbers from udisc list --json"; else bad "bash: drive completion" "$offered"; fi
+drive=$(udisc list --json | sed -n 's/^ *"drive": *\([0-9][0-9]*\),*$/\1/p' | head -n1)
+if [[ -n $drive ]] && grep -qx "$drive" <<<"$offered"; then ok "bash: drive numbers from udisc list --json ($drive)"
+else bad "bash: drive completion" "drive '$drive', offered: $offered"; fi
 check "zsh: _udisc loads for udisc" zsh -fc 'fpath=(/usr/share/zsh/vendor-completions $fpath); autoload -Uz compinit; compinit -u -d '"$work"'/zcd; [[ ${_comps[udisc]} == _udisc ]]'
 
 # ---- installing twice, removing with drives, purge ------------------------------
 cp /usr/bin/udisc "$work/udisc-client"
-if dpkg -i "$deb" >"$work/reinstall.log" 2>&1 && "$work/udisc-client" list | grep -q disc.iso; then
+if dpkg -i "$deb" >"$work/reinstall.log" 2>&1 && "$work/udisc-client" list --json | grep -q '"drive": '"$drive"; then
   ok "installing twice (dpkg -i) keeps the drive"
 else bad "installing twice" "$(cat "$work/reinstall.log")"; fi
 if dpkg -r udisc >"$work/remove.log" 2>&1; then ok "dpkg -r udisc"; else bad "dpkg -r" "$(cat "$work/remove.log")"; fi
 check "removal left no drive behind" bash -c "'$work/udisc-client' list | grep -q 'no drives'"
 kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=""
-check "dpkg --purge udisc" dpkg --purge udisc
+# README: apt-get purge udisc (answering its question as a user would)
+check "apt-get purge udisc" bash -c '(yes || true) | DEBIAN_FRONTEND=noninteractive apt-get purge udisc' 
 left=""
-while read -r f; do [[ -f $f || -L $f ]] && left+=" $f"; done <"$work/files"
+while read -r f; do  # files and links only (directories such as /lib may be shared, or usrmerge links)
+  [[ -d $f ]] || { [[ -e $f || -L $f ]] && left+=" $f"; }
+done <"$work/files"
 for f in /var/lib/udisc /run/udisc /etc/systemd/system/sockets.target.wants/udisc.socket \
          /etc/systemd/system/multi-user.target.wants/udisc.service; do
   [[ -e $f || -L $f ]] && left+=" $f"
