@@ -4,7 +4,7 @@
 #      real-kernel guest tests;
 #   2. the ASan+UBSan build (clang): the same tests but the guest ones, each fuzz corpus
 #      replayed, then each libFuzzer target (built in the same tree) for a bounded time.
-# Environment: FUZZ_SECONDS (default 45 per target).
+# Environment: FUZZ_SECONDS (default 20 per target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -26,7 +26,7 @@ cmake --build --preset asan -j"$jobs"
 run_ctest asan
 echo "asan build and tests: $((SECONDS - start)) s"
 
-tools/run-fuzzers.sh build/asan "${FUZZ_SECONDS:-45}" | tee -a "$log"
+tools/run-fuzzers.sh build/asan "${FUZZ_SECONDS:-20}" | tee -a "$log"
 fuzzers=$(awk '/fuzz targets ran without a crash/ { print $1 }' "$log")
 echo "all tests: $((SECONDS - start)) s"
 
