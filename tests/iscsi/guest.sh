@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # QEMU guest (Debian's kernel, TCG) attaching three udisc serve LUNs with
 # -drive driver=iscsi + -device scsi-block on virtio-scsi: the sr driver,
-# isofs and udf with checksums, cd-info TOC/MCN/ISRC of a mixed-mode BIN/CUE and a
+# isofs and udf with checksums, cd-info TOC/MCN/ISRC of a mixed-mode disc (as NRG) and a
 # bit-exact cdparanoia rip. Uses the tests/guest harness; exit 77 = skipped.
 #   guest.sh UDISC MAKE_MIXED_CUE WORKDIR PORT
 UDISC=$1 MIXED=$2 WORK=$3 PORT=$4
@@ -30,7 +30,14 @@ len=$(awk '/^track 2 / {print $12 * 2352}' "$WORK/mixed/expected.toc")
 tail -c +$((150 * 2352 + 1)) "$WORK/mixed/mixed (Track 02).bin" | head -c "$len" > "$WORK/track2.pcm"
 echo "$len" > "$WORK/track2.len"
 
-start_serve "$PORT" "$WORK/test.iso" "$WORK/mixed/mixed.cue" "$WORK/udf.iso"
+# LUN 1 serves that disc as a Nero image (v2, 96-byte sub-channel per sector) written by the
+# project's test writer beside the generator, so a descriptor format crosses iSCSI (issue 10);
+# the BIN/CUE itself when the writer is not built.
+lun1="$WORK/mixed/mixed.cue"
+if [[ -x "$(dirname "$MIXED")/write_image" ]]; then
+  "$(dirname "$MIXED")/write_image" "$lun1" "$WORK/mixed" mixed --format nrg2 --sub && lun1="$WORK/mixed/mixed.nrg"
+fi
+start_serve "$PORT" "$WORK/test.iso" "$lun1" "$WORK/udf.iso"
 drive() { echo "driver=iscsi,transport=tcp,portal=127.0.0.1:$PORT,target=$IQN,lun=$1,if=none,id=cd$1,readonly=on"; }
 rc=0
 "$(dirname "$0")/../guest/run.sh" --script "$(dirname "$0")/guest_inner.sh" --timeout 500 \
