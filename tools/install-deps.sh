@@ -13,6 +13,8 @@ packages=(
   libiscsi-bin tgt qemu-system-x86 qemu-block-extra qemu-utils
   busybox-static cpio kmod iperf3
   python3 python3-crcmod genisoimage xz-utils gzip
+  # independent readers of the descriptor formats (issue 10): toc2cue, mdf2iso; zstd for its error test
+  cdrdao mdf2iso zstd
 )
 missing=()
 for p in "${packages[@]}"; do
