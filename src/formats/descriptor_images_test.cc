@@ -334,6 +334,18 @@ TEST(DescriptorImages, CompanionNamesComeFromTheDescriptor) {
   EXPECT_EQ(*mnames, (std::vector<std::string>{"disc.mdf"}));
 }
 
+TEST(DescriptorImages, DiscJugglerIsNamedAsNotSupported) {
+  TempDir dir;
+  std::vector<uint8_t> cdi(2352 * 4, 0);
+  const uint8_t tail[8] = {0x06, 0x00, 0x00, 0x80, 0x00, 0x10, 0x00, 0x00};  // v3.5, header offset
+  cdi.insert(cdi.end(), std::begin(tail), std::end(tail));
+  dir.write("game.cdi", cdi);
+  auto r = open_image(dir.file("game.cdi"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::not_supported);
+  EXPECT_NE(r.status().to_string().find("DiscJuggler"), std::string::npos) << r.status().to_string();
+}
+
 // ---- Corruption ----
 
 void expect_error(const Result<ImagePtr>& r, const std::string& needle) {

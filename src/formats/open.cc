@@ -46,8 +46,15 @@ const char* unsupported_signature(std::span<const uint8_t> head, uint64_t size, 
   if (starts_with(head, "MComprHD")) return "CHD (MAME compressed hunks of data)";
   if (starts_with(head, "PK\x03\x04")) return "zip archive";
   if (starts_with(head, "ZISO")) return "LZ4-compressed ISO (ZSO)";
-  (void)size;
-  (void)file;
+  // DiscJuggler images end with a version (0x80000004 v2, ...05 v3, ...06 v3.5) and a
+  // header offset, both 32-bit little-endian (libMirage's CDI parser).
+  if (size >= 8) {
+    std::array<uint8_t, 8> tail{};
+    if (file.read_at(size - 8, tail).ok()) {
+      const uint32_t version = uint32_t{tail[0]} | uint32_t{tail[1]} << 8 | uint32_t{tail[2]} << 16 | uint32_t{tail[3]} << 24;
+      if (version >= 0x80000004u && version <= 0x80000006u) return "DiscJuggler image (.cdi)";
+    }
+  }
   return nullptr;
 }
 
