@@ -197,7 +197,6 @@ const char* compressed_without_index(std::span<const uint8_t> head) {
     return head.size() >= m.size() && std::equal(m.begin(), m.end(), head.begin());
   };
   if (starts({0x1F, 0x8B})) return "gzip-compressed data (no random-access index); decompress it first: gunzip -k FILE";
-  if (starts({0xFD, '7', 'z', 'X', 'Z', 0x00})) return "xz-compressed data; decompress it first: unxz -k FILE";
   if (starts({0x28, 0xB5, 0x2F, 0xFD})) return "zstd-compressed data; decompress it first: zstd -d FILE";
   if (starts({'B', 'Z', 'h'})) return "bzip2-compressed data; decompress it first: bunzip2 -k FILE";
   return nullptr;

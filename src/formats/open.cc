@@ -109,6 +109,10 @@ FileResolver decoding_resolver(const FileResolver& resolve) {
     if ((*file)->size() < magic.size() || !(*file)->read_at(0, magic).ok()) return file;
     if (looks_like_ecm(magic)) return open_ecm(std::move(file).value());
     if (looks_like_cso(magic)) return open_cso(std::move(file).value());
+    std::array<uint8_t, 6> xz_magic{};
+    if ((*file)->size() >= xz_magic.size() && (*file)->read_at(0, xz_magic).ok() && looks_like_xz(xz_magic)) {
+      return open_xz(std::move(file).value());
+    }
     return file;
   };
 }
@@ -135,8 +139,10 @@ Result<ImagePtr> open_decoded_image(std::shared_ptr<RandomAccessFile> main, cons
   const std::vector<uint8_t>& head = *head_or;
   const uint64_t size = main->size();
 
-  if (decode && (looks_like_ecm(head) || looks_like_cso(head))) {
-    auto decoded = looks_like_ecm(head) ? open_ecm(std::move(main)) : open_cso(std::move(main));
+  if (decode && (looks_like_ecm(head) || looks_like_cso(head) || looks_like_xz(head))) {
+    auto decoded = looks_like_ecm(head)   ? open_ecm(std::move(main))
+                   : looks_like_cso(head) ? open_cso(std::move(main))
+                                          : open_xz(std::move(main));
     if (!decoded.ok()) return decoded.status();
     return open_decoded_image(std::move(decoded).value(), resolve, false);
   }
