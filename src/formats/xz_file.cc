@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "formats/compressed_files.h"
+#include "formats/decoded_file.h"
 
 namespace udisc::formats {
 namespace {
@@ -30,19 +31,12 @@ struct Block {
   uint64_t out_size = 0;
 };
 
-class XzFile final : public RandomAccessFile {
+class XzFile final : public DecodedFile {
  public:
   XzFile(std::shared_ptr<RandomAccessFile> xz, std::string name, std::vector<Block> blocks, uint64_t size, lzma_check check)
-      : xz_(std::move(xz)), name_(std::move(name)), blocks_(std::move(blocks)), size_(size), check_(check) {}
+      : DecodedFile(std::move(name), size), xz_(std::move(xz)), blocks_(std::move(blocks)), check_(check) {}
 
-  uint64_t size() const override { return size_; }
-  const std::string& name() const override { return name_; }
-
-  Status read_at(uint64_t offset, std::span<uint8_t> out) const override {
-    if (offset > size_ || out.size() > size_ - offset) {
-      return Status::IoError("'" + name_ + "': read of " + std::to_string(out.size()) + " bytes at " +
-                             std::to_string(offset) + " is beyond the decoded size " + std::to_string(size_));
-    }
+  Status read_decoded(uint64_t offset, std::span<uint8_t> out) const override {
     size_t done = 0;
     while (done < out.size()) {
       const uint64_t at = offset + done;
@@ -69,7 +63,7 @@ class XzFile final : public RandomAccessFile {
     thread_local Cache cache;
     if (cache.file == this && cache.block == index && !cache.data.empty()) return &cache.data;
     const Block& b = blocks_[index];
-    const std::string where = "'" + name_ + "': xz block " + std::to_string(index);
+    const std::string where = "'" + name() + "': xz block " + std::to_string(index);
     std::vector<uint8_t> packed(static_cast<size_t>(b.in_size));
     if (Status s = xz_->read_at(b.in, packed); !s.ok()) return s.with_context(where);
     std::array<lzma_filter, LZMA_FILTERS_MAX + 1> filters{};
@@ -100,9 +94,7 @@ class XzFile final : public RandomAccessFile {
   }
 
   std::shared_ptr<RandomAccessFile> xz_;
-  std::string name_;
   std::vector<Block> blocks_;
-  uint64_t size_;
   lzma_check check_;
 };
 
