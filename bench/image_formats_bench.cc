@@ -8,7 +8,9 @@
 //   BM_RandomRaw/Bin|Ecm  one random 2352-byte raw sector per iteration from
 //                         the BIN and from its ECM encoding (regenerated).
 //   BM_RandomUser/Iso|Cso one random 2048-byte sector from the ISO and from
-//                         its CSO encoding (one 2 KiB block inflated).
+//                         its CSO encoding (one 2 KiB block inflated) and
+//                         its xz encoding (64 KiB blocks; one decoded per read
+//                         unless the thread's last block is hit).
 // Inputs are made once in a temporary folder: a raw mode 1 BIN of 20 000
 // sectors (ecma130), its user data as an ISO, their ECM and CSO encodings by
 // the project's test writer (write_image --ecm / --cso).
@@ -61,6 +63,7 @@ struct Inputs {
     const std::string w = std::string("'") + WRITE_IMAGE + "'";
     if (std::system((w + " --ecm '" + dir + "/disc.bin' '" + dir + "/disc.bin.ecm'").c_str()) != 0) std::abort();
     if (std::system((w + " --cso '" + dir + "/disc.iso' '" + dir + "/disc.cso'").c_str()) != 0) std::abort();
+    if (std::system(("xz -k -T1 --block-size=65536 '" + dir + "/disc.iso'").c_str()) != 0) std::abort();
     make_sparse_nrg(dir + "/big.nrg", uint64_t{50} << 30);
   }
   ~Inputs() {
@@ -151,10 +154,12 @@ void BM_RandomRawBin(benchmark::State& state) { random_reads(state, "disc.bin", 
 void BM_RandomRawEcm(benchmark::State& state) { random_reads(state, "disc.bin.ecm", true); }
 void BM_RandomUserIso(benchmark::State& state) { random_reads(state, "disc.iso", false); }
 void BM_RandomUserCso(benchmark::State& state) { random_reads(state, "disc.cso", false); }
+void BM_RandomUserXz(benchmark::State& state) { random_reads(state, "disc.iso.xz", false); }
 BENCHMARK(BM_RandomRawBin);
 BENCHMARK(BM_RandomRawEcm);
 BENCHMARK(BM_RandomUserIso);
 BENCHMARK(BM_RandomUserCso);
+BENCHMARK(BM_RandomUserXz);
 
 }  // namespace
 

@@ -20,6 +20,8 @@ packages=(
   # the Debian package and its checks (tools/build-deb.sh, tests/package/)
   debhelper dpkg-dev lintian desktop-file-utils libxml2-utils shared-mime-info groff man-db
   bash-completion zsh systemd passwd libnotify-bin
+  # independent readers of the descriptor formats (issue 10): toc2cue, mdf2iso; zstd for its error test
+  cdrdao mdf2iso zstd
 )
 missing=()
 for p in "${packages[@]}"; do

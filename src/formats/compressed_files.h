@@ -1,12 +1,12 @@
 // Files stored compressed, read as the file they decode to.
 //
-// A compressed image (an ECM-encoded BIN, a CSO/ZSO ISO) is not an image
+// A compressed image (an ECM-encoded BIN, a CSO ISO, an xz file) is not an image
 // format of its own: open_image decodes it through a RandomAccessFile that
 // presents the original bytes, then chooses the reader for those by content
 // as usual. Only an index of the compressed stream is built at open — no full
 // decode — and each read decodes just the pieces it covers, so random access
 // costs one index lookup plus the decode of those pieces
-// (docs/formats/ecm.md, docs/formats/cso.md). Reads are stateless and
+// (docs/formats/ecm.md, docs/formats/cso.md, which also covers xz). Reads are stateless and
 // thread-safe, and memory is bounded by the index.
 #pragma once
 
@@ -29,7 +29,12 @@ Result<std::shared_ptr<RandomAccessFile>> open_ecm(std::shared_ptr<RandomAccessF
 bool looks_like_cso(std::span<const uint8_t> head);
 Result<std::shared_ptr<RandomAccessFile>> open_cso(std::shared_ptr<RandomAccessFile> cso);
 
-// Whole-file compressors without a random-access index (gzip, xz, zstd,
+// xz with its block index (every .xz has one): random access per block when
+// blocks are at most 16 MiB (made with `xz -T0` or `--block-size`).
+bool looks_like_xz(std::span<const uint8_t> head);
+Result<std::shared_ptr<RandomAccessFile>> open_xz(std::shared_ptr<RandomAccessFile> xz);
+
+// Whole-file compressors without a random-access index (gzip, zstd,
 // bzip2): the error to give, naming the format and the command that
 // decompresses it; nullptr for anything else.
 const char* compressed_without_index(std::span<const uint8_t> head);

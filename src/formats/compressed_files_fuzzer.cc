@@ -1,5 +1,5 @@
-// libFuzzer target: the ECM and CSO decoders on arbitrary bytes. The first
-// byte picks the decoder (even: ECM, odd: CSO); the rest is the file. A file
+// libFuzzer target: the ECM, CSO and xz decoders on arbitrary bytes. The
+// first byte picks the decoder (modulo 3: 0 ECM, 1 CSO, 2 xz); the rest is the file. A file
 // that opens is read whole and at a few offsets. Nothing may crash, read out
 // of bounds or allocate without bound.
 #include <algorithm>
@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   using namespace udisc::formats;
   auto file = memory_file(std::vector<uint8_t>(data + 1, data + size), "fuzz");
-  auto decoded = (data[0] & 1) == 0 ? open_ecm(file) : open_cso(file);
+  auto decoded = data[0] % 3 == 0 ? open_ecm(file) : data[0] % 3 == 1 ? open_cso(file) : open_xz(file);
   if (!decoded.ok()) return 0;
   const RandomAccessFile& f = **decoded;
   std::vector<uint8_t> buffer(static_cast<size_t>(std::min<uint64_t>(f.size(), 1 << 20)));

@@ -12,6 +12,7 @@
 #include "formats/byte_view.h"
 #include "util/per_thread.h"
 #include "formats/compressed_files.h"
+#include "formats/decoded_file.h"
 
 namespace udisc::formats {
 namespace {
@@ -20,20 +21,13 @@ constexpr uint32_t kHeaderSize = 24;
 constexpr uint64_t kMaxBlocks = 64u << 20;  // 64 Mi blocks: a 256 MiB index at most
 constexpr uint32_t kPlainBit = 0x80000000u;
 
-class CsoFile final : public RandomAccessFile {
+class CsoFile final : public DecodedFile {
  public:
   CsoFile(std::shared_ptr<RandomAccessFile> cso, std::string name, std::vector<uint32_t> index, uint64_t size,
           uint32_t block, uint8_t align)
-      : cso_(std::move(cso)), name_(std::move(name)), index_(std::move(index)), size_(size), block_(block), align_(align) {}
+      : DecodedFile(std::move(name), size), cso_(std::move(cso)), index_(std::move(index)), block_(block), align_(align) {}
 
-  uint64_t size() const override { return size_; }
-  const std::string& name() const override { return name_; }
-
-  Status read_at(uint64_t offset, std::span<uint8_t> out) const override {
-    if (offset > size_ || out.size() > size_ - offset) {
-      return Status::IoError("'" + name_ + "': read of " + std::to_string(out.size()) + " bytes at " +
-                             std::to_string(offset) + " is beyond the decoded size " + std::to_string(size_));
-    }
+  Status read_decoded(uint64_t offset, std::span<uint8_t> out) const override {
     struct PlainTag;
     struct PackedTag;
     std::vector<uint8_t>& plain = per_thread<std::vector<uint8_t>, PlainTag>();
@@ -43,7 +37,7 @@ class CsoFile final : public RandomAccessFile {
       const uint64_t at = offset + done;
       const uint64_t b = at / block_;
       const uint32_t within = static_cast<uint32_t>(at % block_);
-      const uint32_t length = static_cast<uint32_t>(std::min<uint64_t>(block_, size_ - b * block_));
+      const uint32_t length = static_cast<uint32_t>(std::min<uint64_t>(block_, size() - b * block_));
       plain.resize(length);
       if (Status s = block(b, length, plain, packed); !s.ok()) return s;
       const size_t n = std::min<size_t>(out.size() - done, length - within);
@@ -57,7 +51,7 @@ class CsoFile final : public RandomAccessFile {
   Status block(uint64_t b, uint32_t length, std::vector<uint8_t>& plain, std::vector<uint8_t>& packed) const {
     const uint64_t pos = uint64_t{index_[b] & ~kPlainBit} << align_;
     const uint64_t next = uint64_t{index_[b + 1] & ~kPlainBit} << align_;
-    const std::string where = "'" + name_ + "': block " + std::to_string(b);
+    const std::string where = "'" + name() + "': block " + std::to_string(b);
     if (index_[b] & kPlainBit) return cso_->read_at(pos, plain);
     if (next <= pos || next - pos > 2 * uint64_t{block_} + 1024 || next > cso_->size()) {
       return Status::Corruption(where + ": compressed extent " + std::to_string(pos) + ".." + std::to_string(next) +
@@ -82,9 +76,7 @@ class CsoFile final : public RandomAccessFile {
   }
 
   std::shared_ptr<RandomAccessFile> cso_;
-  std::string name_;
   std::vector<uint32_t> index_;
-  uint64_t size_;
   uint32_t block_;
   uint8_t align_;
 };

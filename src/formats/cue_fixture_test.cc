@@ -23,7 +23,6 @@ namespace {
 
 using disc::TrackMode;
 using testing::TempDir;
-
 using testing::q;
 using testing::run;
 

@@ -33,25 +33,9 @@ namespace udisc::formats {
 namespace {
 
 using testing::TempDir;
-
-std::string run(const std::string& cmd, int* status = nullptr) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int rc = ::pclose(p);
-  if (status != nullptr) *status = rc;
-  return out;
-}
-
-std::string q(const std::string& s) { return "'" + s + "'"; }
-
-std::vector<uint8_t> slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
-}
+using testing::q;
+using testing::run;
+using testing::slurp;
 
 // A generated disc and the same disc written in `format`.
 struct Pair {
@@ -348,6 +332,18 @@ TEST(DescriptorImages, CompanionNamesComeFromTheDescriptor) {
   auto mnames = companion_names(**mds);
   ASSERT_TRUE(mnames.ok()) << mnames.status().to_string();
   EXPECT_EQ(*mnames, (std::vector<std::string>{"disc.mdf"}));
+}
+
+TEST(DescriptorImages, DiscJugglerIsNamedAsNotSupported) {
+  TempDir dir;
+  std::vector<uint8_t> cdi(2352 * 4, 0);
+  const uint8_t tail[8] = {0x06, 0x00, 0x00, 0x80, 0x00, 0x10, 0x00, 0x00};  // v3.5, header offset
+  cdi.insert(cdi.end(), std::begin(tail), std::end(tail));
+  dir.write("game.cdi", cdi);
+  auto r = open_image(dir.file("game.cdi"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::not_supported);
+  EXPECT_NE(r.status().to_string().find("DiscJuggler"), std::string::npos) << r.status().to_string();
 }
 
 // ---- Corruption ----

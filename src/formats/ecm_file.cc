@@ -13,6 +13,7 @@
 
 #include "disc/ecma130.h"
 #include "formats/compressed_files.h"
+#include "formats/decoded_file.h"
 
 namespace udisc::formats {
 namespace {
@@ -30,19 +31,12 @@ struct Record {
   uint8_t type = 0;
 };
 
-class EcmFile final : public RandomAccessFile {
+class EcmFile final : public DecodedFile {
  public:
   EcmFile(std::shared_ptr<RandomAccessFile> ecm, std::string name, std::vector<Record> records, uint64_t size)
-      : ecm_(std::move(ecm)), name_(std::move(name)), records_(std::move(records)), size_(size) {}
+      : DecodedFile(std::move(name), size), ecm_(std::move(ecm)), records_(std::move(records)) {}
 
-  uint64_t size() const override { return size_; }
-  const std::string& name() const override { return name_; }
-
-  Status read_at(uint64_t offset, std::span<uint8_t> out) const override {
-    if (offset > size_ || out.size() > size_ - offset) {
-      return Status::IoError("'" + name_ + "': read of " + std::to_string(out.size()) + " bytes at " +
-                             std::to_string(offset) + " is beyond the decoded size " + std::to_string(size_));
-    }
+  Status read_decoded(uint64_t offset, std::span<uint8_t> out) const override {
     auto it = std::upper_bound(records_.begin(), records_.end(), offset,
                                [](uint64_t v, const Record& r) { return v < r.out; });
     size_t done = 0;
@@ -53,7 +47,7 @@ class EcmFile final : public RandomAccessFile {
       const uint64_t record_end = uint64_t{r.count} * kDecoded[r.type];
       const size_t n = static_cast<size_t>(std::min<uint64_t>(out.size() - done, record_end - rel));
       Status s = r.type == 0 ? ecm_->read_at(r.in + rel, out.subspan(done, n)) : decode(r, rel, out.subspan(done, n));
-      if (!s.ok()) return s.with_context("'" + name_ + "' (decoded offset " + std::to_string(at) + ")");
+      if (!s.ok()) return s.with_context("'" + name() + "' (decoded offset " + std::to_string(at) + ")");
       done += n;
     }
     return Status::Ok();
@@ -110,9 +104,7 @@ class EcmFile final : public RandomAccessFile {
   }
 
   std::shared_ptr<RandomAccessFile> ecm_;
-  std::string name_;
   std::vector<Record> records_;
-  uint64_t size_;
 };
 
 // Reads the stream's record headers through a small buffer.
@@ -197,7 +189,6 @@ const char* compressed_without_index(std::span<const uint8_t> head) {
     return head.size() >= m.size() && std::equal(m.begin(), m.end(), head.begin());
   };
   if (starts({0x1F, 0x8B})) return "gzip-compressed data (no random-access index); decompress it first: gunzip -k FILE";
-  if (starts({0xFD, '7', 'z', 'X', 'Z', 0x00})) return "xz-compressed data; decompress it first: unxz -k FILE";
   if (starts({0x28, 0xB5, 0x2F, 0xFD})) return "zstd-compressed data; decompress it first: zstd -d FILE";
   if (starts({'B', 'Z', 'h'})) return "bzip2-compressed data; decompress it first: bunzip2 -k FILE";
   return nullptr;

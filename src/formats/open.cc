@@ -47,8 +47,15 @@ bool starts_with(std::span<const uint8_t> data, std::string_view magic, size_t a
 const char* unsupported_signature(std::span<const uint8_t> head, uint64_t size, const RandomAccessFile& file) {
   if (starts_with(head, "PK\x03\x04")) return "zip archive";
   if (starts_with(head, "ZISO")) return "LZ4-compressed ISO (ZSO)";
-  (void)size;
-  (void)file;
+  // DiscJuggler images end with a version (0x80000004 v2, ...05 v3, ...06 v3.5) and a
+  // header offset, both 32-bit little-endian (libMirage's CDI parser).
+  if (size >= 8) {
+    std::array<uint8_t, 8> tail{};
+    if (file.read_at(size - 8, tail).ok()) {
+      const uint32_t version = uint32_t{tail[0]} | uint32_t{tail[1]} << 8 | uint32_t{tail[2]} << 16 | uint32_t{tail[3]} << 24;
+      if (version >= 0x80000004u && version <= 0x80000006u) return "DiscJuggler image (.cdi)";
+    }
+  }
   return nullptr;
 }
 
@@ -103,6 +110,10 @@ FileResolver decoding_resolver(const FileResolver& resolve) {
     if ((*file)->size() < magic.size() || !(*file)->read_at(0, magic).ok()) return file;
     if (looks_like_ecm(magic)) return open_ecm(std::move(file).value());
     if (looks_like_cso(magic)) return open_cso(std::move(file).value());
+    std::array<uint8_t, 6> xz_magic{};
+    if ((*file)->size() >= xz_magic.size() && (*file)->read_at(0, xz_magic).ok() && looks_like_xz(xz_magic)) {
+      return open_xz(std::move(file).value());
+    }
     return file;
   };
 }
@@ -130,8 +141,10 @@ Result<ImagePtr> open_decoded_image(std::shared_ptr<RandomAccessFile> main, cons
   const uint64_t size = main->size();
 
   if (looks_like_chd(head)) return open_chd(std::move(main));
-  if (decode && (looks_like_ecm(head) || looks_like_cso(head))) {
-    auto decoded = looks_like_ecm(head) ? open_ecm(std::move(main)) : open_cso(std::move(main));
+  if (decode && (looks_like_ecm(head) || looks_like_cso(head) || looks_like_xz(head))) {
+    auto decoded = looks_like_ecm(head)   ? open_ecm(std::move(main))
+                   : looks_like_cso(head) ? open_cso(std::move(main))
+                                          : open_xz(std::move(main));
     if (!decoded.ok()) return decoded.status();
     return open_decoded_image(std::move(decoded).value(), resolve, false);
   }

@@ -50,6 +50,16 @@ if [[ -n "$udisc" ]]; then
     mkdir -p "$work/multi"
     "$mixed_gen" "$work/multi" --multisession --audio-tracks 2 --name multi >/dev/null
     for f in "$work/multi"/*; do args+=(--file "$f:/data/multi/$(basename "$f")"); done
+    # The same kind of disc, its data track the test ISO, as CloneCD (.ccd/.img/.sub) by the
+    # project's test writer beside the generator (issue 10: a descriptor format end to end).
+    writer="$(dirname "$mixed_gen")/write_image"
+    if [[ -x "$writer" ]]; then
+      mkdir -p "$work/ccdsrc" "$work/ccd"
+      "$mixed_gen" "$work/ccdsrc" --iso "$work/test.iso" --audio-tracks 2 --name mixed >/dev/null
+      "$writer" "$work/ccdsrc/mixed.cue" "$work/ccd" mixed --format ccd --sub
+      cp "$work/ccdsrc/expected.toc" "$work/ccd/"
+      for f in "$work/ccd"/*; do args+=(--file "$f:/data/ccd/$(basename "$f")"); done
+    fi
   fi
   if command -v mkudffs >/dev/null; then
     mkudffs --media-type=hd --blocksize=2048 --label=UDISC_UDF "$work/empty.udf" 6000 >/dev/null

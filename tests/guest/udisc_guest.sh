@@ -96,6 +96,30 @@ if [ -f /data/mixed.chd ] && [ -f /tmp/t2.raw ]; then
     ok d-chd-cdparanoia; else bad d-chd-cdparanoia "$n5: $(tail -2 /tmp/cdp.err)"; fi
   udisc unmount "$n5" >/dev/null 2>&1
 fi
+# CloneCD (.ccd + .img + .sub, written by write_image from a disc whose track 1
+# is test.iso): the daemon's client sends the three files; isofs mounts the
+# data track and every file matches; cdparanoia rips audio track 2 bit-exact
+# against the .img (stored from LBA 0 on, so LBA n is .img sector n).
+if [ -f /data/ccd/mixed.ccd ]; then
+  n4=$(udisc mount /data/ccd/mixed.ccd 2>&1 | tail -n1)
+  echo "CloneCD disc on $n4"
+  if [ -b "$n4" ] && mount -t iso9660 -o ro "$n4" /mnt && verify_dir /data/sums; then ok d-ccd-isofs; else
+    bad d-ccd-isofs "$n4"; fi
+  umount /mnt 2>/dev/null
+  if [ -b "$n4" ]; then
+    # expected.toc: "track N session S mode M pregap P start LBA length L"; the rip of
+    # track 2 runs to track 3's INDEX 01 (its pregap, stored in the .img, included)
+    start2=$(sed -n 2p /data/ccd/expected.toc | awk '{print $10}')
+    next=$(sed -n 3p /data/ccd/expected.toc | awk '{print $10}')
+    if cdparanoia -q -r -d "$n4" 2 /tmp/c2.raw 2>/tmp/cdp.err; then
+      dd if=/data/ccd/mixed.img bs=2352 skip="$start2" count=$((next - start2)) 2>/dev/null | cmp -s - /tmp/c2.raw && ok d-ccd-cdparanoia ||
+        bad d-ccd-cdparanoia "rip of track 2 (LBA $start2 to $next, $(stat -c %s /tmp/c2.raw) bytes) differs from the .img"
+    else
+      bad d-ccd-cdparanoia "$(tail -3 /tmp/cdp.err)"
+    fi
+    udisc unmount "$n4" >/dev/null || bad d-ccd "unmount"
+  fi
+fi
 
 # UDF: fill a fresh mkudffs image through a loop device, then mount it through udisc
 if [ -f /data/empty.udf ]; then

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # QEMU guest (Debian's kernel, TCG) attaching four udisc serve LUNs (the fourth a CHD) with
 # -drive driver=iscsi + -device scsi-block on virtio-scsi: the sr driver,
-# isofs and udf with checksums, cd-info TOC/MCN/ISRC of a mixed-mode BIN/CUE and a
-# bit-exact cdparanoia rip. LUNs 0 and 1 (the ISO and the two-file BIN/CUE) are
-# read from URLs on a local nginx, LUN 2 from its file, so both image sources
-# reach a real kernel. Uses the tests/guest harness; exit 77 = skipped.
+# isofs and udf with checksums, cd-info TOC/MCN/ISRC of a mixed-mode disc (as NRG) and a
+# bit-exact cdparanoia rip. LUNs 0 and 1 (the ISO and the NRG) are read from URLs
+# on a local nginx, LUNs 2 and 3 from their files, so both image sources reach a
+# real kernel. Uses the tests/guest harness; exit 77 = skipped.
 #   guest.sh UDISC MAKE_MIXED_CUE WORKDIR PORT
 UDISC=$1 MIXED=$2 WORK=$3 PORT=$4
 source "$(dirname "$0")/lib.sh"
@@ -27,11 +27,18 @@ genisoimage -quiet -udf -V UDISC_UDF -o "$WORK/udf.iso" "$WORK/udftree" 2>/dev/n
 (cd "$WORK/udftree" && find . -type f | sort | xargs sha256sum > "$WORK/udfsums")
 make_mixed_track2 "$MIXED" "$WORK/test.iso"
 
+# LUN 1 serves that disc as a Nero image (v2, 96-byte sub-channel per sector) written by the
+# project's test writer beside the generator, so a descriptor format crosses iSCSI (issue 10);
+# the BIN/CUE itself when the writer is not built.
+lun1="mixed/mixed.cue"
+if [[ -x "$(dirname "$MIXED")/write_image" ]]; then
+  "$(dirname "$MIXED")/write_image" "$WORK/$lun1" "$WORK/mixed" mixed --format nrg2 --sub && lun1="mixed/mixed.nrg"
+fi
 # LUN 3: the mixed-mode disc as a CHD, made by chdman (mame-tools) from the cue.
 chdman createcd -f -i "$WORK/mixed/mixed.cue" -o "$WORK/mixed.chd" > /dev/null 2>&1 || fail "chdman createcd failed"
 start_nginx "$WORK" $((PORT + 1000))
 web="http://127.0.0.1:$((PORT + 1000))"
-start_serve "$PORT" "$web/test.iso" "$web/mixed/mixed.cue" "$WORK/udf.iso" "$WORK/mixed.chd"
+start_serve "$PORT" "$web/test.iso" "$web/$lun1" "$WORK/udf.iso" "$WORK/mixed.chd"
 drive() { echo "driver=iscsi,transport=tcp,portal=127.0.0.1:$PORT,target=$IQN,lun=$1,if=none,id=cd$1,readonly=on"; }
 rc=0
 "$(dirname "$0")/../guest/run.sh" --script "$(dirname "$0")/guest_inner.sh" --timeout 500 \

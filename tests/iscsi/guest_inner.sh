@@ -1,7 +1,7 @@
 # Runs inside the test guest (busybox sh): the iSCSI LUNs arrive through
 # QEMU's iSCSI driver as scsi-block devices on virtio-scsi.
 #   LUN 0: ISO9660 + Joliet + Rock Ridge (files checked against /data/sums)
-#   LUN 1: mixed-mode BIN/CUE (data + audio, MCN, ISRC)
+#   LUN 1: mixed-mode disc (data + audio, MCN, ISRC) as a Nero NRG v2 with sub-channel
 #   LUN 2: ISO9660/UDF bridge, mounted as udf (files checked against /data/udfsums)
 #   LUN 3: LUN 1's disc as a CHD (chdman createcd): isofs checksums, cdparanoia bit-exact
 fails=0
