@@ -79,22 +79,6 @@ inline std::vector<uint8_t> test_pcm(uint64_t first, uint64_t frames) {
   return out;
 }
 
-// Runs a shell command line; returns its stdout and stderr together.
-inline std::string run(const std::string& cmd, int* status = nullptr) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int rc = ::pclose(p);
-  if (status != nullptr) *status = rc;
-  return out;
-}
-
-// Single-quotes a path for the shell (paths made by the tests hold no quote).
-inline std::string q(const std::string& s) { return "'" + s + "'"; }
-
 inline std::vector<uint8_t> slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
