@@ -445,6 +445,42 @@ TEST_F(CliTest, MixedModeMultisessionCueRoundTrips) {
   }
 }
 
+// The same disc as BIN/CUE and as a CHD that chdman made of it: identical
+// `info --json` except the fields a CHD cannot keep (MCN, ISRC, flags),
+// identical per-track hashes from `verify` (so the same raw sector stream),
+// the CHD's recorded SHA-1 checked, and `convert` writing the same BINs.
+TEST_F(CliTest, ChdReadsAsTheCueItWasMadeFrom) {
+  if (sh("command -v chdman").status != 0) GTEST_SKIP() << "chdman (mame-tools) not installed";
+  const fs::path dir = dir_ / "chd";
+  fs::create_directories(dir);
+  Ran gen = sh(quote(UDISC_MAKE_MIXED_CUE) + " " + quote(dir.string()) + " --audio-tracks 2 --layout split --name disc");
+  ASSERT_EQ(gen.status, 0) << gen.err;
+  const fs::path cue = dir / "disc.cue", chd = dir / "disc.chd";
+  Ran mk = sh("timeout 120 chdman createcd -i " + quote(cue.string()) + " -o " + quote(chd.string()));
+  ASSERT_EQ(mk.status, 0) << mk.err;
+  json a = info_json(cue), b = info_json(chd);
+  ASSERT_TRUE(a.is_object() && b.is_object());
+  a["mcn"] = nullptr;
+  for (auto& t : a["tracks"]) {
+    t["isrc"] = nullptr;
+    t["flags"] = json::array();
+  }
+  EXPECT_EQ(a, b);
+  Ran vc = udisc("verify " + quote(cue.string())), vd = udisc("verify " + quote(chd.string()));
+  EXPECT_EQ(vd.status, 0) << vd.out << vd.err;
+  EXPECT_EQ(verify_hashes(vd.out), verify_hashes(vc.out));
+  EXPECT_NE(vd.out.find("CHD data SHA-1: matches the header"), std::string::npos) << vd.out;
+  const fs::path from_cue = dir / "a" / "x.cue", from_chd = dir / "b" / "x.cue";
+  fs::create_directories(from_cue.parent_path());
+  fs::create_directories(from_chd.parent_path());
+  ASSERT_EQ(udisc("convert " + quote(cue.string()) + " -o " + quote(from_cue.string())).status, 0);
+  ASSERT_EQ(udisc("convert " + quote(chd.string()) + " -o " + quote(from_chd.string())).status, 0);
+  for (const char* bin : {"x (Track 1).bin", "x (Track 2).bin", "x (Track 3).bin"}) {
+    EXPECT_EQ(slurp(from_cue.parent_path() / bin), slurp(from_chd.parent_path() / bin)) << bin;
+    EXPECT_FALSE(slurp(from_chd.parent_path() / bin).empty()) << bin;
+  }
+}
+
 TEST_F(CliTest, TenTrackWaveDiscConvertsWithTwoDigitTrackNames) {
   const fs::path dir = dir_ / "ten";
   fs::create_directories(dir);

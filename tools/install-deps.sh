@@ -6,11 +6,11 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libgtest-dev libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-  libflac-dev zlib1g-dev libssl-dev libisal-dev
+  libflac-dev zlib1g-dev libssl-dev libisal-dev liblzma-dev libzstd-dev
   # fixtures and independent peers
   xorriso udftools mame-tools flac sox
   libcdio-utils cdparanoia sg3-utils dvd+rw-tools
-  libiscsi-bin tgt qemu-system-x86 qemu-block-extra qemu-utils
+  libiscsi-bin open-iscsi tgt qemu-system-x86 qemu-block-extra qemu-utils
   busybox-static cpio kmod iperf3
   python3 python3-crcmod genisoimage xz-utils gzip
   # the Windows build (cmake/mingw-w64.cmake) and its tests under Wine

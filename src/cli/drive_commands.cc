@@ -43,23 +43,45 @@ constexpr int kExitNoPermission = 77;  // EX_NOPERM
 
 void print_error(const std::string& message) { std::fprintf(stderr, "udisc: %s\n", message.c_str()); }
 
+// Whether the systemd unit is installed here and systemd runs: the hints
+// name `systemctl` only then (a hint must work as printed); containers and
+// other init systems start the daemon by hand.
+bool service_installed() {
+  if (::access("/run/systemd/system", F_OK) != 0) return false;
+  for (const char* dir : {"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"}) {
+    if (::access((std::string(dir) + "/udisc.service").c_str(), F_OK) == 0) return true;
+  }
+  return false;
+}
+
+// The command that starts the daemon on `socket`, as a hint prints it.
+std::string start_command(const std::string& socket) {
+  if (socket == daemon::kDefaultSocketPath && service_installed()) return "sudo systemctl start udisc";
+  return socket == daemon::kDefaultSocketPath ? "sudo udisc daemon" : "sudo udisc daemon --socket " + socket;
+}
+
 // What to say when the control socket does not answer.
 std::string no_daemon_message(const std::string& socket, int err) {
   if (err == EACCES || err == EPERM) {
     struct group* g = ::getgrnam("udisc");
+    const std::string restart = socket == daemon::kDefaultSocketPath && service_installed()
+                                    ? "`sudo systemctl restart udisc`"
+                                    : "stop the daemon and start it again: `" + start_command(socket) + "`";
     return fmt::format(
         "permission denied on the control socket {}.\n"
         "The daemon accepts root{}. {}",
         socket, g != nullptr ? " and members of group 'udisc'" : "",
         g != nullptr ? "Ask an administrator to add you: `sudo usermod -aG udisc $USER` (then log in again)."
-                     : "Create the group and restart the daemon: `sudo groupadd --system udisc && sudo usermod -aG "
-                       "udisc $USER && sudo systemctl restart udisc`.");
+                     : "Create the group, join it, then restart the daemon: `sudo groupadd --system udisc && sudo "
+                       "usermod -aG udisc $USER`, then " +
+                           restart + " (and log in again).");
   }
-  return fmt::format(
-      "no udisc daemon is running (nothing answers on {}).\n"
-      "Start it with `sudo systemctl start udisc` (installed service) or run `sudo udisc daemon` in another "
-      "terminal{}.",
-      socket, socket == daemon::kDefaultSocketPath ? "" : fmt::format(" with --socket {}", socket));
+  if (socket == daemon::kDefaultSocketPath && service_installed()) {
+    return fmt::format("no udisc daemon is running (nothing answers on {}).\nStart it with `{}`.", socket,
+                       start_command(socket));
+  }
+  return fmt::format("no udisc daemon is running (nothing answers on {}).\nRun `{}` in another terminal.", socket,
+                     start_command(socket));
 }
 
 struct Connection {
@@ -377,7 +399,7 @@ int doctor(const std::string& socket) {
         "  A local drive: `udisc mount IMAGE` prints /dev/srN, which mount(8), udisks and desktop\n"
         "  file managers use like a real optical drive.%s\n",
         daemon_ok ? (backend == "tcmu" ? "" : " (Restart the daemon with --backend tcmu.)")
-                  : " (Start the daemon first: `sudo systemctl start udisc`.)");
+                  : fmt::format(" (Start the daemon first: `{}`.)", start_command(socket)).c_str());
   } else {
     std::printf(
         "  No local /dev/srN on this kernel. Export the image over iSCSI instead:\n"

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "cli/commands.h"
+#include "cli/manpage.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"udisc — a virtual CD/DVD/BD-ROM drive for disc images"};
@@ -12,11 +13,12 @@ int main(int argc, char** argv) {
   // The same options on every platform: CLI11 would read "/x" as an option on
   // Windows, but for udisc it is a path (Wine passes Unix paths so).
   app.allow_windows_style_options(false);
-  app.set_version_flag("--version", "udisc 0.1.0");
+  app.set_version_flag("--version", "udisc " UDISC_VERSION);  // project(VERSION) in CMakeLists.txt
   int exit_code = 0;
   udisc::cli::register_disc_commands(app, exit_code);
   udisc::cli::register_serve_command(app, exit_code);
   udisc::cli::register_drive_commands(app, exit_code);
+  udisc::cli::register_help_command(app, exit_code);  // --help text, man pages, completion data
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,18 +2,29 @@
 // iSCSI (RFC 7143). LUN n is the n-th image; every CDB is answered by a
 // device::Drive; the transport in src/transport/iscsi only frames.
 //
-//   udisc serve [--listen ADDR:PORT]... [--iqn NAME] [--chap USER:SECRET]
-//               [--mutual-chap USER:SECRET] [--allow INITIATOR_IQN]... IMAGE...
+//   udisc serve [--listen ADDR:PORT]... [--advertise ADDR:PORT] [--iqn NAME]
+//               [--chap-file FILE | --chap USER:SECRET]
+//               [--mutual-chap-file FILE | --mutual-chap USER:SECRET]
+//               [--allow INITIATOR_IQN]... IMAGE...
 //
 // Runs in the foreground until SIGINT/SIGTERM; logs connections and errors
-// to stderr. CHAP secrets are never printed or logged.
+// to stderr. CHAP secrets are never printed or logged. They come from a
+// file only its owner can read, from $UDISC_CHAP / $UDISC_MUTUAL_CHAP (the
+// environment of a process is private to its user), or, with a warning,
+// from the command line, which every local user can read in /proc. SIGHUP
+// changes the medium of every LUN whose image file was replaced (see
+// reload_media).
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -25,15 +36,19 @@
 #include "device/drive.h"
 #include "formats/open.h"
 #include "transport/iscsi/server.h"
+#include "util/process_limits.h"
 
 namespace udisc::cli {
 namespace {
 
 struct ServeOptions {
   std::vector<std::string> listen;
+  std::string advertise;
   std::string iqn;
   std::string chap;
   std::string mutual_chap;
+  std::string chap_file;
+  std::string mutual_chap_file;
   std::vector<std::string> allow;
   std::vector<std::string> images;
   unsigned threads = 0;
@@ -50,17 +65,63 @@ std::string default_iqn() {
   return "iqn.2025-01.org.udisc:" + name;
 }
 
-bool split_credentials(const std::string& text, const char* option, iscsi::ChapCredentials& out) {
+bool split_credentials(const std::string& text, const std::string& option, iscsi::ChapCredentials& out) {
   const size_t colon = text.find(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    std::fprintf(stderr, "udisc: %s expects USER:SECRET\n", option);
+    std::fprintf(stderr, "udisc: %s expects USER:SECRET\n", option.c_str());
     return false;
   }
   out.user = text.substr(0, colon);
   out.secret = text.substr(colon + 1);
   if (out.secret.size() < 12) {
-    std::fprintf(stderr, "udisc: warning: %s secret is shorter than 12 characters; some initiators refuse it\n", option);
+    std::fprintf(stderr, "udisc: warning: %s secret is shorter than 12 characters; some initiators refuse it\n", option.c_str());
   }
+  return true;
+}
+
+// Reads USER:SECRET from the first line of `path`, a file only its owner
+// may read (read_owner_only_file, stop_signal.h).
+bool read_credentials_file(const std::string& path, const char* option, std::string& text) {
+  std::string error;
+  if (!read_owner_only_file(path, &text, &error)) {
+    std::fprintf(stderr, "udisc: %s '%s': %s\n", option, path.c_str(), error.c_str());
+    return false;
+  }
+  text = text.substr(0, text.find('\n'));
+  if (!text.empty() && text.back() == '\r') text.pop_back();
+  return true;
+}
+
+// One set of credentials from --X-file, $UDISC_X or --X (in that order of
+// preference; two of them at once is an error). False on error.
+bool load_credentials(const std::string& argv_value, const std::string& file, const char* option,
+                      const char* file_option, const char* env, std::optional<iscsi::ChapCredentials>& out,
+                      std::string& source) {
+  const char* from_env = std::getenv(env);
+  const int given = !argv_value.empty() + !file.empty() + (from_env != nullptr && *from_env != 0);
+  if (given == 0) return true;
+  if (given > 1) {
+    std::fprintf(stderr, "udisc: give CHAP credentials once: %s, %s or $%s\n", file_option, option, env);
+    return false;
+  }
+  std::string text;
+  if (!file.empty()) {
+    if (!read_credentials_file(file, file_option, text)) return false;
+    source = std::string(file_option) + " " + file;
+  } else if (from_env != nullptr && *from_env != 0) {
+    text = from_env;
+    source = std::string("$") + env;
+  } else {
+    text = argv_value;
+    source = option;
+    std::fprintf(stderr,
+                 "udisc: warning: %s puts the secret on the command line, where every local user can read it "
+                 "(/proc/PID/cmdline); use %s FILE (mode 600) or $%s\n",
+                 option, file_option, env);
+  }
+  iscsi::ChapCredentials c;
+  if (!split_credentials(text, source, c)) return false;
+  out = c;
   return true;
 }
 
@@ -75,6 +136,82 @@ void log_line(iscsi::LogLevel level, const std::string& message) {
   std::fprintf(stderr, "%s udisc serve [%s] %s\n", stamp.c_str(), names[static_cast<int>(level)], message.c_str());
 }
 
+// The open-iscsi commands that attach (and detach) this target on Linux,
+// printed by `udisc serve` and run as printed by tests/iscsi/openiscsi.sh.
+// With CHAP the secrets stay placeholders: SECRET (the --chap secret) and
+// MUTUAL_SECRET (the --mutual-chap secret).
+void print_linux_commands(const std::string& portal, const std::string& iqn, const iscsi::TargetConfig& config) {
+  const std::string node = "iscsiadm -m node -T " + iqn + " -p " + portal;
+  std::printf("\nLinux (open-iscsi, as root)%s:\n",
+              !config.chap              ? ""
+              : config.mutual_chap ? "; SECRET is the --chap secret, MUTUAL_SECRET the --mutual-chap secret"
+                                        : "; SECRET is the --chap secret");
+  if (!config.chap) {
+    std::printf("  iscsiadm -m discovery -t sendtargets -p %s\n", portal.c_str());
+  } else {
+    auto auth = [&](const std::string& prefix) {
+      std::string keys = " -n " + prefix + ".authmethod -v CHAP -n " + prefix + ".username -v " + config.chap->user +
+                         " -n " + prefix + ".password -v SECRET";
+      if (config.mutual_chap)
+        keys += " -n " + prefix + ".username_in -v " + config.mutual_chap->user + " -n " + prefix +
+                ".password_in -v MUTUAL_SECRET";
+      return keys;
+    };
+    const std::string discovery = "iscsiadm -m discoverydb -t sendtargets -p " + portal;
+    std::printf("  %s -o new\n", discovery.c_str());
+    std::printf("  %s -o update%s\n", discovery.c_str(), auth("discovery.sendtargets.auth").c_str());
+    std::printf("  %s --discover\n", discovery.c_str());
+    std::printf("  %s -o update%s\n", node.c_str(), auth("node.session.auth").c_str());
+  }
+  std::printf("  %s --login\n", node.c_str());
+  std::printf("Linux, to detach:\n  %s --logout\n", node.c_str());
+}
+
+// One LUN's image and the file it came from, for SIGHUP.
+struct ServedImage {
+  std::string path;
+  std::shared_ptr<device::Drive> drive;
+  std::optional<FileIdentity> file;
+};
+
+// SIGHUP: the medium change of `udisc serve`, which has no control channel.
+// Each LUN whose image path now names another file (replaced with `mv`, or
+// changed in size or time) gets it as its new disc, as a drive's loader
+// would: eject, then insert (the initiator sees unit attention 28/00 and a
+// media event). A LUN an initiator has locked (PREVENT MEDIUM REMOVAL, e.g. a
+// mounted file system) keeps its disc, like a real drive's locked tray: the
+// engine sends the initiator an eject-request event, and the change is made
+// by the next SIGHUP after the initiator unlocks. An image that does not open
+// leaves the old disc in place.
+void reload_media(std::vector<ServedImage>& served) {
+  for (size_t lun = 0; lun < served.size(); ++lun) {
+    ServedImage& s = served[lun];
+    std::string error;
+    const std::optional<FileIdentity> now = file_identity(s.path, &error);
+    if (!now) {
+      log_line(iscsi::LogLevel::warning, fmt::format("LUN {}: {}: {}; disc unchanged", lun, s.path, error));
+      continue;
+    }
+    if (s.file && *now == *s.file) continue;
+    auto image = formats::open_image(s.path);
+    if (!image.ok()) {
+      log_line(iscsi::LogLevel::warning, fmt::format("LUN {}: {}; disc unchanged", lun, image.status().message()));
+      continue;
+    }
+    if (Status e = s.drive->eject(); !e.ok()) {
+      log_line(iscsi::LogLevel::warning, fmt::format("LUN {}: medium change refused: {}; send SIGHUP again once the "
+                                                     "initiator has unmounted it", lun, e.message()));
+      continue;
+    }
+    if (Status i = s.drive->insert(image.value()); !i.ok()) {
+      log_line(iscsi::LogLevel::error, fmt::format("LUN {}: inserting {}: {}", lun, s.path, i.message()));
+      continue;
+    }
+    s.file = now;
+    log_line(iscsi::LogLevel::info, fmt::format("LUN {}: medium changed to {} ({})", lun, s.path, (*image)->format_name()));
+  }
+}
+
 int run_serve(const ServeOptions& opt) {
   iscsi::TargetConfig config;
   config.name = opt.iqn.empty() ? default_iqn() : opt.iqn;
@@ -82,24 +219,45 @@ int run_serve(const ServeOptions& opt) {
     std::fprintf(stderr, "udisc: --iqn '%s' is not an iSCSI name (iqn.YYYY-MM.reverse.domain:name)\n", config.name.c_str());
     return 2;
   }
-  if (!opt.chap.empty()) {
-    iscsi::ChapCredentials c;
-    if (!split_credentials(opt.chap, "--chap", c)) return 2;
-    config.chap = c;
+  std::string chap_source, mutual_source;
+  if (!load_credentials(opt.chap, opt.chap_file, "--chap", "--chap-file", "UDISC_CHAP", config.chap, chap_source) ||
+      !load_credentials(opt.mutual_chap, opt.mutual_chap_file, "--mutual-chap", "--mutual-chap-file",
+                        "UDISC_MUTUAL_CHAP", config.mutual_chap, mutual_source)) {
+    return 2;
   }
-  if (!opt.mutual_chap.empty()) {
-    if (!config.chap) {
-      std::fprintf(stderr, "udisc: --mutual-chap needs --chap\n");
-      return 2;
-    }
-    iscsi::ChapCredentials c;
-    if (!split_credentials(opt.mutual_chap, "--mutual-chap", c)) return 2;
-    config.mutual_chap = c;
+  if (config.mutual_chap && !config.chap) {
+    std::fprintf(stderr, "udisc: mutual CHAP (%s) needs CHAP from initiators too (--chap-file, $UDISC_CHAP or --chap)\n",
+                 mutual_source.c_str());
+    return 2;
+  }
+  // RFC 7143 12.1.3: the secrets of the two directions must differ, or a
+  // reflected challenge would authenticate the other side.
+  if (config.mutual_chap && config.mutual_chap->secret == config.chap->secret) {
+    std::fprintf(stderr, "udisc: the mutual CHAP secret (%s) is the same as the initiators' secret (%s); "
+                 "RFC 7143 12.1.3 requires different secrets\n", mutual_source.c_str(), chap_source.c_str());
+    return 2;
   }
   config.allowed_initiators = opt.allow;
+  // Connections are capped per address and in all (transport/iscsi/admission.h);
+  // the descriptor limit is raised first so that those caps, not EMFILE, bind.
+  auto descriptors = raise_descriptor_limit();
+  if (descriptors.ok()) {
+    config.admission = iscsi::AdmissionLimits::for_descriptor_limit(descriptors.value());
+  } else {
+    std::fprintf(stderr, "udisc: warning: %s\n", descriptors.status().message().c_str());
+  }
+  if (!opt.advertise.empty()) {
+    if (!iscsi::parse_address(opt.advertise).ok()) {
+      std::fprintf(stderr, "udisc: --advertise '%s' is not ADDR:PORT or [IPv6]:PORT\n", opt.advertise.c_str());
+      return 2;
+    }
+    config.advertised_portal = opt.advertise;
+  }
 
   std::vector<std::string> descriptions;
+  std::vector<ServedImage> served;
   for (size_t i = 0; i < opt.images.size(); ++i) {
+    const std::optional<FileIdentity> file = file_identity(opt.images[i], nullptr);
     auto image = formats::open_image(opt.images[i]);
     if (!image.ok()) {
       std::fprintf(stderr, "udisc: %s\n", image.status().message().c_str());
@@ -115,10 +273,11 @@ int run_serve(const ServeOptions& opt) {
       return 1;
     }
     config.luns.push_back(iscsi::make_drive_unit(drive));
+    served.push_back({opt.images[i], drive, file});
     descriptions.push_back(opt.images[i] + " (" + format + ")");
   }
 
-  // Before the event loops start: the stop request is taken by this thread only.
+  // Before the event loops start: stop and reload requests are taken by this thread only.
   StopSignal stop_signal;
 
   const iscsi::LogLevel min_level = opt.verbose ? iscsi::LogLevel::debug : iscsi::LogLevel::info;
@@ -142,27 +301,34 @@ int run_serve(const ServeOptions& opt) {
   const std::string& iqn = config.name;
   std::printf("udisc serve: target %s\n", iqn.c_str());
   for (const auto& portal : server.addresses()) std::printf("  listening on %s\n", portal.c_str());
-  const std::string portal = server.addresses().front();
+  const std::string portal = config.advertised_portal.empty() ? server.addresses().front() : config.advertised_portal;
   const auto parsed = iscsi::parse_address(portal);
   const std::string host = parsed.ok() ? parsed->host : "127.0.0.1";
   const std::string url_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   const uint16_t port = parsed.ok() ? parsed->port : 3260;
   const std::string chap_qemu = config.chap ? ",user=" + config.chap->user + ",password=SECRET" : "";
+  print_linux_commands(portal, iqn, config);
   for (size_t i = 0; i < descriptions.size(); ++i) {
     std::printf("\nLUN %zu: %s\n", i, descriptions[i].c_str());
     std::printf("  URL:     iscsi://%s:%u/%s/%zu\n", url_host.c_str(), port, iqn.c_str(), i);
-    std::printf("  Linux:   iscsiadm -m discovery -t sendtargets -p %s && iscsiadm -m node -T %s -p %s --login\n",
-                portal.c_str(), iqn.c_str(), portal.c_str());
     std::printf("  QEMU:    -drive driver=iscsi,transport=tcp,portal=%s,target=%s,lun=%zu%s,if=none,id=udisc%zu,readonly=on "
                 "-device virtio-scsi-pci -device scsi-block,drive=udisc%zu\n",
                 portal.c_str(), iqn.c_str(), i, chap_qemu.c_str(), i, i);
     std::printf("  Windows: iscsicli QAddTargetPortal %s %u && iscsicli QLoginTarget %s\n", host.c_str(), port, iqn.c_str());
   }
-  if (config.chap) std::printf("\nCHAP required (user %s); the secret is the one given with --chap.\n", config.chap->user.c_str());
+  if (config.chap) std::printf("\nCHAP required (user %s); the secret is the one from %s.\n", config.chap->user.c_str(), chap_source.c_str());
   std::printf("\nServing until %s.\n", StopSignal::description());
   std::fflush(stdout);
 
-  log_line(iscsi::LogLevel::info, "stopping on " + stop_signal.wait());
+  for (;;) {
+    std::string what;
+    if (stop_signal.next(&what) == StopSignal::Event::reload) {
+      reload_media(served);
+      continue;
+    }
+    log_line(iscsi::LogLevel::info, "stopping on " + what);
+    break;
+  }
   server.stop();
   server.wait();
   log_line(iscsi::LogLevel::info, "stopped");
@@ -175,9 +341,16 @@ void register_serve_command(CLI::App& app, int& exit_code) {
   auto opt = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve images as CD/DVD/BD-ROM drives over iSCSI (LUN n = n-th image)");
   cmd->add_option("--listen", opt->listen, "Address to listen on, ADDR:PORT or [IPv6]:PORT (default 127.0.0.1:3260; repeatable)");
+  cmd->add_option("--advertise", opt->advertise,
+                  "Address initiators are told to use (SendTargets and the printed commands) when they reach this "
+                  "target through NAT or a port forward, e.g. 10.0.2.2:3260 from a QEMU guest");
   cmd->add_option("--iqn", opt->iqn, "Target name (default iqn.2025-01.org.udisc:<hostname>)");
-  cmd->add_option("--chap", opt->chap, "Require CHAP from initiators: USER:SECRET");
-  cmd->add_option("--mutual-chap", opt->mutual_chap, "Target credentials for mutual CHAP: USER:SECRET");
+  cmd->add_option("--chap-file", opt->chap_file,
+                  "Require CHAP from initiators: FILE holds USER:SECRET (mode 600; or set $UDISC_CHAP)");
+  cmd->add_option("--mutual-chap-file", opt->mutual_chap_file,
+                  "Target credentials for mutual CHAP: FILE holds USER:SECRET, another secret (or $UDISC_MUTUAL_CHAP)");
+  cmd->add_option("--chap", opt->chap, "As --chap-file, but USER:SECRET on the command line (visible to all local users)");
+  cmd->add_option("--mutual-chap", opt->mutual_chap, "As --mutual-chap-file, on the command line (visible to all local users)");
   cmd->add_option("--allow", opt->allow, "Initiator name allowed to log in (repeatable; default: any)");
   cmd->add_option("--threads", opt->threads, "Event loops (default: one per CPU)");
   cmd->add_flag("--verbose", opt->verbose, "Log protocol details");

@@ -1,6 +1,12 @@
 #include <windows.h>
 
+#include <sys/stat.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "cli/stop_signal.h"
 
@@ -42,9 +48,10 @@ StopSignal::~StopSignal() {
   g_stop_event = nullptr;
 }
 
-std::string StopSignal::wait() {
+StopSignal::Event StopSignal::next(std::string* what) {
   WaitForSingleObject(g_stop_event, INFINITE);
-  return control_name(g_stop_type.load());
+  *what = control_name(g_stop_type.load());
+  return Event::stop;
 }
 
 const char* StopSignal::description() { return "Ctrl+C"; }
@@ -54,6 +61,32 @@ std::string host_name() {
   DWORD size = sizeof host;
   if (!GetComputerNameA(host, &size)) return "";
   return std::string(host, size);
+}
+
+std::optional<FileIdentity> file_identity(const std::string& path, std::string* error) {
+  struct _stat64 st {};
+  if (_stat64(path.c_str(), &st) != 0) {
+    if (error) *error = std::strerror(errno);
+    return std::nullopt;
+  }
+  FileIdentity id;
+  id.device = static_cast<uint64_t>(st.st_dev);
+  id.inode = static_cast<uint64_t>(st.st_ino);
+  id.size = static_cast<uint64_t>(st.st_size);
+  id.modified_ns = static_cast<int64_t>(st.st_mtime) * 1000000000;
+  return id;
+}
+
+bool read_owner_only_file(const std::string& path, std::string* text, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = std::strerror(errno);
+    return false;
+  }
+  std::ostringstream s;
+  s << in.rdbuf();
+  *text = s.str().substr(0, 1024);
+  return true;
 }
 
 }  // namespace udisc::cli

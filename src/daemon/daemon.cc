@@ -16,7 +16,10 @@
 #include <cstring>
 #include <set>
 
+#include "daemon/background.h"
 #include "daemon/image_source.h"
+#include "daemon/safe_dir.h"
+#include "util/process_limits.h"
 
 namespace udisc::daemon {
 
@@ -33,7 +36,10 @@ namespace {
 
 std::string random_serial() {
   uint8_t bytes[5] = {};
-  if (::getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
+  // GRND_NONBLOCK: early in a boot the kernel's random generator may not be
+  // ready yet, and a serial number is not worth waiting for (a guest under
+  // QEMU waited 1.2 s here in its first `udisc mount`).
+  if (::getrandom(bytes, sizeof bytes, GRND_NONBLOCK) != sizeof bytes) {
     const uint64_t t = static_cast<uint64_t>(::getpid()) * 2654435761u ^ static_cast<uint64_t>(::time(nullptr));
     std::memcpy(bytes, &t, sizeof bytes);
   }
@@ -77,13 +83,30 @@ Status Controller::restore() {
     }
     loaded = std::move(st).value();
   }
+  // Every image is reopened on a thread of its own, all at once, and waited
+  // for until one deadline: a file that hangs (FIFO, stalled FUSE/NFS) costs
+  // the start at most restore_timeout, and only its own drive comes back
+  // empty.
+  std::map<uint32_t, BackgroundJob<Result<OpenedImage>>> reopening;
+  for (const DriveRecord& rec : loaded.drives) {
+    if (!rec.image) continue;
+    reopening.emplace(rec.number, BackgroundJob<Result<OpenedImage>>([rec]() -> Result<OpenedImage> {
+                        return reopen_image(*rec.image, rec.owner_uid, rec.owner_gid);
+                      }));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + options_.restore_timeout;
   std::map<uint32_t, std::shared_ptr<device::Drive>> known;
   for (const DriveRecord& rec : loaded.drives) {
     auto e = std::make_unique<Entry>();
     e->record = rec;
     e->engine = make_engine(rec.identity);
     if (rec.image) {
-      auto opened = reopen_image(*rec.image, rec.owner_uid, rec.owner_gid);
+      auto done = reopening.at(rec.number).wait_until(deadline);
+      Result<OpenedImage> opened =
+          done ? std::move(*done)
+               : Result<OpenedImage>(Status::IoError("'" + rec.image->image.path + "' did not open within " +
+                                                     std::to_string(options_.restore_timeout.count()) +
+                                                     " ms (a stalled file system?)"));
       if (opened.ok()) {
         if (Status s = e->engine->insert(opened->image); s.ok()) {
           e->image = opened->image;
@@ -320,7 +343,7 @@ Controller::Reply Controller::create_drive(std::optional<uint32_t> number, const
   if (identity) identity->apply(e->record.identity);
   e->engine = make_engine(e->record.identity);
   if (image) {
-    auto opened = open_received_image(*image, std::move(fds));
+    auto opened = open_image_bounded(*image, std::move(fds), who.uid);
     if (!opened.ok()) return {ErrorCode::bad_image, opened.status().message()};
     if (Status s = e->engine->insert(opened->image); !s.ok()) return {ErrorCode::bad_image, s.message()};
     e->image = opened->image;
@@ -343,10 +366,33 @@ Controller::Reply Controller::op_create(const Request& req, const Credentials& w
   return create_drive(req.drive ? req.drive->number : std::nullopt, req.identity, req.image, who, std::move(fds));
 }
 
-Controller::Reply Controller::insert_into(Entry& e, const ImageSpec& image, bool force, std::vector<UniqueFd> fds) {
+Result<OpenedImage> Controller::open_image_bounded(const ImageSpec& image, std::vector<UniqueFd> fds, uid_t uid) {
+  auto& probes = probes_by_uid_[uid];
+  std::erase_if(probes, [](const std::function<bool()>& running) { return !running(); });
+  if (!probes.empty()) {
+    return Status::InvalidArgument("an image uid " + std::to_string(uid) +
+                                   " sent earlier is still being read (a stalled file system?); try again once it "
+                                   "answers");
+  }
+  BackgroundJob<Result<OpenedImage>> job(
+      [image, fds = std::make_shared<std::vector<UniqueFd>>(std::move(fds))]() -> Result<OpenedImage> {
+        return open_received_image(image, std::move(*fds));
+      });
+  auto done = job.wait_until(std::chrono::steady_clock::now() + options_.probe_timeout);
+  if (done) return std::move(*done);
+  probes.push_back(job.running_probe());
+  log("uid " + std::to_string(uid) + ": reading '" + image.path + "' takes longer than " +
+      std::to_string(options_.probe_timeout.count()) + " ms; request refused");
+  return Status::IoError("'" + image.path + "' did not answer within " +
+                         std::to_string(options_.probe_timeout.count()) +
+                         " ms (is it on a slow or stalled file system?)");
+}
+
+Controller::Reply Controller::insert_into(Entry& e, const ImageSpec& image, bool force, std::vector<UniqueFd> fds,
+                                          uid_t requester) {
   const auto st = e.engine->status();
   if (st.medium_present && st.locked && !force) return {ErrorCode::locked, locked_message(e, "replace the disc in")};
-  auto opened = open_received_image(image, std::move(fds));
+  auto opened = open_image_bounded(image, std::move(fds), requester);
   if (!opened.ok()) return {ErrorCode::bad_image, opened.status().message()};
   if (Status s = e.engine->insert(opened->image); !s.ok()) return {ErrorCode::bad_image, s.message()};
   e.image = opened->image;
@@ -370,7 +416,7 @@ Controller::Reply Controller::op_insert(const Request& req, const Credentials& w
   Reply err;
   Entry* e = find(*req.drive, who, true, &err);
   if (e == nullptr) return err;
-  Reply r = insert_into(*e, *req.image, req.force, std::move(fds));
+  Reply r = insert_into(*e, *req.image, req.force, std::move(fds), who.uid);
   if (r.first) return r;
   return {std::nullopt, json{{"drive", drive_json(*e, who)}, {"created", false}}};
 }
@@ -395,7 +441,7 @@ Controller::Reply Controller::op_mount(const Request& req, const Credentials& wh
     }
     if (target == nullptr) return create_drive(std::nullopt, req.identity, req.image, who, std::move(fds));
   }
-  Reply r = insert_into(*target, *req.image, req.force, std::move(fds));
+  Reply r = insert_into(*target, *req.image, req.force, std::move(fds), who.uid);
   if (r.first) return r;
   return {std::nullopt, json{{"drive", drive_json(*target, who)}, {"created", false}}};
 }
@@ -477,6 +523,8 @@ Controller::Reply Controller::op_set_identity(const Request& req, const Credenti
 
 // -------------------------------------------------------------------- Daemon
 
+using Clock = std::chrono::steady_clock;
+
 struct Daemon::Client {
   UniqueFd fd;
   Credentials who;
@@ -485,6 +533,8 @@ struct Daemon::Client {
   std::deque<UniqueFd> fds;
   bool closing = false;  // close once `out` is flushed
   bool pending = false;  // complete requests wait in `in` (handled next round)
+  Clock::time_point last_activity = Clock::now();
+  Clock::time_point partial_since{};  // when `in` last became non-empty
 };
 
 Daemon::Daemon(DaemonOptions options, std::unique_ptr<Backend> backend)
@@ -520,6 +570,20 @@ int systemd_listen_fd() {
 }
 
 Status Daemon::start() {
+  // Every client costs descriptors (its connection, the image files it
+  // sends): meet the daemon's own caps, not the process limit.
+  if (auto limit = raise_descriptor_limit(); limit.ok()) {
+    // Room for the drives' images and the backend besides the clients'
+    // share: clients and queued descriptors get at most half.
+    const size_t share = static_cast<size_t>(*limit) / 2;
+    options_.max_clients = std::min(options_.max_clients, std::max<size_t>(share / 8, 1));
+    options_.max_queued_fds_total = std::min(options_.max_queued_fds_total, share);
+    options_.max_queued_fds_per_user = std::min(options_.max_queued_fds_per_user, share / 4);
+    options_.max_queued_fds = std::min(options_.max_queued_fds, options_.max_queued_fds_per_user);
+  } else {
+    log(limit.status().message());
+  }
+  spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_fd_.valid()) return Status::IoError(std::string("eventfd: ") + std::strerror(errno));
   // The socket first: binding it proves no other daemon answers there, before
@@ -545,11 +609,13 @@ Status Daemon::start() {
   }
   // One daemon per state file.
   if (!options_.state_path.empty()) {
+    // The folder is created on first start (0700: the state names every
+    // user's image paths) and refused when others may write to it.
+    if (Status s = ensure_private_dir(folder_of_path(options_.state_path), 0700, "state folder"); !s.ok()) return s;
     const std::string lock_path = options_.state_path + ".lock";
-    const size_t slash = lock_path.find_last_of('/');
-    if (slash != std::string::npos && slash > 0) ::mkdir(lock_path.substr(0, slash).c_str(), 0755);
-    state_lock_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!state_lock_.valid()) return Status::IoError("opening '" + lock_path + "': " + std::strerror(errno));
+    auto lock = open_own_file(lock_path, O_RDWR | O_CREAT);
+    if (!lock.ok()) return lock.status();
+    state_lock_.reset(*lock);
     if (::flock(state_lock_.get(), LOCK_EX | LOCK_NB) != 0) {
       return Status::InvalidArgument("another udisc daemon uses the state file '" + options_.state_path + "'");
     }
@@ -565,20 +631,62 @@ void Daemon::request_stop() {
   if (stop_fd_.valid()) (void)!::write(stop_fd_.get(), &one, sizeof one);
 }
 
+size_t Daemon::connections_of(uid_t uid) const {
+  size_t n = 0;
+  for (const auto& [fd, c] : clients_) n += c->who.uid == uid ? 1 : 0;
+  return n;
+}
+
+size_t Daemon::queued_fds_of(std::optional<uid_t> uid) const {
+  size_t n = 0;
+  for (const auto& [fd, c] : clients_) n += !uid || c->who.uid == *uid ? c->fds.size() : 0;
+  return n;
+}
+
+void Daemon::refuse_connection(int fd, const std::string& why) {
+  const std::string msg = make_error_reply(nullptr, ErrorCode::limit, why);
+  (void)!::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 void Daemon::accept_clients() {
   for (;;) {
     int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR) continue;
-      return;  // EAGAIN, or a transient error (EMFILE ...): try again on the next poll
+      if (errno == EMFILE || errno == ENFILE) {
+        // Out of descriptors: the connection would stay in the backlog and
+        // the listener readable, so poll() would spin. Tell one client to
+        // come back (with the spare descriptor) and rest the listener.
+        if (spare_fd_.valid()) {
+          spare_fd_.reset();
+          const int late = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          if (late >= 0) {
+            refuse_connection(late, "the daemon is out of descriptors; try again later");
+            ::close(late);
+          }
+          spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        }
+        listener_resumes_ = Clock::now() + std::chrono::milliseconds(options_.accept_backoff_ms);
+        if (!logged_out_of_fds_) {
+          log("out of descriptors accepting a connection; pausing the listener (further such events not logged)");
+          logged_out_of_fds_ = true;
+        }
+      }
+      return;  // EAGAIN, or a transient error: try again on the next poll
     }
     UniqueFd cfd(fd);
     auto who = peer_credentials(cfd.get());
     if (!who.ok()) continue;
-    if (clients_.size() >= options_.max_clients) {
-      const std::string msg =
-          make_error_reply(nullptr, ErrorCode::limit, "too many clients connected; try again later");
-      (void)!::send(cfd.get(), msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    // Root is always admitted: no user may lock the administrator out.
+    if (who->is_root() ? connections_of(0) >= options_.max_clients
+                       : clients_.size() - connections_of(0) >= options_.max_clients) {
+      refuse_connection(cfd.get(), "too many clients connected; try again later");
+      continue;
+    }
+    if (!who->is_root() && connections_of(who->uid) >= options_.max_clients_per_user) {
+      refuse_connection(cfd.get(), "uid " + std::to_string(who->uid) + " already has " +
+                                       std::to_string(options_.max_clients_per_user) +
+                                       " connections open; close one and try again");
       continue;
     }
     auto c = std::make_unique<Client>();
@@ -588,9 +696,54 @@ void Daemon::accept_clients() {
   }
 }
 
+int Daemon::expire_clients() {
+  const auto now = Clock::now();
+  Clock::time_point next = Clock::time_point::max();
+  for (auto& [fd, c] : clients_) {
+    if (c->closing) continue;
+    if (!c->in.empty() && !c->pending) {
+      const auto deadline = c->partial_since + std::chrono::milliseconds(options_.partial_timeout_ms);
+      if (now >= deadline) {
+        c->out += make_error_reply(nullptr, ErrorCode::bad_request,
+                                   "request incomplete after " + std::to_string(options_.partial_timeout_ms) +
+                                       " ms (no newline); closing the connection");
+        c->in.clear();
+        c->fds.clear();
+        c->closing = true;
+        continue;
+      }
+      next = std::min(next, deadline);
+    } else if (c->in.empty() && c->out.empty()) {
+      const auto deadline = c->last_activity + std::chrono::milliseconds(options_.idle_timeout_ms);
+      if (now >= deadline) {
+        c->fds.clear();
+        c->closing = true;
+        continue;
+      }
+      next = std::min(next, deadline);
+    }
+  }
+  if (now < listener_resumes_) next = std::min(next, listener_resumes_);
+  if (next == Clock::time_point::max()) return -1;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1;
+  return static_cast<int>(std::clamp<int64_t>(ms, 0, 60'000));
+}
+
 void Daemon::read_client(Client& c) {
   std::vector<char> buf(kMaxMessageBytes);
-  auto r = receive_with_fds(c.fd.get(), buf, true);
+  // Take in no more descriptors than this connection and its uid may still
+  // queue (one more shows the excess); the kernel closes the rest.
+  // Root counts only against its per-connection cap (and its own number of
+  // connections), so other users filling the shared budget cannot lock it out.
+  const bool root = c.who.is_root();
+  const size_t uid_room = root ? SIZE_MAX
+                               : options_.max_queued_fds_per_user -
+                                     std::min(options_.max_queued_fds_per_user, queued_fds_of(c.who.uid));
+  const size_t conn_room = options_.max_queued_fds - std::min(options_.max_queued_fds, c.fds.size());
+  const size_t total_room =
+      root ? SIZE_MAX
+           : options_.max_queued_fds_total - std::min(options_.max_queued_fds_total, queued_fds_of(std::nullopt));
+  auto r = receive_with_fds(c.fd.get(), buf, true, std::min({uid_room, conn_room, total_room}) + 1);
   if (!r.ok()) {
     if (r.status().message() != "EAGAIN") {
       c.closing = true;
@@ -603,15 +756,21 @@ void Daemon::read_client(Client& c) {
     c.fds.clear();
     return;
   }
+  c.last_activity = Clock::now();
   for (auto& fd : r->fds) c.fds.push_back(std::move(fd));
-  if (r->fds_truncated || c.fds.size() > options_.max_queued_fds) {
-    c.out += make_error_reply(nullptr, ErrorCode::bad_request,
-                              "too many descriptors sent (at most " + std::to_string(kMaxImageFiles) +
-                                  " per request); closing the connection");
+  if (r->fds_truncated || c.fds.size() > options_.max_queued_fds ||
+      (!root && (queued_fds_of(c.who.uid) > options_.max_queued_fds_per_user ||
+                 queued_fds_of(std::nullopt) > options_.max_queued_fds_total))) {
+    c.out += make_error_reply(nullptr, ErrorCode::limit,
+                              "too many descriptors sent (at most " + std::to_string(options_.max_queued_fds) +
+                                  " per request and " + std::to_string(options_.max_queued_fds_per_user) +
+                                  " waiting per user); closing the connection");
     c.fds.clear();
+    c.in.clear();
     c.closing = true;
     return;
   }
+  if (c.in.empty()) c.partial_since = c.last_activity;
   c.in.append(buf.data(), r->bytes);
   process_lines(c);
 }
@@ -643,6 +802,7 @@ void Daemon::process_lines(Client& c) {
     ++handled;
   }
   c.in.erase(0, start);
+  if (start > 0 && !c.in.empty()) c.partial_since = Clock::now();
   if (!c.pending && c.in.size() >= kMaxMessageBytes) {
     c.out += make_error_reply(
         nullptr, ErrorCode::bad_request,
@@ -675,8 +835,10 @@ Status Daemon::run() {
   for (;;) {
     pfds.clear();
     order.clear();
+    const int next_deadline_ms = expire_clients();
     pfds.push_back({stop_fd_.get(), POLLIN, 0});
-    pfds.push_back({listen_fd_.get(), POLLIN, 0});
+    // While resting after EMFILE the listener is not watched (fd -1 is skipped).
+    pfds.push_back({Clock::now() < listener_resumes_ ? -1 : listen_fd_.get(), POLLIN, 0});
     bool any_pending = false;
     for (auto& [fd, c] : clients_) {
       short events = 0;
@@ -689,7 +851,7 @@ Status Daemon::run() {
       pfds.push_back({fd, events, 0});
       order.push_back(c.get());
     }
-    int n = ::poll(pfds.data(), pfds.size(), any_pending ? 0 : -1);
+    int n = ::poll(pfds.data(), pfds.size(), any_pending ? 0 : next_deadline_ms);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::IoError(std::string("poll: ") + std::strerror(errno));

@@ -6,18 +6,25 @@
 // knows nothing of sockets, so tests and the fuzzer drive it directly.
 // Daemon adds the socket: one thread, non-blocking I/O and poll(), so a slow
 // or malicious client never stalls the others (bounded message size, bounded
-// output queue, bounded number of clients and descriptors).
+// output queue; connections capped in all and per uid with root always
+// admitted; queued descriptors capped per connection, per uid and in all;
+// idle and half-sent requests timed out; the listener rested on EMFILE).
+// Reading an image a user chose (probing it, or reopening it after a
+// restart) runs on a worker thread with a deadline (background.h), so a
+// FIFO or a stalled FUSE/NFS file costs the daemon a bounded wait.
 //
 // Ownership: a drive belongs to the uid that created it (SO_PEERCRED). Only
 // its owner or root may insert, eject, remove it or set its identity;
 // everyone may list (image paths of other users' drives are not shown).
 //
 // Thread safety: Controller and Daemon are used from one thread, except
-// Daemon::request_stop(), which is async-signal-safe.
+// Daemon::request_stop(), which is async-signal-safe. (The worker threads
+// that read images share nothing with them but the job's result.)
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -27,6 +34,7 @@
 #include <string_view>
 
 #include "daemon/backend.h"
+#include "daemon/image_source.h"
 #include "daemon/protocol.h"
 #include "daemon/state.h"
 #include "daemon/unix_socket.h"
@@ -51,9 +59,31 @@ struct DaemonOptions {
   int listen_fd = -1;
   size_t max_drives = 64;
   size_t max_drives_per_user = 32;
+  // Connections of users other than root, in all and per uid. Root is
+  // always admitted (up to max_clients connections of its own besides), so
+  // no user can lock root out.
   size_t max_clients = 64;
-  size_t max_queued_fds = 256;        // per connection
+  size_t max_clients_per_user = 8;
+  // Descriptors received and not yet used by a request: per connection the
+  // most one request can need (an image and its companion files), per uid a
+  // few requests' worth. Beyond them the connection is closed.
+  size_t max_queued_fds = kMaxImageFiles;
+  size_t max_queued_fds_per_user = 2 * kMaxImageFiles;
+  size_t max_queued_fds_total = 4096;  // lowered to half the descriptor limit at start
   size_t max_output_bytes = 1 << 20;  // per connection: stop reading beyond this
+  // A connection with nothing to do (no partial request, no reply going out)
+  // is closed after idle_timeout_ms; a request line must be complete within
+  // partial_timeout_ms of its first byte.
+  int idle_timeout_ms = 60'000;
+  int partial_timeout_ms = 10'000;
+  // After accept() fails for lack of descriptors (EMFILE/ENFILE), the
+  // listener rests this long instead of being polled again at once.
+  int accept_backoff_ms = 100;
+  // Opening and probing an image a client sent runs off the main thread and
+  // is given up after probe_timeout (the user's further images are refused
+  // while it still runs); at start, all images together get restore_timeout.
+  std::chrono::milliseconds probe_timeout{5'000};
+  std::chrono::milliseconds restore_timeout{10'000};
   // Where log lines go (default: stderr, which systemd's journal keeps).
   std::function<void(const std::string&)> log;
 };
@@ -101,7 +131,8 @@ class Controller {
 
   Reply create_drive(std::optional<uint32_t> number, const std::optional<IdentitySpec>& identity,
                      const std::optional<ImageSpec>& image, const Credentials& who, std::vector<UniqueFd> fds);
-  Reply insert_into(Entry& e, const ImageSpec& image, bool force, std::vector<UniqueFd> fds);
+  Reply insert_into(Entry& e, const ImageSpec& image, bool force, std::vector<UniqueFd> fds, uid_t requester);
+  Result<OpenedImage> open_image_bounded(const ImageSpec& image, std::vector<UniqueFd> fds, uid_t uid);
   // Resolves a DriveRef and checks the caller may change that drive.
   Entry* find(const DriveRef& ref, const Credentials& who, bool for_change, Reply* error);
   nlohmann::json drive_json(const Entry& e, const Credentials& who) const;
@@ -113,6 +144,8 @@ class Controller {
   Backend& backend_;
   std::map<uint32_t, std::unique_ptr<Entry>> drives_;
   DaemonState state_;  // mirror of drives_, as last saved
+  // Per uid: probes given up on that may still be running (see BackgroundJob).
+  std::map<uid_t, std::vector<std::function<bool()>>> probes_by_uid_;
 };
 
 class Daemon {
@@ -135,6 +168,13 @@ class Daemon {
  private:
   struct Client;
   void accept_clients();
+  void refuse_connection(int fd, const std::string& why);
+  size_t connections_of(uid_t uid) const;
+  // Descriptors waiting in connections of `uid` (all connections: nullopt).
+  size_t queued_fds_of(std::optional<uid_t> uid) const;
+  // Closes connections past their idle or partial-request deadline; returns
+  // the poll timeout (ms) until the next deadline, or -1.
+  int expire_clients();
   void read_client(Client& c);
   void process_lines(Client& c);
   void flush_client(Client& c);
@@ -146,7 +186,13 @@ class Daemon {
   UniqueFd listen_fd_;
   UniqueFd stop_fd_;     // eventfd
   UniqueFd state_lock_;  // flock of "<state>.lock" while running
+  // Kept open to be closed when accept() meets EMFILE: then one connection
+  // can still be accepted and told to come back, instead of staying in the
+  // backlog and keeping the listener readable (a busy loop).
+  UniqueFd spare_fd_;
+  std::chrono::steady_clock::time_point listener_resumes_{};
   bool owns_socket_file_ = false;
+  bool logged_out_of_fds_ = false;
   std::map<int, std::unique_ptr<Client>> clients_;
 };
 

@@ -678,3 +678,261 @@ TEST_F(DaemonTest, CorruptStateFileStopsTheStart) {
 
 }  // namespace
 }  // namespace udisc::daemon
+
+// ---- folders and files in places other users can write (issue 11 §1, lower items)
+
+namespace udisc::daemon {
+namespace {
+
+TEST_F(DaemonTest, CreatesAMissingStateFolderPrivateAndRefusesAWritableOne) {
+  // Missing: created 0700 with its missing parents.
+  state_ = (dir_ / "var" / "lib" / "udisc" / "state.json").string();
+  start();
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ / "var" / "lib" / "udisc").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  Client c = client();
+  ASSERT_TRUE(mount(c, make_iso("a.iso", 20)).ok);
+  stop();
+  // Writable by others (not sticky): refused, naming the folder and the fix.
+  const fs::path open_dir = dir_ / "shared";
+  fs::create_directories(open_dir);
+  ASSERT_EQ(::chmod(open_dir.c_str(), 0777), 0);
+  state_ = (open_dir / "state.json").string();
+  Daemon d(options(), make_none_backend());
+  Status s = d.start();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("writable by other users"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find(open_dir.string()), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("chmod go-w"), std::string::npos) << s.message();
+}
+
+TEST_F(DaemonTest, RefusesASocketFolderOthersCanWriteAndAnotherUsersFolder) {
+  const fs::path open_dir = dir_ / "sock";
+  fs::create_directories(open_dir);
+  ASSERT_EQ(::chmod(open_dir.c_str(), 0757), 0);
+  socket_ = (open_dir / "control.sock").string();
+  {
+    Daemon d(options(), make_none_backend());
+    Status s = d.start();
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("socket folder"), std::string::npos) << s.message();
+  }
+  ASSERT_EQ(::chmod(open_dir.c_str(), 0755), 0);
+  ASSERT_EQ(::chown(open_dir.c_str(), kOtherUid, kOtherGid), 0);
+  Daemon d(options(), make_none_backend());
+  Status s = d.start();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("belongs to uid 65534"), std::string::npos) << s.message();
+}
+
+TEST_F(DaemonTest, SymlinksPlantedInAStickyFolderAreNotFollowed) {
+  // A sticky folder all may write, like /tmp: another user plants symlinks
+  // at the socket path and the state file's temporary name, pointing at
+  // files root owns.
+  const fs::path shared = dir_ / "tmp";
+  fs::create_directories(shared);
+  ASSERT_EQ(::chmod(shared.c_str(), 01777), 0);
+  const fs::path victim = dir_ / "victim";
+  std::ofstream(victim) << "precious";
+  ASSERT_EQ(::chmod(victim.c_str(), 0644), 0);
+  socket_ = (shared / "udisc.sock").string();
+  state_ = (shared / "udisc-state.json").string();
+  const std::string planted = run_as(kOtherUid, kOtherGid, [&]() -> std::string {
+    if (::symlink(victim.c_str(), socket_.c_str()) != 0) return "symlink socket";
+    if (::symlink(victim.c_str(), (state_ + ".tmp").c_str()) != 0) return "symlink tmp";
+    return "ok";
+  });
+  ASSERT_EQ(planted, "ok");
+  // The socket path holds a symlink: not a socket, so the daemon refuses
+  // rather than chmod/chown through it.
+  {
+    Daemon d(options(), make_none_backend());
+    Status s = d.start();
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("not a socket"), std::string::npos) << s.message();
+  }
+  ASSERT_EQ(::unlink(socket_.c_str()), 0);
+  start();
+  Client c = client();
+  // The temporary name is another user's symlink: removed, not written
+  // through (O_EXCL | O_NOFOLLOW); the state is saved, the victim untouched.
+  ASSERT_TRUE(mount(c, make_iso("a.iso", 20)).ok);
+  stop();
+  EXPECT_EQ(load_state(state_)->drives.size(), 1u);
+  struct stat st {};
+  ASSERT_EQ(::stat(victim.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u) << "chmod went through a symlink";
+  EXPECT_EQ(st.st_uid, 0u);
+  std::ifstream in(victim);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "precious");
+}
+
+TEST_F(DaemonTest, AStateFileOfAnotherUserIsNotBelieved) {
+  const fs::path shared = dir_ / "tmp";
+  fs::create_directories(shared);
+  ASSERT_EQ(::chmod(shared.c_str(), 01777), 0);
+  state_ = (shared / "udisc-state.json").string();
+  const std::string planted = run_as(kOtherUid, kOtherGid, [&]() -> std::string {
+    std::ofstream(state_) << R"({"format":"udisc-state","version":1,"drives":[]})";
+    std::ofstream(state_ + ".lock") << "";
+    return "ok";
+  });
+  ASSERT_EQ(planted, "ok");
+  {
+    Daemon d(options(), make_none_backend());
+    Status s = d.start();
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("not a regular file of uid 0"), std::string::npos) << s.message();
+  }
+  ASSERT_EQ(::unlink((state_ + ".lock").c_str()), 0);
+  Daemon d2(options(), make_none_backend());
+  Status s = d2.start();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("state file"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("not a regular file of uid 0"), std::string::npos) << s.message();
+}
+
+}  // namespace
+}  // namespace udisc::daemon
+
+// ---- limits on connections and descriptors (issue 11, D2 and D3)
+
+namespace udisc::daemon {
+namespace {
+
+// Connects as `uid` in a child; returns how many of `count` connections the
+// daemon kept (a refused one gets a "limit" line and is closed). The child
+// holds them until `hold_ms` is over.
+int connect_many_as(uid_t uid, gid_t gid, const std::string& socket, int count, int hold_ms) {
+  const std::string out = run_as(uid, gid, [&]() -> std::string {
+    std::vector<UniqueFd> conns;
+    for (int i = 0; i < count; ++i) {
+      auto c = connect_unix(socket);
+      if (c.ok()) conns.push_back(std::move(c).value());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    int kept = 0;
+    for (auto& c : conns) {
+      char b;
+      const ssize_t n = ::recv(c.get(), &b, 1, MSG_DONTWAIT);
+      kept += n < 0 && errno == EAGAIN;  // nothing said, still open
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms));
+    return std::to_string(kept);
+  });
+  return std::atoi(out.c_str());
+}
+
+TEST_F(DaemonTest, PerUserConnectionCapAndRootAlwaysAdmitted) {
+  DaemonOptions o = options();
+  o.max_clients = 10;
+  o.max_clients_per_user = 4;
+  start(o);
+  std::atomic<int> kept{-1};
+  std::thread holder([&] { kept = connect_many_as(kOtherUid, kOtherGid, socket_, 30, 1500); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Root gets through while the other user holds all it may.
+  for (int i = 0; i < 5; ++i) {
+    Client c = client();
+    EXPECT_TRUE(call(c, {{"op", "list"}}).ok);
+  }
+  holder.join();
+  EXPECT_EQ(kept.load(), 4);
+}
+
+TEST_F(DaemonTest, IdleAndPartialConnectionsTimeOut) {
+  DaemonOptions o = options();
+  o.idle_timeout_ms = 300;
+  o.partial_timeout_ms = 300;
+  start(o);
+  auto idle = Client::connect(socket_);
+  auto partial = Client::connect(socket_);
+  ASSERT_TRUE(idle.ok() && partial.ok());
+  ASSERT_TRUE(send_with_fds(partial->fd(), R"({"v":1,"id":1,"op":"li)", {}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  char buf[512];
+  timeval tv{2, 0};
+  ::setsockopt(idle->fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(partial->fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  EXPECT_EQ(::recv(idle->fd(), buf, sizeof buf, 0), 0) << "the idle connection is closed";
+  const ssize_t n = ::recv(partial->fd(), buf, sizeof buf, 0);
+  ASSERT_GT(n, 0);
+  EXPECT_NE(std::string(buf, static_cast<size_t>(n)).find("incomplete"), std::string::npos);
+  // A connection in use is not cut.
+  Client c = client();
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(call(c, {{"op", "list"}}).ok);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+TEST_F(DaemonTest, QueuedDescriptorsAreCappedPerConnectionAndPerUser) {
+  DaemonOptions o = options();
+  o.max_queued_fds = 10;
+  o.max_queued_fds_per_user = 15;
+  start(o);
+  const std::string out = run_as(kOtherUid, kOtherGid, [&]() -> std::string {
+    UniqueFd null(::open("/dev/null", O_RDONLY));
+    std::vector<int> ten(10, null.get());
+    std::string res;
+    // Ten per connection are kept (one request's worth) ...
+    auto a = connect_unix(socket_);
+    if (!a.ok() || !send_with_fds(a->get(), R"({"v":1,)", ten).ok()) return "send a";
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    char b;
+    res += ::recv(a->get(), &b, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN ? "kept " : "closed ";
+    // ... but not eleven, nor more than fifteen for the user in all.
+    auto c = connect_unix(socket_);
+    if (!c.ok() || !send_with_fds(c->get(), R"({"v":1,)", ten).ok()) return "send c";
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    char line[512];
+    const ssize_t n = ::recv(c->get(), line, sizeof line, MSG_DONTWAIT);
+    res += n > 0 && std::string(line, static_cast<size_t>(n)).find("too many descriptors") != std::string::npos
+               ? "refused"
+               : "accepted";
+    return res;
+  });
+  EXPECT_EQ(out, "kept refused");
+  Client c = client();
+  EXPECT_TRUE(call(c, {{"op", "list"}}).ok);
+  EXPECT_LT(open_fd_count(), fds_at_start_ + 20) << "descriptors the daemon still holds";
+}
+
+TEST_F(DaemonTest, AnImageTurnedIntoAFifoDoesNotHangTheRestart) {
+  start();
+  const fs::path home = dir_ / "home";
+  fs::create_directories(home);
+  ASSERT_EQ(::chown(home.c_str(), kOtherUid, kOtherGid), 0);
+  const std::string iso = (home / "mine.iso").string();
+  make_iso("mine.iso", 30);
+  fs::rename(dir_ / "mine.iso", iso);
+  ASSERT_EQ(::chown(iso.c_str(), kOtherUid, kOtherGid), 0);
+  const std::string out = run_as(kOtherUid, kOtherGid, [&]() -> std::string {
+    auto uc = Client::connect(socket_);
+    auto img = open_image_to_send(iso);
+    if (!uc.ok() || !img.ok()) return "open";
+    auto fds = img->raw_fds();
+    auto m = uc->call({{"op", "mount"}, {"image", img->spec}}, fds);
+    return m.ok() && m->ok ? "ok" : "failed";
+  });
+  ASSERT_EQ(out, "ok");
+  stop();
+  ASSERT_EQ(::unlink(iso.c_str()), 0);
+  ASSERT_EQ(::mkfifo(iso.c_str(), 0644), 0);
+  ASSERT_EQ(::chown(iso.c_str(), kOtherUid, kOtherGid), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  start();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(ms, 3000) << "start took " << ms << " ms";
+  Client c = client();
+  Reply l = call(c, {{"op", "list"}});
+  ASSERT_EQ(l.result["drives"].size(), 1u);
+  EXPECT_TRUE(l.result["drives"][0]["image"].is_null());
+  EXPECT_TRUE(log_contains("not a regular file or block device"));
+}
+
+}  // namespace
+}  // namespace udisc::daemon

@@ -1,5 +1,6 @@
 # Guest side of the daemon checks (run by tests/guest/run.sh inside the VM, see
-# guest_test.sh): a BIN/CUE with two files (TOC, isofs checksums, audio track
+# guest_test.sh): the defaults as the hints print them (no options, no
+# /var/lib/udisc nor /run/udisc yet), a BIN/CUE with two files (TOC, isofs checksums, audio track
 # ripped bit-exact), doctor, identity change seen by the kernel, a second
 # uid in group udisc (own drive, no access to root's, restored as itself after
 # kill -9), SIGTERM
@@ -7,17 +8,62 @@
 fails=0
 ok() { echo "CHECK $1: ok"; }
 bad() { echo "CHECK $1: FAIL $2"; fails=$((fails + 1)); }
+CFG=/sys/kernel/config/target
+mkdir -p /mnt /tmp/cue
+cp /data/data.bin /data/audio.bin /data/disc.cue /tmp/cue/
+
+# ---- The defaults, as a new user meets them (issue 11 section 1): no
+# --socket, no --state, on a root file system where neither /var/lib/udisc
+# nor /run/udisc exists. The commands run are the ones the hints print: the
+# daemon's start command is read from `udisc mount`'s own message. The guest
+# runs as root, so `sudo` is a shim that runs its arguments.
+printf '#!/bin/sh\nexec "$@"\n' > /bin/sudo && chmod 755 /bin/sudo
+[ ! -e /var/lib/udisc ] && [ ! -e /run/udisc ] && ok defaults-fresh-root || bad defaults-fresh-root "$(ls -d /var/lib/udisc /run/udisc 2>&1)"
+# The examples of `udisc COMMAND --help`, with files of those names.
+mkdir -p /tmp/ex && cd /tmp/ex
+cp /data/disc.cue game.cue && cp /data/data.bin /data/audio.bin . && cp /data/data.bin disc2.iso && cp /data/data.bin backup.iso
+hint=$(udisc mount game.cue 2>&1); rc=$?
+echo "$hint"
+start_cmd=$(echo "$hint" | sed -n 's/.*Run `\([^`]*\)` in another terminal.*/\1/p')
+[ $rc = 69 ] && [ "$start_cmd" = "sudo udisc daemon" ] && ok defaults-hint || bad defaults-hint "rc=$rc cmd='$start_cmd'"
+$start_cmd >> /tmp/default-daemon.log 2>&1 &   # "in another terminal"
+ddpid=$!
+for i in $(seq 200); do udisc list >/dev/null 2>&1 && break; sleep 0.05; done
+udisc doctor; [ $? = 0 ] && ok defaults-doctor || bad defaults-doctor "exit status"
+dn=$(udisc mount game.cue 2>&1 | tail -n1); echo "udisc mount game.cue -> $dn"
+[ "$dn" = /dev/sr0 ] && ok defaults-mount || bad defaults-mount "$dn: $(cat /tmp/default-daemon.log)"
+if mount /dev/sr0 /mnt && (cd /mnt && sha256sum -c /data/sums >/dev/null); then ok example-mount-sr0; else bad example-mount-sr0 ""; fi
+umount /mnt
+udisc eject /dev/sr0 && udisc list | grep -q open && ok example-eject || bad example-eject "$(udisc list)"
+udisc insert /dev/sr0 disc2.iso && udisc list | grep -q /tmp/ex/disc2.iso &&
+  dd if=/dev/sr0 bs=2048 skip=16 count=1 2>/dev/null | grep -q CD001 && ok example-insert || bad example-insert "$(udisc list)"
+udisc identity 0 --vendor PIONEER --product 'DVD-RW DVR-112' && sleep 0.5 &&
+  sg_inq "$(udisc list --json | sed -n 's/.*"device": "\(\/dev\/sr[0-9]*\)".*/\1/p' | head -1)" | grep -q "DVD-RW DVR-112" &&
+  ok example-identity || bad example-identity "$(udisc identity 0 2>&1)"
+udisc mount --drive 2 backup.iso && udisc list --json | grep -q '"drive": 2' && ok example-mount-drive || bad example-mount-drive ""
+udisc list --json > /tmp/list.json && grep -q backup.iso /tmp/list.json && ok example-list-json || bad example-list-json ""
+ls -ld /var/lib/udisc /run/udisc /run/udisc/control.sock
+[ "$(stat -c '%a %u' /var/lib/udisc)" = "700 0" ] && [ "$(stat -c '%a %u' /run/udisc)" = "755 0" ] &&
+  [ -f /var/lib/udisc/state.json ] && ok defaults-folders || bad defaults-folders "$(stat -c '%n %a %u' /var/lib/udisc /run/udisc)"
+udisc unmount 0 && udisc unmount 2 && [ -z "$(ls /dev/sr* 2>/dev/null)" ] && ok example-unmount || bad example-unmount "$(ls /dev/sr*)"
+cd /
+kill -TERM $ddpid; wait $ddpid
+# A state folder others can write is refused, naming it.
+chmod 777 /var/lib/udisc
+out=$($start_cmd 2>&1); rc=$?
+echo "$out"
+[ $rc = 69 ] && echo "$out" | grep -q "/var/lib/udisc.*writable by other users" && ok defaults-refuse-writable ||
+  bad defaults-refuse-writable "rc=$rc"
+chmod 700 /var/lib/udisc
+
 export UDISC_SOCKET=/run/udisc.sock
 STATE=/tmp/state.json
-CFG=/sys/kernel/config/target
 start_daemon() {
   udisc daemon --socket $UDISC_SOCKET --state $STATE >> /tmp/daemon.log 2>&1 &
   dpid=$!
   for i in $(seq 200); do [ -S $UDISC_SOCKET ] && udisc list >/dev/null 2>&1 && return 0; sleep 0.05; done
   cat /tmp/daemon.log; return 1
 }
-mkdir -p /mnt /tmp/cue
-cp /data/data.bin /data/audio.bin /data/disc.cue /tmp/cue/
 start_daemon && ok start || bad start ""
 udisc doctor; [ $? = 0 ] && ok doctor || bad doctor "exit status"
 t0=$(cut -d' ' -f1 /proc/uptime)

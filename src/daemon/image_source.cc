@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -11,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "formats/cue_image.h"
@@ -51,6 +54,10 @@ std::vector<gid_t> groups_of(uid_t uid, gid_t gid) {
   return groups;
 }
 
+// The child's answer for a path that is neither a regular file nor a block
+// device (not an errno value).
+constexpr int32_t kNotAFile = 1'000'000;
+
 // Child side of open_as_user: async-signal-safe calls only.
 [[noreturn]] void open_child(int sock, const std::vector<const char*>& paths, uid_t uid, gid_t gid,
                              const std::vector<gid_t>& groups, bool switch_user) {
@@ -63,8 +70,17 @@ std::vector<gid_t> groups_of(uid_t uid, gid_t gid) {
     }
   }
   for (const char* p : paths) {
-    int fd = ::open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    // O_NONBLOCK: opening a FIFO (or a device that waits for a carrier)
+    // must not wait for a writer. Only then fstat says what it is.
+    int fd = ::open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     int32_t e = fd < 0 ? errno : 0;
+    struct stat st {};
+    if (fd >= 0 && (::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))) {
+      ::close(fd);
+      fd = -1;
+      e = kNotAFile;
+    }
+    if (fd >= 0) (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     iovec iov{&e, sizeof e};
     msghdr msg{};
     msg.msg_iov = &iov;
@@ -203,9 +219,30 @@ std::vector<Result<UniqueFd>> open_as_user(const std::vector<std::string>& paths
   if (pid == 0) open_child(child_end.get(), cpaths, uid, gid, groups, switch_user);
   child_end.reset();
 
+  // The helper gets kOpenTimeout for all its paths: an open() that hangs (a
+  // stalled FUSE or NFS server) costs this thread that long, no more.
+  const auto deadline = std::chrono::steady_clock::now() + kOpenTimeout;
+  bool killed = false;
   for (size_t i = 0; i < paths.size(); ++i) {
+    if (!killed) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd pfd{parent.get(), POLLIN, 0};
+      int ready;
+      while ((ready = ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)))) < 0 && errno == EINTR) {
+      }
+      if (ready == 0) {
+        ::kill(pid, SIGKILL);
+        killed = true;
+      }
+    }
+    if (killed) {
+      out.emplace_back(Status::IoError("opening '" + paths[i] + "' as uid " + std::to_string(uid) + ": no answer in " +
+                                       std::to_string(kOpenTimeout.count()) +
+                                       " s (a stalled file system?); gave up"));
+      continue;
+    }
     std::array<char, 4> buf{};
-    auto r = receive_with_fds(parent.get(), buf, false);
+    auto r = receive_with_fds(parent.get(), buf, false, 1);
     if (!r.ok() || r->bytes != sizeof(int32_t)) {
       out.emplace_back(Status::IoError("opening '" + paths[i] + "' as uid " + std::to_string(uid) +
                                        ": the helper process ended early"));
@@ -219,6 +256,10 @@ std::vector<Result<UniqueFd>> open_as_user(const std::vector<std::string>& paths
       out.emplace_back(s);
       while (out.size() < paths.size()) out.emplace_back(s);
       break;
+    }
+    if (e == kNotAFile) {
+      out.emplace_back(Status::InvalidArgument("'" + paths[i] + "': not a regular file or block device"));
+      continue;
     }
     if (e != 0 || r->fds.size() != 1) {
       const std::string why = e != 0 ? std::strerror(e) : "no descriptor came back";

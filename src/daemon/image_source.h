@@ -22,6 +22,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -46,8 +47,14 @@ Result<OpenedImage> open_received_image(const ImageSpec& spec, std::vector<Uniqu
 // Reopens a recorded image with the rights of uid/gid (see file comment).
 Result<OpenedImage> reopen_image(const ImageRecord& record, uid_t uid, gid_t gid);
 
+// How long the helper of open_as_user may take for all its paths before it
+// is killed (SIGKILL) and reaped.
+inline constexpr std::chrono::seconds kOpenTimeout{5};
+
 // Opens each path read-only as uid/gid (with the user's supplementary
 // groups); one result per path, errors naming the path and errno text.
+// Opens with O_NONBLOCK (a FIFO does not wait for a writer) and refuses
+// anything but a regular file or block device before the daemon reads it.
 std::vector<Result<UniqueFd>> open_as_user(const std::vector<std::string>& paths, uid_t uid, gid_t gid);
 
 // Which file a descriptor refers to; IoError when it is neither a regular

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "daemon/protocol.h"
+#include "daemon/safe_dir.h"
 
 namespace udisc::daemon {
 namespace {
@@ -191,13 +192,19 @@ Result<DaemonState> state_from_json(const json& j, const std::string& name) {
 
 Status save_state(const DaemonState& state, const std::string& path) {
   const std::string data = to_json(state).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
-  const size_t slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+  const std::string dir = folder_of_path(path);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return Status::IoError("creating folder '" + dir + "': " + std::strerror(errno));
   }
   const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  // O_EXCL | O_NOFOLLOW: in a folder others may write (a sticky /tmp), a file
+  // or symlink planted at the temporary name is never written through. A
+  // stale one of ours (a crash between create and rename) is removed first;
+  // someone else's cannot be removed there, and saving fails naming it.
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 && errno == EEXIST && ::unlink(tmp.c_str()) == 0) {
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  }
   if (fd < 0) return Status::IoError("creating '" + tmp + "': " + std::strerror(errno));
   Status s = write_all(fd, data, tmp);
   if (s.ok() && ::fsync(fd) != 0) s = Status::IoError("fsync '" + tmp + "': " + std::strerror(errno));
@@ -218,11 +225,14 @@ Status save_state(const DaemonState& state, const std::string& path) {
 }
 
 Result<DaemonState> load_state(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return DaemonState{};
-    return Status::IoError("opening state file '" + path + "': " + std::strerror(errno));
+  // Only a state file of the daemon's own user is believed: one planted by
+  // another user (in a folder they may write) would name owners and paths.
+  auto opened = open_own_file(path, O_RDONLY);
+  if (!opened.ok()) {
+    if (opened.status().code() == Status::Code::not_found) return DaemonState{};
+    return opened.status().with_context("state file");
   }
+  const int fd = *opened;
   std::string data;
   char buf[65536];
   for (;;) {

@@ -7,8 +7,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "daemon/safe_dir.h"
 
 namespace udisc::daemon {
 namespace {
@@ -23,22 +26,6 @@ Status make_sockaddr(const std::string& path, sockaddr_un* addr) {
                                    std::to_string(sizeof addr->sun_path - 1) + " bytes");
   }
   std::memcpy(addr->sun_path, path.data(), path.size());
-  return Status::Ok();
-}
-
-Status make_parent_dirs(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos || slash == 0) return Status::Ok();
-  const std::string dir = path.substr(0, slash);
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument("'" + dir + "' exists and is not a folder");
-    return Status::Ok();
-  }
-  if (Status s = make_parent_dirs(dir); !s.ok()) return s;
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Status::IoError("creating folder '" + dir + "': " + errno_text(errno));
-  }
   return Status::Ok();
 }
 
@@ -91,15 +78,18 @@ Status send_with_fds(int sock, std::string_view data, std::span<const int> fds) 
   return Status::Ok();
 }
 
-Result<Received> receive_with_fds(int sock, std::span<char> buf, bool nonblocking) {
+Result<Received> receive_with_fds(int sock, std::span<char> buf, bool nonblocking, size_t max_fds) {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
+  max_fds = std::min(max_fds, kMaxFdsPerMessage);
   for (;;) {
     iovec iov{buf.data(), buf.size()};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    // A zero-length control buffer would still be truncated (and the
+    // descriptors closed by the kernel), which is what max_fds == 0 wants.
+    msg.msg_control = max_fds == 0 ? nullptr : control;
+    msg.msg_controllen = max_fds == 0 ? 0 : CMSG_SPACE(sizeof(int) * max_fds);
     ssize_t n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | (nonblocking ? MSG_DONTWAIT : 0));
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -126,7 +116,8 @@ Result<UniqueFd> listen_unix(const std::string& path, mode_t mode, const std::st
   if (group_applied) *group_applied = false;
   sockaddr_un addr{};
   if (Status s = make_sockaddr(path, &addr); !s.ok()) return s;
-  if (Status s = make_parent_dirs(path); !s.ok()) return s;
+  const std::string folder = folder_of_path(path);
+  if (Status s = ensure_private_dir(folder, 0755, "socket folder"); !s.ok()) return s;
 
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
@@ -137,30 +128,52 @@ Result<UniqueFd> listen_unix(const std::string& path, mode_t mode, const std::st
     if (connect_unix(path, &probe_errno).ok()) {
       return Status::InvalidArgument("another udisc daemon already listens on '" + path + "'");
     }
-    ::unlink(path.c_str());  // stale: nothing listens there
+  }
+
+  // The socket is made in a fresh folder only we can enter, given its group
+  // and mode there by path (nobody else can swap that path), then renamed to
+  // `path`. rename() replaces whatever name is at `path` (a stale socket, or
+  // a symlink someone planted in a shared folder) without following it.
+  std::string private_dir = folder + "/.udisc-bind-XXXXXX";
+  if (::mkdtemp(private_dir.data()) == nullptr) {
+    return Status::IoError("creating a private folder beside '" + path + "': " + errno_text(errno));
+  }
+  const std::string temp_path = private_dir + "/s";
+  struct Cleanup {
+    const std::string& dir;
+    const std::string& file;
+    ~Cleanup() {
+      ::unlink(file.c_str());
+      ::rmdir(dir.c_str());
+    }
+  } cleanup{private_dir, temp_path};
+  sockaddr_un temp_addr{};
+  if (Status s = make_sockaddr(temp_path, &temp_addr); !s.ok()) {
+    return Status::InvalidArgument("socket path '" + path + "' is too long to bind safely (at most " +
+                                   std::to_string(sizeof temp_addr.sun_path - 1 - (temp_path.size() - path.size())) +
+                                   " bytes)");
   }
 
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return Status::IoError(std::string("socket(AF_UNIX): ") + errno_text(errno));
-  // Bind with a restrictive umask so no client can connect before the mode is set.
-  const mode_t old_umask = ::umask(0177);
-  const int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  const int bind_errno = errno;
-  ::umask(old_umask);
-  if (rc != 0) return Status::IoError("binding '" + path + "': " + errno_text(bind_errno));
-
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&temp_addr), sizeof temp_addr) != 0) {
+    return Status::IoError("binding '" + temp_path + "': " + errno_text(errno));
+  }
   if (!group.empty()) {
     std::vector<char> buf(16384);
     struct group g {};
     struct group* found = nullptr;
     if (::getgrnam_r(group.c_str(), &g, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
-      if (::chown(path.c_str(), static_cast<uid_t>(-1), found->gr_gid) == 0) {
+      if (::chown(temp_path.c_str(), static_cast<uid_t>(-1), found->gr_gid) == 0) {
         if (group_applied) *group_applied = true;
       }
     }
   }
-  if (::chmod(path.c_str(), mode) != 0) return Status::IoError("chmod '" + path + "': " + errno_text(errno));
+  if (::chmod(temp_path.c_str(), mode) != 0) return Status::IoError("chmod '" + temp_path + "': " + errno_text(errno));
   if (::listen(fd.get(), 64) != 0) return Status::IoError("listen on '" + path + "': " + errno_text(errno));
+  if (::rename(temp_path.c_str(), path.c_str()) != 0) {
+    return Status::IoError("moving the socket to '" + path + "': " + errno_text(errno));
+  }
   return fd;
 }
 

@@ -66,12 +66,17 @@ struct Received {
 };
 // One recvmsg() into `buf` (MSG_CMSG_CLOEXEC). IoError with errno text;
 // with `nonblocking`, EAGAIN gives Status code io_error and message "EAGAIN".
-Result<Received> receive_with_fds(int sock, std::span<char> buf, bool nonblocking);
+// At most `max_fds` descriptors (rounded up to the control buffer's
+// alignment, so one more may come) are taken in: the kernel closes the rest
+// before they reach this process and sets fds_truncated.
+Result<Received> receive_with_fds(int sock, std::span<char> buf, bool nonblocking,
+                                  size_t max_fds = kMaxFdsPerMessage);
 
 // Creates, binds and listens on a Unix stream socket at `path`: creates the
-// parent folder (0755) when missing, removes a stale socket file (one that
-// nothing listens on; refuses when a daemon answers there), then sets the
-// socket file's mode and, when a group of that name exists, its group.
+// parent folder (0755) when missing and refuses one others can write
+// (safe_dir.h), refuses when a daemon answers at `path`, binds in a private
+// sub-folder where it sets the socket's mode and, when a group of that name
+// exists, its group, then renames it over `path` (replacing a stale socket).
 // `group_applied` tells whether the group was found.
 Result<UniqueFd> listen_unix(const std::string& path, mode_t mode, const std::string& group, bool* group_applied);
 

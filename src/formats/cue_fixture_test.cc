@@ -24,19 +24,8 @@ namespace {
 using disc::TrackMode;
 using testing::TempDir;
 
-std::string run(const std::string& cmd, int* status = nullptr) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int rc = ::pclose(p);
-  if (status != nullptr) *status = rc;
-  return out;
-}
-
-std::string q(const std::string& s) { return "'" + s + "'"; }
+using testing::q;
+using testing::run;
 
 struct Expected {
   int track, session;

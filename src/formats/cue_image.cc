@@ -4,9 +4,9 @@
 // tracks out on the disc and builds the disc::Disc. Each track is a list of
 // extents: runs of LBAs that are either stored in a file (at a byte offset,
 // in the track's stored sector format) or not stored (PREGAP, POSTGAP, the
-// implicit pregap of a later session's first track). Reads locate the extent
-// by binary search and convert between stored and requested forms; nothing
-// is cached, so reads are stateless and thread-safe.
+// implicit pregap of a later session's first track). The extents become the
+// StoredRuns of a TrackImage (track_image.h), the one read path shared with
+// the other descriptor formats; WAVE files are read as their decoded PCM.
 
 #include <algorithm>
 #include <array>
@@ -19,7 +19,7 @@
 #include "disc/subchannel.h"
 #include "formats/audio_source.h"
 #include "formats/cue_image.h"
-#include "util/per_thread.h"
+#include "formats/track_image.h"
 
 namespace udisc::formats {
 namespace {
@@ -30,15 +30,9 @@ using cue::FileType;
 using cue::TrackType;
 
 constexpr uint32_t kRaw = disc::kRawSectorSize;
-constexpr uint32_t kSub = disc::kSubchannelSize;
 constexpr size_t kMaxCueSheetBytes = 1 << 20;
 constexpr int64_t kMaxTrackSectors = 100 * 60 * 75;  // 100 minutes: beyond any CD
 constexpr int64_t kMaxDiscSectors = 4 * kMaxTrackSectors;
-constexpr uint32_t kChunkSectors = 32;  // stored sectors read at once when converting
-
-// Per-thread buffer for chunked conversions (reads stay stateless).
-struct ScratchTag;
-std::vector<uint8_t>& scratch() { return per_thread<std::vector<uint8_t>, ScratchTag>(); }
 
 struct Source {
   std::string name;  // as in the sheet
@@ -62,192 +56,35 @@ struct TrackFormat {
   uint32_t stored = 2352;  // bytes per stored sector
 };
 
-void swap_bytes(std::span<uint8_t> data) {
-  for (size_t i = 0; i + 1 < data.size(); i += 2) std::swap(data[i], data[i + 1]);
-}
-
-class CueImage final : public disc::Image {
+// A WAVE (WAV or FLAC) file presented as the PCM bytes it decodes to, padded
+// with silence to whole sectors (a last partial sector reads as silence), so
+// the one image read path (TrackImage) serves it like a BINARY file.
+class PcmFile final : public RandomAccessFile {
  public:
-  CueImage(disc::Disc d, std::vector<Source> sources, std::vector<TrackFormat> formats, std::vector<Extent> extents)
-      : disc_(std::move(d)), sources_(std::move(sources)), formats_(std::move(formats)), extents_(std::move(extents)) {}
-
-  const disc::Disc& disc() const override { return disc_; }
-  std::string format_name() const override { return "cue"; }
-
-  Status read_user(int32_t lba, uint32_t count, std::span<uint8_t> out) const override {
-    if (count == 0) return out.empty() ? Status::Ok() : Status::InvalidArgument("read_user: buffer size for 0 sectors");
-    const Extent* first = find(lba);
-    if (first == nullptr) return out_of_range(lba);
-    const uint32_t size = disc::user_data_size(formats_[first->track].mode);
-    if (out.size() != static_cast<size_t>(count) * size) {
-      return Status::InvalidArgument("read_user at LBA " + std::to_string(lba) + ": buffer of " +
-                                     std::to_string(out.size()) + " bytes for " + std::to_string(count) +
-                                     " sectors of " + std::to_string(size) + " bytes");
+  PcmFile(std::unique_ptr<AudioSource> audio, uint64_t pcm_bytes)
+      : audio_(std::move(audio)), pcm_bytes_(pcm_bytes),
+        size_((pcm_bytes + kRaw - 1) / kRaw * kRaw) {}
+  uint64_t size() const override { return size_; }
+  const std::string& name() const override { return audio_->name(); }
+  Status read_at(uint64_t offset, std::span<uint8_t> out) const override {
+    if (offset > size_ || out.size() > size_ - offset || offset % kBytesPerSampleFrame != 0) {
+      return Status::IoError("'" + name() + "': read of " + std::to_string(out.size()) + " bytes at " +
+                             std::to_string(offset) + " outside its " + std::to_string(size_) + " bytes of audio");
     }
-    for (uint32_t i = 0; i < count;) {
-      const int32_t at = lba + static_cast<int32_t>(i);
-      const Extent* e = find(at);
-      if (e == nullptr) return out_of_range(at);
-      const TrackFormat& f = formats_[e->track];
-      if (disc::user_data_size(f.mode) != size) {
-        return Status::InvalidArgument("read_user: LBA " + std::to_string(at) + " (track " +
-                                       std::to_string(disc_.tracks[e->track].number) +
-                                       ") has a different user data size than LBA " + std::to_string(lba));
+    const uint64_t have = offset < pcm_bytes_ ? std::min<uint64_t>(pcm_bytes_ - offset, out.size()) : 0;
+    if (have > 0) {
+      if (Status s = audio_->read_pcm(offset / kBytesPerSampleFrame, out.first(static_cast<size_t>(have))); !s.ok()) {
+        return s;
       }
-      const uint32_t run = std::min<uint32_t>(count - i, static_cast<uint32_t>(e->lba + e->count - at));
-      std::span<uint8_t> dst = out.subspan(static_cast<size_t>(i) * size, static_cast<size_t>(run) * size);
-      if (e->source < 0) {
-        std::fill(dst.begin(), dst.end(), uint8_t{0});  // empty sectors carry zero user data
-      } else if (f.stored == size) {
-        // Stored exactly as returned (MODE1/2048, AUDIO): one read for the run.
-        Status s = read_stored(*e, at, dst);
-        if (!s.ok()) return s;
-      } else {
-        // Read stored sectors in chunks and copy their user data out.
-        std::vector<uint8_t>& chunk = scratch();
-        for (uint32_t k = 0; k < run;) {
-          const uint32_t n = std::min<uint32_t>(run - k, kChunkSectors);
-          chunk.resize(static_cast<size_t>(n) * f.stored);
-          Status s = read_stored(*e, at + static_cast<int32_t>(k), chunk);
-          if (!s.ok()) return s;
-          for (uint32_t j = 0; j < n; ++j) {
-            std::memcpy(dst.data() + static_cast<size_t>(k + j) * size,
-                        chunk.data() + static_cast<size_t>(j) * f.stored + user_offset(f), size);
-          }
-          k += n;
-        }
-      }
-      i += run;
     }
+    std::fill(out.begin() + static_cast<std::ptrdiff_t>(have), out.end(), uint8_t{0});
     return Status::Ok();
-  }
-
-  Status read_raw(int32_t lba, uint32_t count, std::span<uint8_t> out) const override {
-    if (out.size() != static_cast<size_t>(count) * kRaw) {
-      return Status::InvalidArgument("read_raw at LBA " + std::to_string(lba) + ": buffer of " +
-                                     std::to_string(out.size()) + " bytes for " + std::to_string(count) + " sectors");
-    }
-    std::array<uint8_t, kRaw> sector{};
-    for (uint32_t i = 0; i < count;) {
-      const int32_t at = lba + static_cast<int32_t>(i);
-      const Extent* e = find(at);
-      if (e == nullptr) return out_of_range(at);
-      const TrackFormat& f = formats_[e->track];
-      const uint32_t run = std::min<uint32_t>(count - i, static_cast<uint32_t>(e->lba + e->count - at));
-      if (e->source >= 0 && f.stored == kRaw) {
-        // Stored raw sectors: passed through, one read for the run.
-        Status s = read_stored(*e, at, out.subspan(static_cast<size_t>(i) * kRaw, static_cast<size_t>(run) * kRaw));
-        if (!s.ok()) return s;
-        i += run;
-        continue;
-      }
-      for (uint32_t k = 0; k < run; ++k) {
-        const int32_t sector_lba = at + static_cast<int32_t>(k);
-        std::span<uint8_t, kRaw> dst(out.data() + static_cast<size_t>(i + k) * kRaw, kRaw);
-        Status s;
-        if (e->source < 0) {
-          disc::build_empty_sector(f.mode, sector_lba, dst);
-        } else if (f.stored > kRaw) {
-          s = read_stored(*e, sector_lba, dst);  // CDG: the 2352 bytes before the sub-channel
-        } else {
-          std::span<uint8_t> stored(sector.data(), f.stored);
-          s = read_stored(*e, sector_lba, stored);
-          if (s.ok()) s = synthesize(f, sector_lba, stored, dst);
-        }
-        if (!s.ok()) return s;
-      }
-      i += run;
-    }
-    return Status::Ok();
-  }
-
-  Status read_subchannel(int32_t lba, uint32_t count, std::span<uint8_t> out) const override {
-    if (out.size() != static_cast<size_t>(count) * kSub) {
-      return Status::InvalidArgument("read_subchannel at LBA " + std::to_string(lba) + ": buffer of " +
-                                     std::to_string(out.size()) + " bytes for " + std::to_string(count) + " sectors");
-    }
-    for (uint32_t i = 0; i < count; ++i) {
-      const int32_t at = lba + static_cast<int32_t>(i);
-      const Extent* e = find(at);
-      if (e == nullptr) return out_of_range(at);
-      std::span<uint8_t, kSub> dst(out.data() + static_cast<size_t>(i) * kSub, kSub);
-      if (e->source >= 0 && formats_[e->track].type == TrackType::cdg) {
-        const Source& src = sources_[e->source];
-        Status s = src.file->read_at(sector_offset(*e, at) + kRaw, dst);
-        if (!s.ok()) return s.with_context("LBA " + std::to_string(at));
-        continue;
-      }
-      disc::build_subchannel(disc_, at, dst);
-    }
-    return Status::Ok();
-  }
-
-  bool stores_raw(int32_t lba) const override {
-    const Extent* e = find(lba);
-    return e != nullptr && e->source >= 0 && formats_[e->track].stored >= kRaw;
   }
 
  private:
-  const Extent* find(int32_t lba) const {
-    auto it = std::upper_bound(extents_.begin(), extents_.end(), lba,
-                               [](int32_t v, const Extent& e) { return v < e.lba; });
-    if (it == extents_.begin()) return nullptr;
-    --it;
-    return lba < it->lba + it->count ? &*it : nullptr;
-  }
-
-  Status out_of_range(int32_t lba) const {
-    return Status::OutOfRange("LBA " + std::to_string(lba) + " is not on the disc (lead-out at " +
-                              std::to_string(disc_.leadout_lba()) + ")");
-  }
-
-  uint64_t sector_offset(const Extent& e, int32_t lba) const {
-    return e.offset + static_cast<uint64_t>(lba - e.lba) * formats_[e.track].stored;
-  }
-
-  // Offset of the user data inside a stored sector of format f.
-  static uint32_t user_offset(const TrackFormat& f) {
-    switch (f.type) {
-      case TrackType::mode1_2352: return 16;
-      case TrackType::mode2_2352:
-      case TrackType::cdi_2352: return f.mode == disc::TrackMode::mode2 ? 16 : 24;
-      case TrackType::mode2_2336:
-      case TrackType::cdi_2336: return f.mode == disc::TrackMode::mode2 ? 0 : 8;
-      default: return 0;
-    }
-  }
-
-  // Reads out.size() stored bytes of extent e from the start of the sector at lba.
-  Status read_stored(const Extent& e, int32_t lba, std::span<uint8_t> out) const {
-    const Source& src = sources_[e.source];
-    const uint64_t offset = sector_offset(e, lba);
-    Status s;
-    if (src.audio) {
-      // Decoded PCM; the last sector of a file that is not whole sectors is padded with silence.
-      const uint64_t have = offset < src.size ? std::min<uint64_t>(src.size - offset, out.size()) : 0;
-      if (have > 0) s = src.audio->read_pcm(offset / kBytesPerSampleFrame, out.first(static_cast<size_t>(have)));
-      std::fill(out.begin() + static_cast<std::ptrdiff_t>(have), out.end(), uint8_t{0});
-    } else {
-      s = src.file->read_at(offset, out);
-      // MOTOROLA: big-endian samples (every stored sector size is even, so pairs stay aligned).
-      if (s.ok() && src.type == FileType::motorola && cue::is_audio(formats_[e.track].type)) swap_bytes(out);
-    }
-    if (!s.ok()) return s.with_context("LBA " + std::to_string(lba));
-    return Status::Ok();
-  }
-
-  // The one place raw sectors are synthesised from stored 2048 / 2336-byte sectors.
-  static Status synthesize(const TrackFormat& f, int32_t lba, std::span<const uint8_t> stored,
-                           std::span<uint8_t, kRaw> out) {
-    Status s = disc::build_raw_sector(f.mode, lba, stored, out);
-    if (!s.ok()) return s.with_context("LBA " + std::to_string(lba));
-    return Status::Ok();
-  }
-
-  disc::Disc disc_;
-  std::vector<Source> sources_;
-  std::vector<TrackFormat> formats_;
-  std::vector<Extent> extents_;  // sorted by lba, not overlapping
+  std::unique_ptr<AudioSource> audio_;
+  uint64_t pcm_bytes_;
+  uint64_t size_;
 };
 
 // ---- Opening ----------------------------------------------------------------
@@ -267,11 +104,37 @@ class Builder {
       warnings->insert(warnings->end(), sheet_.warnings.begin(), sheet_.warnings.end());
       warnings->insert(warnings->end(), warnings_.begin(), warnings_.end());
     }
-    return ImagePtr(std::make_shared<CueImage>(std::move(disc_), std::move(sources_), std::move(formats_),
-                                               std::move(extents_)));
+    return to_track_image();
   }
 
  private:
+  // The layout as the runs every descriptor format is read through (track_image.h).
+  Result<ImagePtr> to_track_image() {
+    std::vector<std::shared_ptr<RandomAccessFile>> files;
+    for (Source& src : sources_) {
+      files.push_back(src.audio ? std::make_shared<PcmFile>(std::move(src.audio), src.size) : src.file);
+    }
+    std::vector<StoredRun> runs;
+    for (const Extent& e : extents_) {
+      StoredRun r{.lba = e.lba, .count = e.count, .track = e.track};
+      if (e.source >= 0) {
+        const TrackFormat& f = formats_[e.track];
+        r.file = e.source;
+        r.offset = e.offset;
+        r.main_size = std::min(f.stored, kRaw);
+        r.stride = f.stored;
+        r.big_endian_audio = sources_[static_cast<size_t>(e.source)].type == FileType::motorola;
+        if (f.type == TrackType::cdg) {  // 96 bytes of raw P-W after each 2352-byte sector
+          r.sub_file = e.source;
+          r.sub_offset = e.offset + kRaw;
+          r.sub_stride = f.stored;
+        }
+      }
+      runs.push_back(r);
+    }
+    return make_track_image("cue", sheet_.name, std::move(disc_), std::move(files), std::move(runs));
+  }
+
   std::string at_line(int line) const { return sheet_.name + ": line " + std::to_string(line) + ": "; }
 
   Status open_sources() {
@@ -509,20 +372,7 @@ class Builder {
     }
 
     // Sessions, class, MCN, CD-TEXT.
-    for (const disc::Track& t : disc_.tracks) {
-      if (disc_.sessions.empty() || disc_.sessions.back().number != t.session) {
-        disc_.sessions.push_back(disc::Session{t.session, t.number, t.number, t.end_lba});
-      }
-      disc_.sessions.back().last_track = t.number;
-      disc_.sessions.back().leadout_lba = t.end_lba;
-    }
-    bool all_audio = true, any_mode2 = false;
-    for (const disc::Track& t : disc_.tracks) {
-      all_audio = all_audio && t.mode == disc::TrackMode::audio;
-      any_mode2 = any_mode2 || t.mode == disc::TrackMode::mode2 || t.mode == disc::TrackMode::mode2_form1 ||
-                  t.mode == disc::TrackMode::mode2_form2;
-    }
-    disc_.disc_class = all_audio ? disc::DiscClass::cd_da : any_mode2 ? disc::DiscClass::cd_rom_xa : disc::DiscClass::cd_rom;
+    finish_disc(disc_);
     disc_.mcn = sheet_.catalog;
     disc_.cd_text = sheet_.cd_text;
     return Status::Ok();

@@ -44,6 +44,23 @@ class TempDir {
   std::string path_;
 };
 
+// Runs a shell command, returning its stdout and stderr; the exit status
+// (as pclose returns it) in *status when given.
+inline std::string run(const std::string& cmd, int* status = nullptr) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int rc = ::pclose(p);
+  if (status != nullptr) *status = rc;
+  return out;
+}
+
+// `s` single-quoted for the shell (file names here contain spaces, never quotes).
+inline std::string q(const std::string& s) { return "'" + s + "'"; }
+
 // Deterministic 16-bit stereo PCM: sample frame n, channel c.
 inline int16_t test_sample(uint64_t n, int c) {
   return static_cast<int16_t>((n * 7919u + static_cast<uint64_t>(c) * 104729u + (n >> 9) * 31u) & 0xFFFF);

@@ -16,7 +16,7 @@ class MemoryFile final : public RandomAccessFile {
     if (offset > bytes_.size() || out.size() > bytes_.size() - offset) {
       return Status::IoError("'" + name_ + "': unexpected end of file at byte " + std::to_string(offset));
     }
-    std::memcpy(out.data(), bytes_.data() + offset, out.size());
+    if (!out.empty()) std::memcpy(out.data(), bytes_.data() + offset, out.size());  // an empty vector's data() may be null
     return Status::Ok();
   }
 

@@ -1,8 +1,11 @@
 // open_image: chooses a reader by what the file contains.
 //
 // Order of decisions (docs/formats/iso.md, "Format detection"):
-//   1. Signatures of formats we recognise but do not read (CHD, NRG, MDS,
-//      CloneCD, ...) give a clear "not supported" error naming the format.
+//   0. Signatures that open a reader: CHD ("MComprHD"); the descriptor
+//      formats (descriptor_images.h): a "[CloneCD]" control file, an Alcohol
+//      "MEDIA DESCRIPTOR", a Nero footer; ECM and CSO files are decoded first.
+//   1. Signatures of formats we recognise but do not read (compressed
+//      files without an index, ...) give a clear "not supported" error.
 //   2. A text file whose first keyword is a cue sheet keyword is a cue sheet.
 //   3. A raw sync pattern (00 FF×10 00) at byte 0, or a size that is a
 //      multiple of 2048, is an ISO (plain or raw) image.
@@ -16,8 +19,11 @@
 #include <cstring>
 #include <string_view>
 
+#include "formats/chd_image.h"
 #include "formats/cue_image.h"
+#include "formats/compressed_files.h"
 #include "formats/cue_sheet.h"
+#include "formats/descriptor_images.h"
 
 namespace udisc::formats {
 namespace {
@@ -39,24 +45,10 @@ bool starts_with(std::span<const uint8_t> data, std::string_view magic, size_t a
 
 // Formats with a signature that we know but do not read.
 const char* unsupported_signature(std::span<const uint8_t> head, uint64_t size, const RandomAccessFile& file) {
-  if (starts_with(head, "MComprHD")) return "CHD (MAME compressed hunks of data)";
-  if (starts_with(head, "MEDIA DESCRIPTOR")) return "MDS (Alcohol 120% descriptor)";
-  if (starts_with(head, "[CloneCD]")) return "CloneCD control file (.ccd)";
-  if (starts_with(head, "\x1F\x8B")) return "gzip-compressed data";
-  if (starts_with(head,
-                  "\xFD"
-                  "7zXZ"))
-    return "xz-compressed data";
   if (starts_with(head, "PK\x03\x04")) return "zip archive";
-  if (starts_with(head, "CISO") || starts_with(head, "ZISO")) return "compressed ISO (CSO/ZSO)";
-  // Nero images end with "NER5" / "NERO" followed by the footer offset.
-  if (size >= 12) {
-    std::array<uint8_t, 12> tail{};
-    if (file.read_at(size - 12, tail).ok()) {
-      if (std::memcmp(tail.data(), "NER5", 4) == 0) return "Nero image (.nrg)";
-      if (std::memcmp(tail.data() + 4, "NERO", 4) == 0) return "Nero image (.nrg)";
-    }
-  }
+  if (starts_with(head, "ZISO")) return "LZ4-compressed ISO (ZSO)";
+  (void)size;
+  (void)file;
   return nullptr;
 }
 
@@ -99,7 +91,37 @@ Result<ImagePtr> open_image(const std::string& path) {
   return open_image(std::move(file).value(), folder_resolver(folder_of(path)));
 }
 
+namespace {
+
+// A companion stored compressed (a cue sheet's FILE "x.bin.ecm") is read as
+// the file it decodes to.
+FileResolver decoding_resolver(const FileResolver& resolve) {
+  return [resolve](const std::string& name) -> Result<std::shared_ptr<RandomAccessFile>> {
+    auto file = resolve(name);
+    if (!file.ok()) return file;
+    std::array<uint8_t, 4> magic{};
+    if ((*file)->size() < magic.size() || !(*file)->read_at(0, magic).ok()) return file;
+    if (looks_like_ecm(magic)) return open_ecm(std::move(file).value());
+    if (looks_like_cso(magic)) return open_cso(std::move(file).value());
+    return file;
+  };
+}
+
+Result<ImagePtr> open_decoded_image(std::shared_ptr<RandomAccessFile> main, const FileResolver& resolve,
+                                    bool decode);
+
+}  // namespace
+
 Result<ImagePtr> open_image(std::shared_ptr<RandomAccessFile> main, const FileResolver& resolve) {
+  return open_decoded_image(std::move(main), decoding_resolver(resolve), true);
+}
+
+namespace {
+
+// `decode`: whether a compressed main file is decoded (once: a decoded file is
+// not decoded again, so nested encodings cannot recurse without bound).
+Result<ImagePtr> open_decoded_image(std::shared_ptr<RandomAccessFile> main, const FileResolver& resolve,
+                                    bool decode) {
   if (main == nullptr) return Status::InvalidArgument("no image file");
   const std::string& path = main->name();
   auto head_or = read_head(*main);
@@ -107,6 +129,20 @@ Result<ImagePtr> open_image(std::shared_ptr<RandomAccessFile> main, const FileRe
   const std::vector<uint8_t>& head = *head_or;
   const uint64_t size = main->size();
 
+  if (looks_like_chd(head)) return open_chd(std::move(main));
+  if (decode && (looks_like_ecm(head) || looks_like_cso(head))) {
+    auto decoded = looks_like_ecm(head) ? open_ecm(std::move(main)) : open_cso(std::move(main));
+    if (!decoded.ok()) return decoded.status();
+    return open_decoded_image(std::move(decoded).value(), resolve, false);
+  }
+  if (const char* why = compressed_without_index(head)) {
+    return Status::NotSupported("'" + path + "': " + why);
+  }
+
+  if (looks_like_ccd(head)) return open_ccd(*main, resolve);
+  if (looks_like_mds(head)) return open_mds(*main, resolve);
+  if (looks_like_nrg(*main)) return open_nrg(std::move(main));
+  if (looks_like_toc(head) && (lower_extension(path) == "toc" || !looks_like_cue(head))) return open_toc(*main, resolve);
   if (const char* what = unsupported_signature(head, size, *main)) {
     return Status::NotSupported("'" + path + "': " + what + " is not a supported image format");
   }
@@ -121,10 +157,17 @@ Result<ImagePtr> open_image(std::shared_ptr<RandomAccessFile> main, const FileRe
                               std::to_string(size) + " is not a multiple of 2048)");
 }
 
+}  // namespace
+
 Result<std::vector<std::string>> companion_names(const RandomAccessFile& main) {
   auto head = read_head(main);
   if (!head.ok()) return head.status();
   std::vector<std::string> names;
+  if (looks_like_ccd(*head)) return ccd_companions(main.name());
+  if (looks_like_mds(*head)) return mds_companions(main);
+  if (looks_like_toc(*head) && (lower_extension(main.name()) == "toc" || !looks_like_cue(*head))) {
+    return toc_companions(main);
+  }
   if (looks_like_cue(*head)) {
     auto text = read_cue_text(main);
     if (!text.ok()) return text.status();

@@ -10,7 +10,7 @@
 #   --timeout SEC      wall-clock limit for the whole boot (default 600)
 #   --memory MB        guest RAM (default 1024)
 #   --smp N            guest CPUs (default 1)
-#   --log FILE         also write the console output here
+#   --log FILE         also write the console output here, line by line as it comes
 #   --append ARGS      extra kernel command line
 #   --no-default-tools don't include the libcdio/sg3/dvd+rw tools found on the host
 #   --qemu-arg ARG     one extra QEMU argument (repeatable); or put them after --
@@ -19,8 +19,9 @@
 # Environment: UDISC_GUEST_CACHE (kernel cache dir), UDISC_GUEST_KERNEL (boot
 # this kernel file), UDISC_GUEST_KVM=1 (use /dev/kvm when writable).
 # Inside the guest: /proc, /sys, /dev (devtmpfs), /tmp (tmpfs) are mounted;
-# modules sr_mod, sg, isofs, udf, virtio_scsi are loaded; target_core_user
-# and tcm_loop are available to modprobe; $UDISC_GUEST=1.
+# modules sr_mod, sg, isofs, udf, virtio_scsi are loaded; target_core_user,
+# tcm_loop, loop, iscsi_tcp, crc32c_generic and virtio_net are available to
+# modprobe; $UDISC_GUEST=1.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -39,7 +40,7 @@ while (($#)); do
     --no-default-tools) default_tools=0; shift ;;
     --qemu-arg) qemu_extra+=("$2"); shift 2 ;;
     --) shift; qemu_extra+=("$@"); break ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -67,7 +68,7 @@ cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 
 # kernel modules and their dependencies
-modules=(sr_mod sg isofs udf virtio_pci virtio_scsi target_core_user tcm_loop loop)
+modules=(sr_mod sg isofs udf virtio_pci virtio_scsi target_core_user tcm_loop loop iscsi_tcp crc32c_generic virtio_net)
 for m in "${modules[@]}"; do
   modprobe -d "$kroot" -S "$kver" --show-depends "$m" | awk '$1=="insmod"{print $2}'
 done | sort -u | while read -r ko; do
@@ -151,7 +152,7 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 "${accel[@]}" -m "$mem" -smp "$smp
   -nographic -no-reboot -serial mon:stdio -monitor none -nodefaults \
   -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
   -append "console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init $append" \
-  "${qemu_extra[@]}" </dev/null | tr -d '\r' | tee "$out" ${log:+"$log"}
+  "${qemu_extra[@]}" </dev/null | stdbuf -oL tr -d '\r' | tee "$out" ${log:+"$log"}
 qrc=${PIPESTATUS[0]}
 set -e
 echo "run.sh: guest ran $(echo "$(date +%s.%N) $t_built" | awk '{printf "%.1f", $1-$2}') s (boot, test, power-off)" >&2

@@ -41,6 +41,11 @@ if [[ -n "$udisc" ]]; then
     mkdir -p "$work/mixed"
     "$mixed_gen" "$work/mixed" --layout split --name mixed >/dev/null
     for f in "$work/mixed"/*; do args+=(--file "$f:/data/mixed/$(basename "$f")"); done
+    # The same disc and test.iso as CHDs (chdman, mame-tools), for udisc_guest.sh.
+    if command -v chdman >/dev/null; then
+      chdman createcd -f -i "$work/mixed/mixed.cue" -o "$work/mixed.chd" >/dev/null 2>&1 && args+=(--file "$work/mixed.chd:/data/mixed.chd")
+      chdman createraw -f -hs 8192 -us 2048 -i "$work/test.iso" -o "$work/test.chd" >/dev/null 2>&1 && args+=(--file "$work/test.chd:/data/test.chd")
+    fi
     # and a multisession one (data + 2 audio tracks, then a mode 2 XA session)
     mkdir -p "$work/multi"
     "$mixed_gen" "$work/multi" --multisession --audio-tracks 2 --name multi >/dev/null

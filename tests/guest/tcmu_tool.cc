@@ -7,7 +7,6 @@
 //                                               serve until SIGTERM (remove) or SIGUSR1 (leave)
 //   udisc-tcmu-tool adopt NAME IMAGE [--mini]   take over a drive left by a killed process
 //   udisc-tcmu-tool remove-stale                remove every udisc_ device nobody serves
-//   udisc-tcmu-tool readbench DEV [N]           O_DIRECT sequential 64 KiB and N random 2 KiB reads
 //
 // IMAGE is answered by the drive engine (device::Drive over formats::open_image)
 // when this tool is built with it; --mini (or a build without the engine) uses
@@ -19,7 +18,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -211,52 +209,6 @@ int serve_until_signal(tcmu::TcmuDrive& d) {
   return 0;
 }
 
-// readbench DEV [RANDOM_READS]: O_DIRECT reads of a block device (no page
-// cache): the whole device in 64 KiB reads, then 2 KiB reads at random LBAs.
-int readbench(const std::string& dev, int random_reads) {
-  const int fd = ::open(dev.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
-  if (fd < 0) {
-    std::fprintf(stderr, "opening %s: %s\n", dev.c_str(), std::strerror(errno));
-    return 1;
-  }
-  const off_t size = ::lseek(fd, 0, SEEK_END);
-  void* mem = nullptr;
-  if (size <= 0 || ::posix_memalign(&mem, 4096, 65536) != 0) return 1;
-  auto* buf = static_cast<uint8_t*>(mem);
-  auto now = [] { return std::chrono::steady_clock::now(); };
-  auto t0 = now();
-  uint64_t total = 0;
-  for (off_t off = 0; off < size; off += 65536) {
-    const ssize_t n = ::pread(fd, buf, static_cast<size_t>(std::min<off_t>(65536, size - off)), off);
-    if (n <= 0) {
-      std::fprintf(stderr, "%s: read at %lld failed\n", dev.c_str(), static_cast<long long>(off));
-      return 1;
-    }
-    total += static_cast<uint64_t>(n);
-  }
-  double secs = std::chrono::duration<double>(now() - t0).count();
-  std::printf("BENCH %s sequential-64k %.1f MB/s (%llu bytes in %.2f s)\n", dev.c_str(), total / secs / 1e6,
-              static_cast<unsigned long long>(total), secs);
-  const uint64_t blocks = static_cast<uint64_t>(size) / 2048;
-  uint64_t x = 88172645463325252ull;
-  t0 = now();
-  for (int i = 0; i < random_reads; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    if (::pread(fd, buf, 2048, static_cast<off_t>((x % blocks) * 2048)) != 2048) {
-      std::fprintf(stderr, "%s: random read failed\n", dev.c_str());
-      return 1;
-    }
-  }
-  secs = std::chrono::duration<double>(now() - t0).count();
-  std::printf("BENCH %s random-2k %.0f IOPS (%d reads in %.2f s)\n", dev.c_str(), random_reads / secs, random_reads,
-              secs);
-  std::free(mem);
-  ::close(fd);
-  return 0;
-}
-
 int usage() {
   std::fprintf(stderr,
                "usage: udisc-tcmu-tool doctor|scan|remove-stale|serve NAME IMAGE [--mini]|adopt NAME IMAGE [--mini]\n");
@@ -282,8 +234,6 @@ int main(int argc, char** argv) {
     std::printf("%s\n", ks.summary.c_str());
     return ks.usable ? 0 : 1;
   }
-  if (cmd == "readbench" && args.size() >= 2)
-    return readbench(args[1], args.size() >= 3 ? std::atoi(args[2].c_str()) : 2000);
   if (cmd == "scan" || cmd == "remove-stale") {
     auto list = tcmu::scan_configfs();
     if (!list.ok()) {

@@ -83,6 +83,20 @@ if [ -f /data/mixed/mixed.cue ]; then
   fi
 fi
 
+# CHD (chdman-made): test.iso as a raw CHD mounts with every file intact; the
+# mixed-mode disc as a CD CHD rips track 2 exactly as the cue's rip above.
+if [ -f /data/test.chd ]; then
+  n4=$(udisc mount /data/test.chd 2>&1 | tail -n1)
+  if [ -b "$n4" ] && mount -t iso9660 -o ro "$n4" /mnt && verify_dir /data/sums; then ok d-mount-chd; else bad d-mount-chd "$n4"; fi
+  umount /mnt 2>/dev/null; udisc unmount "$n4" >/dev/null 2>&1
+fi
+if [ -f /data/mixed.chd ] && [ -f /tmp/t2.raw ]; then
+  n5=$(udisc mount /data/mixed.chd 2>&1 | tail -n1)
+  if [ -b "$n5" ] && cdparanoia -q -r -d "$n5" 2 /tmp/c2.raw 2>/tmp/cdp.err && cmp -s /tmp/c2.raw /tmp/t2.raw; then
+    ok d-chd-cdparanoia; else bad d-chd-cdparanoia "$n5: $(tail -2 /tmp/cdp.err)"; fi
+  udisc unmount "$n5" >/dev/null 2>&1
+fi
+
 # UDF: fill a fresh mkudffs image through a loop device, then mount it through udisc
 if [ -f /data/empty.udf ]; then
   modprobe loop

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# QEMU guest (Debian's kernel, TCG) attaching three udisc serve LUNs with
+# QEMU guest (Debian's kernel, TCG) attaching four udisc serve LUNs (the fourth a CHD) with
 # -drive driver=iscsi + -device scsi-block on virtio-scsi: the sr driver,
 # isofs and udf with checksums, cd-info TOC/MCN/ISRC of a mixed-mode BIN/CUE and a
 # bit-exact cdparanoia rip. Uses the tests/guest harness; exit 77 = skipped.
@@ -23,23 +23,21 @@ for i in 1 2 3 4 5 6 7 8; do head -c $((i * 4093)) /dev/urandom > "$WORK/udftree
 genisoimage -quiet -udf -V UDISC_UDF -o "$WORK/udf.iso" "$WORK/udftree" 2>/dev/null ||
   xorriso -as mkisofs -quiet -udf -V UDISC_UDF -o "$WORK/udf.iso" "$WORK/udftree" 2>/dev/null || fail "no UDF image writer"
 (cd "$WORK/udftree" && find . -type f | sort | xargs sha256sum > "$WORK/udfsums")
-mkdir -p "$WORK/mixed"
-"$MIXED" "$WORK/mixed" --layout split --iso "$WORK/test.iso" --name mixed > /dev/null
-# Track 2 audio as the disc holds it: after the 150-sector INDEX 00 in its file.
-len=$(awk '/^track 2 / {print $12 * 2352}' "$WORK/mixed/expected.toc")
-tail -c +$((150 * 2352 + 1)) "$WORK/mixed/mixed (Track 02).bin" | head -c "$len" > "$WORK/track2.pcm"
-echo "$len" > "$WORK/track2.len"
+make_mixed_track2 "$MIXED" "$WORK/test.iso"
 
-start_serve "$PORT" "$WORK/test.iso" "$WORK/mixed/mixed.cue" "$WORK/udf.iso"
+# LUN 3: the mixed-mode disc as a CHD, made by chdman (mame-tools) from the cue.
+chdman createcd -f -i "$WORK/mixed/mixed.cue" -o "$WORK/mixed.chd" > /dev/null 2>&1 || fail "chdman createcd failed"
+start_serve "$PORT" "$WORK/test.iso" "$WORK/mixed/mixed.cue" "$WORK/udf.iso" "$WORK/mixed.chd"
 drive() { echo "driver=iscsi,transport=tcp,portal=127.0.0.1:$PORT,target=$IQN,lun=$1,if=none,id=cd$1,readonly=on"; }
 rc=0
 "$(dirname "$0")/../guest/run.sh" --script "$(dirname "$0")/guest_inner.sh" --timeout 500 \
   --file "$WORK/sums:/data/sums" --file "$WORK/track2.pcm:/data/track2.pcm" --file "$WORK/track2.len:/data/track2.len" --file "$WORK/udfsums:/data/udfsums" \
-  --log "$WORK/console.log" -- \
+  --file "$(dirname "$0")/guest_checks.sh:/guest_checks.sh" --log "$WORK/console.log" -- \
   -device virtio-scsi-pci,id=scsi0 \
   -drive "$(drive 0)" -device scsi-block,drive=cd0,bus=scsi0.0 \
   -drive "$(drive 1)" -device scsi-block,drive=cd1,bus=scsi0.0 \
-  -drive "$(drive 2)" -device scsi-block,drive=cd2,bus=scsi0.0 || rc=$?
+  -drive "$(drive 2)" -device scsi-block,drive=cd2,bus=scsi0.0 \
+  -drive "$(drive 3)" -device scsi-block,drive=cd3,bus=scsi0.0 || rc=$?
 stop_serve
 grep -E "^(OK|FAIL) " "$WORK/console.log" || true
 [ "$rc" = 0 ] || fail "guest checks failed (rc $rc)"

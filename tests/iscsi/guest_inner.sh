@@ -3,9 +3,11 @@
 #   LUN 0: ISO9660 + Joliet + Rock Ridge (files checked against /data/sums)
 #   LUN 1: mixed-mode BIN/CUE (data + audio, MCN, ISRC)
 #   LUN 2: ISO9660/UDF bridge, mounted as udf (files checked against /data/udfsums)
+#   LUN 3: LUN 1's disc as a CHD (chdman createcd): isofs checksums, cdparanoia bit-exact
 fails=0
 ok() { echo "OK   $1"; }
 bad() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+. /guest_checks.sh
 
 for i in $(seq 100); do [ -b /dev/sr0 ] && [ -b /dev/sr1 ] && [ -b /dev/sr2 ] && break; sleep 0.2; done
 ls -l /dev/sr* 2>&1
@@ -47,24 +49,18 @@ else
   bad cd-info "not available in the guest"
 fi
 
-if command -v cdparanoia >/dev/null; then
-  # -r: raw little-endian PCM, the byte order of CD-DA in a BIN file.
-  if cdparanoia -q -d /dev/sr1 -r 2 /tmp/t2.raw; then
-    size=$(stat -c %s /tmp/t2.raw)
-    want=$(cat /data/track2.len)
-    if cmp -s -n "$want" /tmp/t2.raw /data/track2.pcm; then
-      ok cdparanoia-bit-exact
-    else
-      cmp -l -n "$want" /tmp/t2.raw /data/track2.pcm 2>/dev/null | head -3
-      cmp -l -n "$want" /tmp/t2.raw /data/track2.pcm 2>/dev/null | wc -l
-      echo "ripped:"; od -A d -t x1 /tmp/t2.raw | head -4
-      echo "image:"; od -A d -t x1 /data/track2.pcm | head -4
-      bad cdparanoia-bit-exact "ripped track 2 differs from the image ($size bytes ripped, $want compared)"
-    fi
-  else
-    bad cdparanoia "rip failed"
-  fi
+check_cdparanoia /dev/sr1
+# LUN 3: the CHD. Its data track holds test.iso; its track 2 is the same audio.
+for i in $(seq 50); do [ -b /dev/sr3 ] && break; sleep 0.2; done
+if mount -t iso9660 -o ro /dev/sr3 /mnt; then
+  if (cd /mnt && sha256sum -c /data/sums); then ok chd-iso-checksums; else bad chd-iso-checksums "file checksums differ"; fi
+  umount /mnt
 else
-  bad cdparanoia "not available in the guest"
+  bad chd-iso-mount "mount -t iso9660 /dev/sr3 failed"
+fi
+if cdparanoia -q -d /dev/sr3 -r 2 /tmp/c2.raw && cmp -s -n "$(cat /data/track2.len)" /tmp/c2.raw /data/track2.pcm; then
+  ok chd-cdparanoia-bit-exact
+else
+  bad chd-cdparanoia-bit-exact "rip of track 2 from the CHD failed or differs from the image"
 fi
 [ $fails = 0 ]

@@ -55,7 +55,7 @@ struct Options {
   uint32_t bad_lba = 0;
 };
 
-std::atomic<uint64_t> g_reads{0}, g_blocks{0}, g_errors{0};
+std::atomic<uint64_t> g_reads{0}, g_blocks{0}, g_errors{0}, g_login_retries{0};
 
 void fail(const std::string& m) {
   std::fprintf(stderr, "iscsi_stress: %s\n", m.c_str());
@@ -69,13 +69,35 @@ class Session {
     if (fd_ >= 0) ::close(fd_);
   }
 
+  // The target refuses connections beyond its cap of logins in progress per
+  // address (64) by closing them; like a real initiator, try again shortly.
   bool connect_and_login(const std::string& initiator) {
+    for (int attempt = 0;; ++attempt) {
+      bool refused = false;
+      if (try_login(initiator, refused)) return true;
+      if (!refused || attempt == 50) {
+        fail("login failed for " + initiator);
+        return false;
+      }
+      ++g_login_retries;
+      ::close(fd_);
+      fd_ = -1;
+      reader_ = PduReader{ReaderLimits{1u << 24, false, false}};
+      buf_.clear();
+      pos_ = 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(10 * (attempt + 1), 200)));
+    }
+  }
+
+  // `refused`: the target closed the connection before answering the login.
+  bool try_login(const std::string& initiator, bool& refused) {
     addrinfo hints{}, *res = nullptr;
     hints.ai_socktype = SOCK_STREAM;
     if (getaddrinfo(o_.host.c_str(), o_.port.c_str(), &hints, &res) != 0) return false;
     fd_ = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     const bool ok = fd_ >= 0 && ::connect(fd_, res->ai_addr, res->ai_addrlen) == 0;
     freeaddrinfo(res);
+    refused = !ok;
     if (!ok) return false;
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -94,12 +116,12 @@ class Session {
                           {"MaxRecvDataSegmentLength", "65536"},
                           {"MaxBurstLength", "262144"}});
     put_be24(&p.bhs[5], static_cast<uint32_t>(p.data.size()));
-    if (!send_pdu(p)) return false;
     Pdu r;
-    if (!recv_pdu(r) || r.opcode() != Opcode::login_response || r.bhs[36] != 0 || (r.flags() & 0x80) == 0) {
-      fail("login failed for " + initiator);
+    if (!send_pdu(p) || !recv_pdu(r)) {
+      refused = true;
       return false;
     }
+    if (r.opcode() != Opcode::login_response || r.bhs[36] != 0 || (r.flags() & 0x80) == 0) return false;
     stat_sn_ = r.u32(24) + 1;
     return true;
   }
@@ -324,10 +346,11 @@ int main(int argc, char** argv) {
     for (int i = 0; i < o.sessions; ++i) threads.emplace_back(random_reader, std::cref(o), i, blocks_total, end);
     for (auto& t : threads) t.join();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("iscsi_stress: %d sessions (+%d stalled), %llu reads, %llu blocks verified in %.1f s (%.0f reads/s), %llu errors\n",
+    std::printf("iscsi_stress: %d sessions (+%d stalled), %llu reads, %llu blocks verified in %.1f s (%.0f reads/s), %llu errors, "
+                "%llu logins retried\n",
                 o.sessions, o.stalled, static_cast<unsigned long long>(g_reads.load()),
                 static_cast<unsigned long long>(g_blocks.load()), secs, g_reads.load() / secs,
-                static_cast<unsigned long long>(g_errors.load()));
+                static_cast<unsigned long long>(g_errors.load()), static_cast<unsigned long long>(g_login_retries.load()));
     if (g_reads.load() < static_cast<uint64_t>(o.sessions)) fail("fewer reads than sessions: some session made no progress");
   } else if (o.mode == "disconnect") {
     std::vector<std::thread> threads;

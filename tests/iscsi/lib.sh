@@ -17,16 +17,34 @@ make_iso() {
 }
 
 # start_serve PORT ARGS...: starts udisc serve in the background and waits until it listens.
+# Its output goes to $WORK/$SERVE_NAME.out and .log (SERVE_NAME defaults to "serve").
+# With SERVE_NOFILE set, the target runs under `ulimit -n $SERVE_NOFILE` (soft and hard).
 start_serve() {
   local port=$1; shift
-  "$UDISC" serve --listen "127.0.0.1:$port" --iqn "$IQN" "$@" > "$WORK/serve.out" 2> "$WORK/serve.log" &
+  local name=${SERVE_NAME:-serve}
+  (
+    if [ -n "${SERVE_NOFILE:-}" ]; then ulimit -n "$SERVE_NOFILE"; fi
+    exec "$UDISC" serve --listen "127.0.0.1:$port" --iqn "$IQN" "$@"
+  ) > "$WORK/$name.out" 2> "$WORK/$name.log" &
   SERVE_PID=$!
   for _ in $(seq 100); do
-    grep -q "Serving until" "$WORK/serve.out" 2>/dev/null && return 0
-    kill -0 "$SERVE_PID" 2>/dev/null || { cat "$WORK/serve.log" >&2; fail "udisc serve exited at start"; }
+    grep -q "Serving until" "$WORK/$name.out" 2>/dev/null && return 0
+    kill -0 "$SERVE_PID" 2>/dev/null || { cat "$WORK/$name.log" >&2; fail "udisc serve exited at start"; }
     sleep 0.1
   done
   fail "udisc serve did not start"
+}
+
+# make_mixed_track2 MAKE_MIXED_CUE ISO: a mixed-mode BIN/CUE in $WORK/mixed (data
+# track from ISO, audio, MCN, ISRC) and track 2's audio as the disc holds it,
+# after its 150-sector INDEX 00, in $WORK/track2.pcm (its length in track2.len).
+make_mixed_track2() {
+  mkdir -p "$WORK/mixed"
+  "$1" "$WORK/mixed" --layout split --iso "$2" --name mixed > /dev/null
+  local len
+  len=$(awk '/^track 2 / {print $12 * 2352}' "$WORK/mixed/expected.toc")
+  tail -c +$((150 * 2352 + 1)) "$WORK/mixed/mixed (Track 02).bin" | head -c "$len" > "$WORK/track2.pcm"
+  echo "$len" > "$WORK/track2.len"
 }
 
 # stop_serve: SIGTERM, must exit 0 within 5 s.
@@ -44,7 +62,7 @@ stop_serve() {
   wait "$SERVE_PID" || rc=$?
   SERVE_PID=""
   [ "$rc" = 0 ] || fail "udisc serve exited with $rc after SIGTERM"
-  grep -q "stopped" "$WORK/serve.log" || fail "no clean stop logged"
+  grep -q "stopped" "$WORK/${SERVE_NAME:-serve}.log" || fail "no clean stop logged"
 }
 
 cleanup() {

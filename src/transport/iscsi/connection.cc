@@ -104,9 +104,10 @@ bool NexusRegistry::remove(device::InitiatorId id) {
 Connection::Connection(Context context, Clock::time_point now)
     : ctx_(std::move(context)), created_(now), last_rx_(now) {
   params_.target_mrdsl = target().limits.max_recv_data_segment_length;
-  // During login we accept what we will declare (RFC 7143 allows 8192 by
-  // default; accepting more is harmless and tolerates eager initiators).
-  reader_.set_limits({std::max<uint32_t>(8192, params_.target_mrdsl), false, false});
+  // Before login at most the default 8192-byte segment (RFC 7143 13.12):
+  // anyone who can connect can send a login header, and a larger segment
+  // would be memory we hold for an unauthenticated peer.
+  reader_.set_limits({kDefaultMaxRecvDataSegmentLength, false, false});
 }
 
 Connection::~Connection() {
@@ -128,6 +129,7 @@ void Connection::abandon(const std::string& why) {
 
 void Connection::log(LogLevel level, const std::string& message) const {
   if (!ctx_.log) return;
+  if (phase_ == Phase::login && ctx_.may_log_before_login && !ctx_.may_log_before_login()) return;
   std::string who = ctx_.peer;
   if (!initiator_name_.empty()) who += " (" + initiator_name_ + ")";
   ctx_.log(level, who + ": " + message);
@@ -396,7 +398,7 @@ bool Connection::login_keys(const KeyValues& keys, uint8_t csg, KeyValues& answe
   } else if (chap_step_ == ChapStep::want_response && (chap_n || chap_r)) {
     auto result = chap_.verify(chap_n, chap_r, chap_i, chap_c, *target().chap, target().mutual_chap);
     if (!result.ok()) {
-      const bool may_log = !ctx_.may_log_auth_failure || ctx_.may_log_auth_failure();
+      const bool may_log = !ctx_.auth_failed || ctx_.auth_failed();
       const std::string why = "CHAP authentication failed from " + ctx_.peer + ": " + result.status().message();
       std::array<uint8_t, kBhsSize> b;
       init_bhs(b, Opcode::login_response, 0, 0, pdu.itt());
@@ -524,7 +526,7 @@ void Connection::handle_login(const Pdu& pdu) {
 
 void Connection::enter_full_feature() {
   phase_ = Phase::full_feature;
-  if (!mrdsl_declared_) params_.target_mrdsl = 8192;
+  if (!mrdsl_declared_) params_.target_mrdsl = kDefaultMaxRecvDataSegmentLength;
   out_header_digest_ = params_.header_digest;
   out_data_digest_ = params_.data_digest;
   reader_.set_limits({params_.target_mrdsl, params_.header_digest, params_.data_digest});

@@ -58,7 +58,12 @@ class Connection {
     Logger log;
     std::string peer;    // printable initiator address
     std::string portal;  // "address:port" answered to SendTargets
-    std::function<bool()> may_log_auth_failure;  // rate limiter; null = always
+    // A CHAP response was wrong: records it (the server throttles the
+    // address) and returns whether to log it. Null: log every failure.
+    std::function<bool()> auth_failed;
+    // Rate limiter for log lines before login, which anyone who can connect
+    // can cause. Null: log everything.
+    std::function<bool()> may_log_before_login;
     std::function<uint16_t()> allocate_tsih;      // null = counter from 1
     NexusRegistry* nexus = nullptr;               // null = no sharing
     // Runs `work` on another thread, then `done` back on this connection's

@@ -38,6 +38,26 @@ class ConnectionTest : public ::testing::Test {
     ASSERT_EQ(r[0].bhs[36], 0) << "status class";
     ASSERT_TRUE(conn->in_full_feature());
   }
+  // A one-way CHAP (MD5) login with `secret` on the connection made last;
+  // returns the answer to CHAP_R.
+  std::vector<Pdu> chap_md5_login(const std::string& secret) {
+    Pdu p = Initiator::make(Opcode::login_request, 0x80 | 1, 7, true);
+    Initiator::set_text(p, {{"InitiatorName", "iqn.x:init"}, {"TargetName", config.name}, {"AuthMethod", "CHAP"}});
+    ini->send(p);
+    ini->drain();
+    Initiator::set_text(p, {{"CHAP_A", "5"}});
+    ini->send(p);
+    auto r = ini->drain();
+    if (r.size() != 1) return r;
+    uint64_t id = 0;
+    parse_number(text_value(r[0], "CHAP_I"), id);
+    std::vector<uint8_t> challenge;
+    decode_binary(text_value(r[0], "CHAP_C"), challenge);
+    Initiator::set_text(p, {{"CHAP_N", "alice"},
+                            {"CHAP_R", encode_hex(chap_response(ChapAlgorithm::md5, static_cast<uint8_t>(id), secret, challenge))}});
+    ini->send(p);
+    return ini->drain();
+  }
   std::shared_ptr<FakeUnit> unit;
   TargetConfig config;
   std::unique_ptr<Connection> conn;
@@ -120,6 +140,56 @@ TEST_F(ConnectionTest, LoginFailures) {
   EXPECT_TRUE(conn->must_close());
 }
 
+// RFC 7143 13.12: before login, 8192 bytes is the most a PDU may carry,
+// whatever MaxRecvDataSegmentLength the target will declare later.
+TEST_F(ConnectionTest, LoginSegmentsAreLimitedToTheDefault8192) {
+  ASSERT_GT(config.limits.max_recv_data_segment_length, 8192u);
+  make();
+  std::array<uint8_t, kBhsSize> header{};
+  init_bhs(header, Opcode::login_request, 0x80 | 1 << 2 | 3, 8196, 1);
+  header[0] |= kImmediateBit;
+  conn->receive(header, Clock::now());
+  EXPECT_TRUE(conn->must_close()) << "a header announcing 8196 bytes closes the connection at once";
+  ASSERT_FALSE(logs.empty());
+  EXPECT_NE(logs.back().find("DataSegmentLength 8196 exceeds MaxRecvDataSegmentLength 8192"), std::string::npos)
+      << logs.back();
+  // 8192 bytes of login text are fine.
+  make();
+  Pdu p = Initiator::make(Opcode::login_request, 0x80 | 1 << 2 | 3, 1, true);
+  const KeyValues keys = {{"InitiatorName", "iqn.2025-01.org.example:init"}, {"SessionType", "Discovery"}};
+  Initiator::set_text(p, keys);
+  KeyValues padded = keys;
+  padded.emplace_back("X-com.example.Pad", std::string(8192 - p.data.size() - std::string("X-com.example.Pad=").size() - 1, 'x'));
+  Initiator::set_text(p, padded);
+  ASSERT_EQ(p.data.size(), 8192u);
+  ini->send(p);
+  auto r = ini->drain();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].bhs[36], 0) << "status class";
+  EXPECT_FALSE(conn->must_close());
+}
+
+TEST_F(ConnectionTest, WrongChapResponsesAreReportedForThrottling) {
+  config.chap = ChapCredentials{"alice", "secret-of-alice"};
+  int failures = 0;
+  Connection::Context ctx;
+  ctx.target = &config;
+  ctx.peer = "192.0.2.1:50000";
+  ctx.log = [this](LogLevel, const std::string& m) { logs.push_back(m); };
+  ctx.auth_failed = [&failures] {
+    ++failures;
+    return false;  // rate limiter says: do not log
+  };
+  conn = std::make_unique<Connection>(ctx, Clock::now());
+  ini = std::make_unique<Initiator>(*conn);
+  auto r = chap_md5_login("not-the-secret");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].bhs[36], 2);
+  EXPECT_EQ(r[0].bhs[37], 1) << "authentication failure";
+  EXPECT_EQ(failures, 1);
+  for (const auto& line : logs) EXPECT_EQ(line.find("CHAP authentication failed"), std::string::npos) << line;
+}
+
 TEST_F(ConnectionTest, ChapMd5AndMutual) {
   config.chap = ChapCredentials{"alice", "secret-of-alice"};
   config.mutual_chap = ChapCredentials{"target", "secret-of-target"};
@@ -159,21 +229,7 @@ TEST_F(ConnectionTest, ChapMd5AndMutual) {
 TEST_F(ConnectionTest, ChapWrongSecretFailsAndIsLoggedWithoutSecret) {
   config.chap = ChapCredentials{"alice", "right-secret"};
   make();
-  Pdu p = Initiator::make(Opcode::login_request, 0x80 | 1, 7, true);
-  Initiator::set_text(p, {{"InitiatorName", "iqn.x:init"}, {"TargetName", config.name}, {"AuthMethod", "CHAP"}});
-  ini->send(p);
-  ini->drain();
-  Initiator::set_text(p, {{"CHAP_A", "5"}});
-  ini->send(p);
-  auto r = ini->drain();
-  uint64_t id = 0;
-  parse_number(text_value(r[0], "CHAP_I"), id);
-  std::vector<uint8_t> challenge;
-  decode_binary(text_value(r[0], "CHAP_C"), challenge);
-  Initiator::set_text(p, {{"CHAP_N", "alice"},
-                          {"CHAP_R", encode_hex(chap_response(ChapAlgorithm::md5, static_cast<uint8_t>(id), "wrong-secret", challenge))}});
-  ini->send(p);
-  r = ini->drain();
+  auto r = chap_md5_login("wrong-secret");
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].bhs[36], 2);
   EXPECT_EQ(r[0].bhs[37], 1);

@@ -57,7 +57,9 @@ void PduReader::after_header() {
     state_ = State::done;
     return;
   }
-  pdu_.data.resize(padded_);
+  // The buffer grows as the bytes arrive (State::data), not to the announced
+  // length: a 48-byte header must not cost us the whole segment up front.
+  pdu_.data.clear();
   state_ = State::data;
 }
 
@@ -100,15 +102,18 @@ size_t PduReader::feed(std::span<const uint8_t> in, bool& complete, Status& erro
         after_header();
         break;
       }
-      case State::data:
-        if (!copy(pdu_.data.data(), padded_)) break;
-        have_ = 0;
+      case State::data: {
+        const size_t n = std::min<size_t>(padded_ - pdu_.data.size(), in.size() - used);
+        pdu_.data.insert(pdu_.data.end(), in.data() + used, in.data() + used + n);
+        used += n;
+        if (pdu_.data.size() < padded_) break;
         if (active_.data_digest) {
           state_ = State::data_digest;
         } else {
           state_ = State::done;
         }
         break;
+      }
       case State::data_digest:
         if (!copy(digest_.data(), kDigestSize)) break;
         have_ = 0;

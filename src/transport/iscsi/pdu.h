@@ -3,9 +3,10 @@
 // PduReader takes bytes in whatever pieces the socket delivers and yields
 // whole PDUs: Basic Header Segment (48 bytes), Additional Header Segments,
 // header digest, data segment padded to 4 bytes, data digest. Every length
-// is checked against the negotiated limits before anything is allocated, so
-// a hostile peer cannot make the reader allocate more than
-// max_data_segment_length + 1020 bytes per PDU.
+// is checked against the negotiated limits before anything is allocated, and
+// the data segment's buffer grows only as its bytes arrive, so a hostile peer
+// cannot make the reader hold more than max_data_segment_length + 1020 bytes
+// per PDU, nor more than it has actually sent.
 //
 // Errors: a Status from feed() is fatal for the connection (the byte stream
 // can no longer be framed: header digest mismatch, oversized segment). A
@@ -40,8 +41,13 @@ struct Pdu {
   uint32_t data_segment_length() const { return get_be24(&bhs[bhs::kDataSegmentLength]); }
 };
 
+// RFC 7143 13.12: the MaxRecvDataSegmentLength in force until one is
+// declared, so the most a Login Request may carry (longer login text
+// continues in further requests, 6.2).
+inline constexpr uint32_t kDefaultMaxRecvDataSegmentLength = 8192;
+
 struct ReaderLimits {
-  uint32_t max_data_segment_length = 8192;  // what we declared we receive
+  uint32_t max_data_segment_length = kDefaultMaxRecvDataSegmentLength;  // what we declared we receive
   bool header_digest = false;
   bool data_digest = false;
 };

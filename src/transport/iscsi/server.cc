@@ -18,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "transport/iscsi/connection.h"
@@ -27,20 +28,27 @@ namespace {
 
 std::string errno_text(int e) { return std::strerror(e); }
 
-std::string sockaddr_text(const sockaddr_storage& ss) {
+// The address without the port: what admission counts and throttles by.
+std::string host_text(const sockaddr_storage& ss) {
   char host[INET6_ADDRSTRLEN] = {};
   if (ss.ss_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-    return format_address(host, ntohs(a->sin_port));
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, host, sizeof host);
+  } else if (ss.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, host, sizeof host);
+  } else {
+    return "?";
   }
-  if (ss.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-    return format_address(host, ntohs(a->sin6_port));
-  }
+  return host;
+}
+
+std::string sockaddr_text(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) return format_address(host_text(ss), ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port));
+  if (ss.ss_family == AF_INET6) return format_address(host_text(ss), ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port));
   return "?";
 }
+
+// accept() failures that mean "no descriptor or buffer for another socket".
+bool out_of_descriptors(int e) { return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM; }
 
 constexpr uint64_t kListenerTag = 1ull << 62;
 constexpr uint64_t kWakeTag = 1ull << 61;
@@ -88,12 +96,15 @@ std::string format_address(const std::string& host, uint16_t port) {
   return host + ":" + std::to_string(port);
 }
 
-// Rate limit for failed-authentication log lines (shared by all loops).
+// State shared by all loops: admission of new connections, rate limits of
+// the log lines that anyone who can connect can cause, sessions, workers.
 struct Server::Shared {
-  std::mutex mu;
-  std::chrono::steady_clock::time_point window_start{};
-  int in_window = 0;
-  int suppressed = 0;
+  explicit Shared(const AdmissionLimits& limits) : admission(limits) {}
+  Admission admission;
+  RateLimiter auth_log{5, std::chrono::seconds(10)};        // failed CHAP logins
+  RateLimiter refusal_log{5, std::chrono::seconds(10)};      // connections refused or evicted
+  RateLimiter before_login_log{20, std::chrono::seconds(10)};  // anything else before login
+  RateLimiter accept_log{5, std::chrono::seconds(10)};       // accept() failures
   std::atomic<uint16_t> tsih{0};
   NexusRegistry nexus;
   std::atomic<bool> stopping{false};
@@ -125,29 +136,18 @@ struct Server::Shared {
     }
   }
 
-  bool may_log_auth_failure() {
-    std::lock_guard lock(mu);
-    const auto now = std::chrono::steady_clock::now();
-    if (now - window_start > std::chrono::seconds(10)) {
-      if (suppressed > 0 && log) {
-        log(LogLevel::warning, std::to_string(suppressed) + " further authentication failures were not logged");
-      }
-      window_start = now;
-      in_window = 0;
-      suppressed = 0;
-    }
-    if (in_window < 5) {
-      ++in_window;
-      return true;
-    }
-    ++suppressed;
-    return false;
+  // True when this line may be logged; reports what the limiter dropped.
+  bool may_log(RateLimiter& limiter, const char* what) {
+    uint64_t suppressed = 0;
+    const bool ok = limiter.allow(std::chrono::steady_clock::now(), suppressed);
+    if (suppressed > 0 && log) log(LogLevel::warning, std::to_string(suppressed) + " further " + what + " were not logged");
+    return ok;
   }
 };
 
 class Server::Loop {
  public:
-  Loop(Server& server) : server_(server) {}
+  Loop(Server& server, unsigned index) : server_(server), index_(index) {}
   ~Loop() {
     if (thread_.joinable()) thread_.join();
     for (auto& [fd, c] : conns_) ::close(fd);
@@ -163,13 +163,9 @@ class Server::Loop {
     ev.events = EPOLLIN;
     ev.data.u64 = kWakeTag;
     epoll_ctl(ep_, EPOLL_CTL_ADD, wake_, &ev);
+    paused_until_.assign(server_.listeners_.size(), std::nullopt);
     for (size_t i = 0; i < server_.listeners_.size(); ++i) {
-      epoll_event lev{};
-      lev.events = EPOLLIN | EPOLLEXCLUSIVE;
-      lev.data.u64 = kListenerTag | i;
-      if (epoll_ctl(ep_, EPOLL_CTL_ADD, server_.listeners_[i], &lev) != 0) {
-        return Status::IoError("epoll_ctl listener: " + errno_text(errno));
-      }
+      if (!watch_listener(i)) return Status::IoError("epoll_ctl listener: " + errno_text(errno));
     }
     return Status::Ok();
   }
@@ -182,6 +178,11 @@ class Server::Loop {
       std::lock_guard lock(done_mu_);
       done_.emplace_back(fd, std::move(done));
     }
+    wake();
+  }
+  // Another loop evicted one of this loop's connections before login.
+  void evicted_by_other_loop() {
+    evictions_.store(true);
     wake();
   }
   void wake() {
@@ -198,7 +199,65 @@ class Server::Loop {
     std::unique_ptr<Connection> c;
     bool readable = true;
     bool writable = true;
+    Admission::Ticket pending = 0;  // nonzero until login finishes
   };
+
+  using Clock = std::chrono::steady_clock;
+
+  bool watch_listener(size_t i) {
+    epoll_event lev{};
+    lev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    lev.data.u64 = kListenerTag | i;
+    return epoll_ctl(ep_, EPOLL_CTL_ADD, server_.listeners_[i], &lev) == 0;
+  }
+
+  // Out of descriptors: the listener stays readable, so polling it would
+  // spin. Stop watching it until Admission says to try again.
+  void pause_listener(size_t i, int error) {
+    epoll_ctl(ep_, EPOLL_CTL_DEL, server_.listeners_[i], nullptr);
+    const auto resume = server_.shared_->admission.accept_resume(Clock::now());
+    paused_until_[i] = resume;
+    if (server_.log_ && server_.shared_->may_log(server_.shared_->accept_log, "accept failures")) {
+      server_.log_(LogLevel::warning, "accept: " + errno_text(error) + "; not accepting connections for " +
+                                          std::to_string(server_.config_.admission.accept_pause.count()) + " ms");
+    }
+  }
+
+  void resume_listeners(Clock::time_point now) {
+    for (size_t i = 0; i < paused_until_.size(); ++i) {
+      if (paused_until_[i] && now >= *paused_until_[i]) {
+        paused_until_[i].reset();
+        watch_listener(i);
+      }
+    }
+  }
+
+  // epoll_wait's time-out: `idle_ms`, shortened to the next listener resume.
+  int wait_ms(int idle_ms, Clock::time_point now) const {
+    int ms = idle_ms;
+    for (const auto& until : paused_until_) {
+      if (!until) continue;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*until - now).count() + 1;
+      ms = static_cast<int>(std::clamp<int64_t>(left, 0, ms));
+    }
+    return ms;
+  }
+
+  // Closes this loop's connections that admission evicted (on any loop).
+  void close_evicted() {
+    for (const Admission::Ticket t : server_.shared_->admission.take_evicted(index_)) {
+      auto fd = pending_fds_.find(t);
+      if (fd == pending_fds_.end()) continue;
+      auto it = conns_.find(fd->second);
+      if (it == conns_.end()) continue;
+      Shared* shared = server_.shared_.get();
+      if (server_.log_ && shared->may_log(shared->refusal_log, "refused connections")) {
+        server_.log_(LogLevel::warning,
+                     it->second.c->name_for_log() + ": closed before login to make room for other initiators");
+      }
+      close_conn(it->second, "");
+    }
+  }
 
   void run() {
     std::vector<uint8_t> rx(kReadChunk);
@@ -212,7 +271,7 @@ class Server::Loop {
       // without a thread wake-up (tens of microseconds on a VM's idle vCPU).
       // An idle target still sleeps in epoll_wait.
       const bool hot = std::chrono::steady_clock::now() - last_activity < kBusyPollWindow;
-      const int n = epoll_wait(ep_, events, 256, again.empty() && !hot ? 250 : 0);
+      const int n = epoll_wait(ep_, events, 256, again.empty() && !hot ? wait_ms(250, std::chrono::steady_clock::now()) : 0);
       if (n < 0 && errno != EINTR) break;
       if (n > 0) last_activity = std::chrono::steady_clock::now();
       for (int i = 0; i < n; ++i) {
@@ -230,10 +289,11 @@ class Server::Loop {
             auto it = conns_.find(dfd);
             if (it != conns_.end() && service(it->second, rx)) again.push_back(dfd);
           }
+          if (evictions_.exchange(false)) close_evicted();
           continue;
         }
         if (tag & kListenerTag) {
-          accept_all(server_.listeners_[tag & 0xffff]);
+          accept_all(tag & 0xffff);
           continue;
         }
         const int fd = static_cast<int>(tag);
@@ -252,8 +312,10 @@ class Server::Loop {
         if (it != conns_.end() && service(it->second, rx)) again.push_back(fd);
       }
       const auto now = std::chrono::steady_clock::now();
+      resume_listeners(now);
       if (now - last_tick >= std::chrono::milliseconds(250)) {
         last_tick = now;
+        close_evicted();
         std::vector<int> fds;
         fds.reserve(conns_.size());
         for (auto& [fd, c] : conns_) fds.push_back(fd);
@@ -272,17 +334,39 @@ class Server::Loop {
     conns_.clear();
   }
 
-  void accept_all(int listener) {
+  void accept_all(size_t index) {
+    const int listener = server_.listeners_[index];
+    Shared* shared = server_.shared_.get();
     for (;;) {
       sockaddr_storage peer{};
       socklen_t len = sizeof peer;
       const int fd = accept4(listener, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK && server_.log_) {
+        if (out_of_descriptors(errno)) {
+          pause_listener(index, errno);
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK && server_.log_ &&
+                   shared->may_log(shared->accept_log, "accept failures")) {
           server_.log_(LogLevel::warning, "accept: " + errno_text(errno));
         }
-        return;
+        break;
+      }
+      const std::string peer_text = sockaddr_text(peer);
+      const auto decision = shared->admission.admit(host_text(peer), index_, std::chrono::steady_clock::now());
+      if (decision.ticket == 0) {
+        ::close(fd);
+        if (server_.log_ && shared->may_log(shared->refusal_log, "refused connections")) {
+          server_.log_(LogLevel::warning, peer_text + ": connection refused: " + decision.refusal);
+        }
+        continue;
+      }
+      if (decision.evicted) {
+        // Close it now when it is ours, so the descriptor is free for the next accept.
+        if (decision.evicted->owner == index_) {
+          close_evicted();
+        } else {
+          server_.loops_[decision.evicted->owner]->evicted_by_other_loop();
+        }
       }
       const int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -292,10 +376,15 @@ class Server::Loop {
       Connection::Context ctx;
       ctx.target = &server_.config_;
       ctx.log = server_.log_;
-      ctx.peer = sockaddr_text(peer);
-      ctx.portal = sockaddr_text(local);
-      Shared* shared = server_.shared_.get();
-      ctx.may_log_auth_failure = [shared] { return shared->may_log_auth_failure(); };
+      ctx.peer = peer_text;
+      ctx.portal = server_.config_.advertised_portal.empty() ? sockaddr_text(local) : server_.config_.advertised_portal;
+      ctx.auth_failed = [shared, host = host_text(peer)] {
+        shared->admission.auth_failed(host, std::chrono::steady_clock::now());
+        return shared->may_log(shared->auth_log, "authentication failures");
+      };
+      ctx.may_log_before_login = [shared] {
+        return shared->may_log(shared->before_login_log, "lines about connections before login");
+      };
       ctx.allocate_tsih = [shared] {
         uint16_t t = 0;
         while (t == 0) t = ++shared->tsih;
@@ -310,24 +399,34 @@ class Server::Loop {
           });
         };
       }
-      if (server_.log_) server_.log_(LogLevel::info, ctx.peer + ": connected");
+      if (server_.log_) server_.log_(LogLevel::debug, ctx.peer + ": connected");  // the login is logged at info
       Conn conn;
       conn.fd = fd;
+      conn.pending = decision.ticket;
       conn.c = std::make_unique<Connection>(std::move(ctx), std::chrono::steady_clock::now());
       epoll_event ev{};
       ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
       ev.data.u64 = static_cast<uint64_t>(fd);
       if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        shared->admission.closed(decision.ticket);
         ::close(fd);
         continue;
       }
       conns_.emplace(fd, std::move(conn));
+      pending_fds_.emplace(decision.ticket, fd);
     }
   }
 
   void close_conn(Conn& conn, const std::string& why) {
     const int fd = conn.fd;
-    if (server_.log_) server_.log_(LogLevel::info, why);
+    Shared* shared = server_.shared_.get();
+    if (conn.pending != 0) {
+      shared->admission.closed(conn.pending);
+      pending_fds_.erase(conn.pending);
+    }
+    const bool may_log = !why.empty() && (conn.pending == 0 ||
+                                          shared->may_log(shared->before_login_log, "lines about connections before login"));
+    if (server_.log_ && may_log) server_.log_(LogLevel::info, why);
     conn.c->abandon("");
     epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
     ::close(fd);
@@ -373,6 +472,11 @@ class Server::Loop {
         // next arrival, so no extra read() just to see EAGAIN.
         if (static_cast<size_t>(got) < rx.size()) conn.readable = false;
         c.receive(std::span<const uint8_t>(rx.data(), static_cast<size_t>(got)), std::chrono::steady_clock::now());
+        if (conn.pending != 0 && c.in_full_feature()) {
+          server_.shared_->admission.logged_in(conn.pending);
+          pending_fds_.erase(conn.pending);
+          conn.pending = 0;
+        }
         continue;
       }
       if (got == 0) {
@@ -393,15 +497,20 @@ class Server::Loop {
   }
 
   Server& server_;
+  const unsigned index_;
+  std::vector<std::optional<Clock::time_point>> paused_until_;  // per listener
   int ep_ = -1;
   int wake_ = -1;
   std::thread thread_;
   std::unordered_map<int, Conn> conns_;
+  std::unordered_map<Admission::Ticket, int> pending_fds_;  // connections before login
+  std::atomic<bool> evictions_{false};
   std::mutex done_mu_;
   std::vector<std::pair<int, std::function<void()>>> done_;
 };
 
-Server::Server(TargetConfig config, Logger log) : config_(std::move(config)), log_(std::move(log)), shared_(std::make_unique<Shared>()) {
+Server::Server(TargetConfig config, Logger log)
+    : config_(std::move(config)), log_(std::move(log)), shared_(std::make_unique<Shared>(config_.admission)) {
   shared_->log = log_;
 }
 
@@ -456,7 +565,7 @@ Status Server::start(unsigned threads) {
   if (listeners_.empty()) return Status::InvalidArgument("no listening address");
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) {
-    auto loop = std::make_unique<Loop>(*this);
+    auto loop = std::make_unique<Loop>(*this, i);
     Status s = loop->init();
     if (!s.ok()) return s;
     loops_.push_back(std::move(loop));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "transport/iscsi/admission.h"
 #include "transport/iscsi/logical_unit.h"
 #include "transport/iscsi/negotiation.h"
 
@@ -24,6 +25,10 @@ struct TargetConfig {
   std::optional<ChapCredentials> chap;             // required from initiators when set
   std::optional<ChapCredentials> mutual_chap;      // the target's own credentials
   std::vector<std::string> allowed_initiators;     // empty: everyone
+  // "address:port" answered to SendTargets instead of the address a connection
+  // arrived on, for initiators behind NAT or a port forward (a QEMU guest
+  // reaches a host's 127.0.0.1 as 10.0.2.2). Empty: the connection's address.
+  std::string advertised_portal;
   TargetLimits limits;
   uint32_t queue_depth = 128;        // CmdSN window per session
   uint32_t nop_interval_ms = 5000;   // idle time before a NOP-In ping (0: never)
@@ -31,6 +36,7 @@ struct TargetConfig {
   uint32_t login_timeout_ms = 15000;
   uint32_t max_command_buffer = 64u << 20;  // largest data-in/out buffer per command
   bool announce_unit_attention = true;      // Async Message for new unit attentions
+  AdmissionLimits admission;                // connections before login, CHAP throttling
 };
 
 }  // namespace udisc::iscsi

@@ -125,6 +125,13 @@ std::string node_for_address(const std::string& addr) {
   return {};
 }
 
+// " what 12.3 ms", for the profile lines.
+std::string fmt_ms(const char* what, std::chrono::steady_clock::duration d) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, " %s %.1f ms", what, std::chrono::duration<double, std::milli>(d).count());
+  return buf;
+}
+
 bool module_loaded(const std::string& m) { return fs::is_dir("/sys/module/" + m); }
 
 Status ensure_kernel(const TcmuConfig& cfg) {
@@ -187,6 +194,35 @@ class TcmuDrive::Impl {
   }();
   std::atomic<uint64_t> commands{0}, data_in_bytes{0}, check_conditions{0}, ring_errors{0};
 
+  // UDISC_TCMU_PROFILE=1: where a command's time goes, summed over the last
+  // 2000 commands and printed on stderr (bench/tcmu reads it): wake-ups of
+  // the serving thread, time in the engine, time in the completion kick
+  // (the kernel completes the command in that write), time asleep in poll.
+  const bool profile = [] {
+    const char* t = std::getenv("UDISC_TCMU_PROFILE");
+    return t && *t && *t != '0';
+  }();
+  struct Profile {
+    uint64_t commands = 0, wakeups = 0, kicks = 0, bytes = 0;
+    std::chrono::nanoseconds engine{0}, kick{0}, asleep{0};
+    std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
+  } prof;
+  void profile_report() {
+    using std::chrono::duration_cast;
+    using us = std::chrono::microseconds;
+    const auto wall = std::chrono::steady_clock::now() - prof.since;
+    const double n = static_cast<double>(prof.commands);
+    std::fprintf(stderr,
+                 "tcmu profile %s: %llu commands %.1f KiB avg, %llu wake-ups (%.2f commands each), %llu kicks; per "
+                 "command: engine %.1f us, kick %.1f us, asleep %.1f us, rest %.1f us\n",
+                 name.c_str(), static_cast<unsigned long long>(prof.commands), prof.bytes / n / 1024,
+                 static_cast<unsigned long long>(prof.wakeups), n / static_cast<double>(std::max<uint64_t>(1, prof.wakeups)),
+                 static_cast<unsigned long long>(prof.kicks), duration_cast<us>(prof.engine).count() / n,
+                 duration_cast<us>(prof.kick).count() / n, duration_cast<us>(prof.asleep).count() / n,
+                 duration_cast<us>(wall - prof.engine - prof.kick - prof.asleep).count() / n);
+    prof = Profile{};
+  }
+
   ~Impl() { stop_serving(); }
 
   std::string tpg() const { return loop_dir(cfg.configfs_root, wwn) + "/tpgt_1"; }
@@ -246,9 +282,14 @@ class TcmuDrive::Impl {
   }
 
   void kick() {
+    const auto t0 = profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     const uint32_t one = 1;
     if (::write(uio_fd, &one, sizeof one) < 0) {
       // Nothing to do: the device is going away (EIO after removal).
+    }
+    if (profile) {
+      prof.kick += std::chrono::steady_clock::now() - t0;
+      ++prof.kicks;
     }
   }
 
@@ -286,19 +327,36 @@ class TcmuDrive::Impl {
     return check_condition(0x04, 0x44, 0x00);  // HARDWARE ERROR, INTERNAL TARGET FAILURE
   }
 
+  // Commands answered before the kernel is told (one write completes them
+  // all): a batch of queued commands costs one kick, not one each (the
+  // profile showed the kick, in which the kernel completes the commands, as
+  // the largest share of a command's time). Bounded so the first command
+  // of a long batch of large reads is not held back.
+  static constexpr int kMaxUnkicked = 8;
+
   // Returns false when the ring is unusable until reset_ring.
   bool drain() {
+    int unkicked = 0;
     for (;;) {
       RingCommand c;
       auto n = ring->next(c);
       if (!n.ok()) {
         ring_errors.fetch_add(1, std::memory_order_relaxed);
         std::fprintf(stderr, "udisc tcmu %s: %s\n", name.c_str(), n.status().message().c_str());
+        if (unkicked) kick();
         return false;
       }
-      if (!n.value()) return true;
+      if (!n.value()) {
+        if (unkicked) kick();
+        return true;
+      }
       const auto t0 = std::chrono::steady_clock::now();
       const device::Response rsp = run(c);
+      if (profile) {
+        prof.engine += std::chrono::steady_clock::now() - t0;
+        prof.bytes += c.data_length;
+        if (++prof.commands == 2000) profile_report();
+      }
       if (trace) {
         const auto us =
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
@@ -327,9 +385,13 @@ class TcmuDrive::Impl {
       if (!st.ok()) {
         ring_errors.fetch_add(1, std::memory_order_relaxed);
         std::fprintf(stderr, "udisc tcmu %s: %s\n", name.c_str(), st.message().c_str());
+        if (unkicked) kick();
         return false;
       }
-      kick();  // complete each command as soon as it is answered
+      if (++unkicked == kMaxUnkicked) {
+        kick();
+        unkicked = 0;
+      }
     }
   }
 
@@ -337,7 +399,12 @@ class TcmuDrive::Impl {
     bool healthy = drain();  // commands queued before we started (adopt)
     for (;;) {
       pollfd p[2] = {{uio_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+      const auto t0 = profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       const int r = ::poll(p, 2, healthy ? -1 : 1000);
+      if (profile) {
+        prof.asleep += std::chrono::steady_clock::now() - t0;
+        ++prof.wakeups;
+      }
       if (r < 0) {
         if (errno == EINTR) continue;
         return;
@@ -426,8 +493,18 @@ Result<std::unique_ptr<TcmuDrive>> TcmuDrive::create_with_handler(const TcmuConf
   if (!handler) return Status::InvalidArgument("tcmu drive " + config.name + ": no command handler");
   if (config.cmd_time_out == 0)
     return Status::InvalidArgument("tcmu drive " + config.name + ": cmd_time_out 0 would let removal hang");
+  // UDISC_TCMU_PROFILE=1: how long each step of create() takes, on stderr.
+  const auto t_start = std::chrono::steady_clock::now();
+  auto t_step = t_start;
+  std::string steps;
+  const auto step = [&](const char* what) {
+    const auto now = std::chrono::steady_clock::now();
+    steps += fmt_ms(what, now - t_step);
+    t_step = now;
+  };
   Status st = ensure_kernel(config);
   if (!st.ok()) return st;
+  step("kernel modules");
 
   auto impl = std::make_unique<Impl>();
   impl->cfg = config;
@@ -462,13 +539,16 @@ Result<std::unique_ptr<TcmuDrive>> TcmuDrive::create_with_handler(const TcmuConf
   if (!st.ok()) return fail(st);
   st = fs::write_attr(impl->core + "/enable", "1");
   if (!st.ok()) return fail(st);
+  step("backstore");
   // Serve before the LUN exists: the kernel's scan sends its commands at once.
   st = d->open_and_serve();
   if (!st.ok()) return fail(st);
   st = fs::write_attr(impl->core + "/attrib/cmd_time_out", std::to_string(config.cmd_time_out));
   if (!st.ok()) return fail(st);
+  step("ring");
   st = d->link_lun();
   if (!st.ok()) return fail(st);
+  step("lun");
 
   auto drive = std::unique_ptr<TcmuDrive>(new TcmuDrive(std::move(impl)));
   if (config.device_node_timeout.count() > 0) {
@@ -477,7 +557,11 @@ Result<std::unique_ptr<TcmuDrive>> TcmuDrive::create_with_handler(const TcmuConf
       Status r = drive->remove();
       return r.ok() ? node.status() : node.status().with_context(r.message());
     }
+    step("device node");
   }
+  if (d->profile)
+    std::fprintf(stderr, "tcmu profile %s: create%s, total %s\n", d->name.c_str(), steps.c_str(),
+                 fmt_ms("", std::chrono::steady_clock::now() - t_start).c_str() + 1);
   return drive;
 }
 

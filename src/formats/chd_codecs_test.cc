@@ -1,0 +1,80 @@
+// CHD codec pieces on hand-made input: the CRC-16 check value, the bit
+// reader's order and overflow, MAME's canonical Huffman assignment, and
+// clean errors (never a crash) for hunks that are not what their codec says.
+#include "formats/chd_codecs.h"
+
+#include <gtest/gtest.h>
+
+#include <string_view>
+#include <vector>
+
+namespace udisc::formats::chd {
+namespace {
+
+std::vector<uint8_t> bytes(std::string_view s) { return {s.begin(), s.end()}; }
+
+TEST(ChdCodecs, Crc16IsCcittFalse) {
+  // The catalogued check value of CRC-16/CCITT-FALSE over "123456789".
+  EXPECT_EQ(crc16(bytes("123456789")), 0x29B1);
+  EXPECT_EQ(crc16({}), 0xFFFF);
+  // The 8-byte fast path and the byte loop agree at every length and split.
+  std::vector<uint8_t> data(100);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 37 + 11);
+  for (size_t n = 0; n <= data.size(); ++n) {
+    uint16_t bytewise = 0xFFFF;
+    for (size_t i = 0; i < n; ++i) bytewise = crc16(std::span<const uint8_t>(&data[i], 1), bytewise);
+    EXPECT_EQ(crc16(std::span<const uint8_t>(data.data(), n)), bytewise) << n;
+  }
+}
+
+TEST(ChdCodecs, BitReaderReadsMsbFirstAndFlagsOverflow) {
+  const std::vector<uint8_t> data = {0xA5, 0x0F};
+  BitReader bits(data);
+  EXPECT_EQ(bits.read(1), 1u);
+  EXPECT_EQ(bits.read(3), 0x2u);
+  EXPECT_EQ(bits.read(8), 0x50u);
+  EXPECT_FALSE(bits.overflow());
+  EXPECT_EQ(bits.read(4), 0xFu);
+  EXPECT_FALSE(bits.overflow());
+  EXPECT_EQ(bits.read(5), 0u);  // zeros past the end
+  EXPECT_TRUE(bits.overflow());
+}
+
+TEST(ChdCodecs, CanonicalCodesStartFromTheLongest) {
+  // Lengths 1, 2, 3, 3. MAME assigns from the longest length down: the two
+  // 3-bit codes are 000 and 001, the 2-bit code 01, the 1-bit code 1.
+  HuffmanDecoder d(4, 3);
+  const std::vector<uint8_t> lengths = {1, 2, 3, 3};
+  ASSERT_TRUE(d.set_lengths(lengths).ok());
+  const std::vector<uint8_t> stream = {0b10100000, 0b10000000};  // 1 | 01 | 000 | 001 | (pad)
+  BitReader bits(stream);
+  EXPECT_EQ(d.decode_one(bits), 0);
+  EXPECT_EQ(d.decode_one(bits), 1);
+  EXPECT_EQ(d.decode_one(bits), 2);
+  EXPECT_EQ(d.decode_one(bits), 3);
+}
+
+TEST(ChdCodecs, IncompleteOrOverlongCodesAreRejected) {
+  HuffmanDecoder d(4, 3);
+  EXPECT_FALSE(d.set_lengths(std::vector<uint8_t>{1, 1, 1, 0}).ok());  // three 1-bit codes
+  EXPECT_FALSE(d.set_lengths(std::vector<uint8_t>{4, 1, 2, 4}).ok());  // longer than max bits
+}
+
+TEST(ChdCodecs, GarbageGivesACorruptionNamingTheCodec) {
+  const std::vector<uint8_t> garbage(64, 0xEE);
+  for (uint32_t codec : {kCodecZlib, kCodecLzma, kCodecHuff, kCodecFlac, kCodecZstd, kCodecCdZlib, kCodecCdLzma,
+                         kCodecCdFlac, kCodecCdZstd}) {
+    std::vector<uint8_t> out(kCdFrameBytes * 2);
+    const Status s = decompress_hunk(codec, garbage, out);
+    EXPECT_EQ(s.code(), Status::Code::corruption) << codec_name(codec) << ": " << s.to_string();
+    EXPECT_NE(s.message().find(codec_name(codec)), std::string::npos) << s.message();
+    const Status empty = decompress_hunk(codec, {}, out);
+    EXPECT_FALSE(empty.ok()) << codec_name(codec);
+  }
+  EXPECT_EQ(codec_name(kCodecCdLzma), "cdlz");
+  EXPECT_EQ(codec_name(0x01020304), "0x01020304");
+  EXPECT_EQ(decompress_hunk(codec_tag("avhu"), garbage, std::span<uint8_t>()).code(), Status::Code::not_supported);
+}
+
+}  // namespace
+}  // namespace udisc::formats::chd

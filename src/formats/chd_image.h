@@ -1,0 +1,67 @@
+// CHD reader: MAME "Compressed Hunks of Data" images (docs/formats/chd.md).
+//
+// open_chd reads the header, the hunk map and the metadata (never hunk data)
+// and builds the disc: a CD from CHT2 / CHTR / CHCD track metadata, a DVD
+// from "DVD " metadata, and otherwise a plain data disc of 2048-byte sectors
+// (raw / hard-disk-style CHDs). Sectors a track does not store (a pregap
+// without data, a postgap, raw framing of 2048-byte tracks, sub-channel when
+// none is stored) are synthesised exactly as for CUE/BIN.
+//
+// Hunks are decompressed on demand into a cache shared by all readers of the
+// image: sharded by hunk number (kChdCacheShards shards, each with its own
+// lock and LRU list), so concurrent readers of different hunks do not wait
+// for one another and decompression runs outside every lock. The cache holds
+// at most max(cache_bytes, kChdCacheShards hunks); nothing else grows with
+// the image except the decoded map (16 bytes per hunk).
+//
+// Errors: a bad header, map or metadata -> Corruption naming the file and
+// field at open; an unsupported variant (parent/child CHD, A/V or GD-ROM
+// CHD, unknown codec) -> NotSupported naming it; a hunk that fails to
+// decompress or whose CRC differs -> IoError naming the hunk and the LBA.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "disc/image.h"
+#include "formats/file.h"
+#include "formats/open.h"
+#include "util/status.h"
+
+namespace udisc::formats {
+
+inline constexpr size_t kChdDefaultCacheBytes = size_t{32} << 20;  // 32 MiB
+inline constexpr size_t kChdCacheShards = 32;
+
+struct ChdOptions {
+  size_t cache_bytes = kChdDefaultCacheBytes;
+  // Most hunks a CHD may have; the decoded map costs 24 bytes per hunk
+  // (2^24 hunks: 400 MB of data in 8-frame CD hunks, 64 GiB in 4 KiB hunks).
+  uint64_t max_hunks = uint64_t{1} << 24;
+};
+
+// Opens the CHD in `file`. Reads metadata only.
+Result<ImagePtr> open_chd(std::shared_ptr<RandomAccessFile> file, const ChdOptions& options = {});
+
+// Whether `head` (the first bytes of a file) starts with the CHD signature.
+bool looks_like_chd(std::span<const uint8_t> head);
+
+struct ChdCacheStats {
+  uint64_t hits = 0;    // hunk look-ups served from the cache
+  uint64_t misses = 0;  // hunk look-ups that decompressed
+  size_t bound_bytes = 0;
+  uint32_t hunk_bytes = 0;
+};
+// The cache counters of a CHD image; nullopt for any other image.
+std::optional<ChdCacheStats> chd_cache_stats(const disc::Image& image);
+
+// Checks the CHD's own integrity record: decompresses every hunk (each
+// checked against its map CRC) and compares the SHA-1 of the data with the
+// header's raw SHA-1. Ok(true) when they match, Ok(false) for a CHD that has
+// no checksum to compare (all zero). nullopt for an image that is no CHD.
+std::optional<Result<bool>> chd_verify_data(const disc::Image& image);
+
+}  // namespace udisc::formats

@@ -1,0 +1,45 @@
+// Readers of the descriptor formats dumping tools write (each in its own
+// file, each building a TrackImage; docs/formats/<format>.md):
+//   ccd_image.cc  CloneCD .ccd + .img (+ .sub)
+//   mds_image.cc  Alcohol 120% .mds (v1) + .mdf
+//   nrg_image.cc  Nero .nrg (v1 "NERO" and v2 "NER5" footers)
+//   toc_image.cc  cdrdao .toc + its data files
+// open_image (open.h) picks among them by content; these entry points let
+// tests and fuzzers open one format directly. Companions come only through
+// `resolve`, under the names *_companions returns.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "formats/companions.h"
+#include "formats/file.h"
+#include "formats/open.h"
+#include "util/status.h"
+
+namespace udisc::formats {
+
+// Whether the head of a file is a CloneCD control file ("[CloneCD]" first section).
+bool looks_like_ccd(std::span<const uint8_t> head);
+Result<ImagePtr> open_ccd(const RandomAccessFile& ccd, const FileResolver& resolve);
+// "<base>.img" and "<base>.sub" for "<base>.ccd" (the .sub may be absent).
+std::vector<std::string> ccd_companions(const std::string& ccd_name);
+
+// "MEDIA DESCRIPTOR" signature.
+bool looks_like_mds(std::span<const uint8_t> head);
+Result<ImagePtr> open_mds(const RandomAccessFile& mds, const FileResolver& resolve);
+Result<std::vector<std::string>> mds_companions(const RandomAccessFile& mds);
+
+// Nero footer ("NER5" 12 bytes before the end, or "NERO" 8 bytes before it).
+bool looks_like_nrg(const RandomAccessFile& file);
+Result<ImagePtr> open_nrg(std::shared_ptr<RandomAccessFile> nrg);
+
+// Text whose first word (after // comments) is a TOC header keyword
+// (CD_DA, CD_ROM, CD_ROM_XA, CD_I, CATALOG, TRACK, CD_TEXT).
+bool looks_like_toc(std::span<const uint8_t> head);
+Result<ImagePtr> open_toc(const RandomAccessFile& toc, const FileResolver& resolve);
+// The files its FILE / AUDIOFILE / DATAFILE statements name.
+Result<std::vector<std::string>> toc_companions(const RandomAccessFile& toc);
+
+}  // namespace udisc::formats

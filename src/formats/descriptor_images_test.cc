@@ -1,0 +1,476 @@
+// CloneCD, Alcohol MDS and Nero NRG readers.
+//
+// Sameness: the project's mixed-mode disc (make_mixed_cue, two sessions,
+// pregaps stored and not stored, ISRC, MCN, INDEX 02) is written in each
+// format by tests/fixtures/write_image; each must open as the same disc as the
+// BIN/CUE it came from — the same Disc model and the same user, raw and
+// sub-channel bytes at every LBA. Independent readers check the writer:
+// libcdio's cd-info --nrg-file lists the NRG's tracks and MCN, mdf2iso
+// converts the MDF. Corruption: malformed and truncated descriptors give
+// errors naming the file and field.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "disc/subchannel.h"
+#include "formats/cue_test_util.h"
+#include "formats/descriptor_images.h"
+#include "formats/open.h"
+
+#ifndef MAKE_MIXED_CUE
+#error "MAKE_MIXED_CUE must name the generator executable"
+#endif
+#ifndef WRITE_IMAGE
+#error "WRITE_IMAGE must name the writer executable"
+#endif
+
+namespace udisc::formats {
+namespace {
+
+using testing::TempDir;
+
+std::string run(const std::string& cmd, int* status = nullptr) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int rc = ::pclose(p);
+  if (status != nullptr) *status = rc;
+  return out;
+}
+
+std::string q(const std::string& s) { return "'" + s + "'"; }
+
+std::vector<uint8_t> slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+}
+
+// A generated disc and the same disc written in `format`.
+struct Pair {
+  TempDir dir;
+  ImagePtr cue;
+  ImagePtr other;
+  std::string other_path;
+};
+
+std::unique_ptr<Pair> make_pair(const std::string& gen_args, const std::string& format, const std::string& ext,
+                                const std::string& write_args = "") {
+  auto p = std::make_unique<Pair>();
+  int rc = 0;
+  std::string out = run(q(MAKE_MIXED_CUE) + " " + q(p->dir.path()) + " " + gen_args, &rc);
+  EXPECT_EQ(rc, 0) << out;
+  out = run(q(WRITE_IMAGE) + " " + q(p->dir.file("mixed.cue")) + " " + q(p->dir.path()) + " disc --format " + format +
+                " " + write_args,
+            &rc);
+  EXPECT_EQ(rc, 0) << out;
+  auto cue = open_image(p->dir.file("mixed.cue"));
+  EXPECT_TRUE(cue.ok()) << cue.status().to_string();
+  p->other_path = p->dir.file("disc." + ext);
+  auto other = open_image(p->other_path);
+  EXPECT_TRUE(other.ok()) << other.status().to_string();
+  if (cue.ok()) p->cue = *cue;
+  if (other.ok()) p->other = *other;
+  return p;
+}
+
+std::string describe(const disc::Disc& d) {
+  std::ostringstream s;
+  s << "class " << disc::to_string(d.disc_class) << " mcn '" << d.mcn << "'\n";
+  for (const auto& ses : d.sessions) {
+    s << "session " << int(ses.number) << " tracks " << int(ses.first_track) << ".." << int(ses.last_track)
+      << " leadout " << ses.leadout_lba << "\n";
+  }
+  for (const auto& t : d.tracks) {
+    s << "track " << int(t.number) << " session " << int(t.session) << " " << disc::to_string(t.mode) << " control "
+      << int(t.control) << " pregap " << t.pregap_lba << " start " << t.start_lba << " end " << t.end_lba << " postgap "
+      << t.postgap << " isrc '" << t.isrc << "' indices";
+    for (const auto& ix : t.indices) s << " " << int(ix.number) << "@" << ix.lba;
+    s << "\n";
+  }
+  return s.str();
+}
+
+// Every LBA of every track (pregap to end) reads the same in both images.
+void expect_same_sectors(const disc::Image& a, const disc::Image& b, bool compare_sub = true) {
+  std::vector<uint8_t> ra(2352), rb(2352), sa(96), sb(96), ua, ub;
+  int mismatches = 0;
+  for (const auto& t : a.disc().tracks) {
+    for (int32_t lba = t.pregap_lba; lba < t.end_lba && mismatches < 5; ++lba) {
+      ASSERT_TRUE(a.read_raw(lba, 1, ra).ok()) << lba;
+      const Status s = b.read_raw(lba, 1, rb);
+      ASSERT_TRUE(s.ok()) << lba << ": " << s.to_string();
+      ASSERT_TRUE(a.read_subchannel(lba, 1, sa).ok()) << lba;
+      ASSERT_TRUE(b.read_subchannel(lba, 1, sb).ok()) << lba;
+      const uint32_t user = disc::user_data_size(t.mode);
+      ua.resize(user);
+      ub.resize(user);
+      ASSERT_TRUE(a.read_user(lba, 1, ua).ok()) << lba;
+      ASSERT_TRUE(b.read_user(lba, 1, ub).ok()) << lba;
+      if (!compare_sub) sb = sa;
+      if (ra != rb || sa != sb || ua != ub) {
+        ADD_FAILURE() << "LBA " << lba << " (track " << int(t.number) << ") differs: raw " << (ra != rb) << " sub "
+                      << (sa != sb) << " user " << (ua != ub);
+        ++mismatches;
+      }
+    }
+  }
+  // Multi-sector reads across a track boundary agree too.
+  const auto& t2 = a.disc().tracks.at(1);
+  std::vector<uint8_t> many_a(2352 * 40), many_b(2352 * 40);
+  ASSERT_TRUE(a.read_raw(t2.start_lba - 20, 40, many_a).ok());
+  ASSERT_TRUE(b.read_raw(t2.start_lba - 20, 40, many_b).ok());
+  EXPECT_EQ(many_a, many_b);
+}
+
+void expect_same_disc(const Pair& p) {
+  ASSERT_NE(p.cue, nullptr);
+  ASSERT_NE(p.other, nullptr);
+  EXPECT_EQ(describe(p.cue->disc()), describe(p.other->disc()));
+  expect_same_sectors(*p.cue, *p.other);
+}
+
+// What an Alcohol MDS v1 descriptor cannot hold (docs/formats/mds.md): indices
+// after 1, and, without stored sub-channel, the MCN and ISRCs.
+disc::Disc without_mds_losses(disc::Disc d, bool keep_codes) {
+  if (!keep_codes) d.mcn.clear();
+  for (auto& t : d.tracks) {
+    if (!keep_codes) t.isrc.clear();
+    std::erase_if(t.indices, [](const disc::Index& ix) { return ix.number >= 2; });
+  }
+  return d;
+}
+
+TEST(DescriptorImages, CloneCdIsTheSameDiscAsItsCue) {
+  auto p = make_pair("--multisession", "ccd", "ccd");
+  EXPECT_EQ(p->other->format_name(), "ccd");
+  expect_same_disc(*p);
+}
+
+TEST(DescriptorImages, CloneCdWithSubFilePassesTheSubChannelThrough) {
+  auto p = make_pair("--multisession", "ccd", "ccd", "--sub");
+  expect_same_disc(*p);
+  // The .sub is what is read: change one Q byte of sector 0 and it shows.
+  std::vector<uint8_t> sub = slurp(p->dir.file("disc.sub"));
+  ASSERT_EQ(sub.size() % 96, 0u);
+  sub[12] ^= 0xFF;  // Q channel, byte 0 of sector 0 (deinterleaved: P = 0..11, Q = 12..23)
+  p->dir.write("disc.sub", sub);
+  auto reopened = open_image(p->other_path);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().to_string();
+  std::vector<uint8_t> raw(96), generated(96);
+  ASSERT_TRUE((*reopened)->read_subchannel(0, 1, raw).ok());
+  ASSERT_TRUE(p->cue->read_subchannel(0, 1, generated).ok());
+  const auto q_read = disc::extract_q(std::span<const uint8_t, 96>(raw.data(), 96));
+  const auto q_gen = disc::extract_q(std::span<const uint8_t, 96>(generated.data(), 96));
+  EXPECT_EQ(q_read[0], q_gen[0] ^ 0xFF);
+}
+
+TEST(DescriptorImages, CloneCdWithoutSubFileGeneratesSubChannel) {
+  auto p = make_pair("--multisession", "ccd", "ccd");
+  EXPECT_EQ(run("ls " + q(p->dir.path())).find("disc.sub"), std::string::npos);
+  expect_same_disc(*p);
+}
+
+TEST(DescriptorImages, MdsIsTheSameDiscAsItsCueBarTheFieldsMdsLacks) {
+  auto p = make_pair("--multisession", "mds", "mds");
+  ASSERT_NE(p->other, nullptr);
+  EXPECT_EQ(p->other->format_name(), "mds");
+  EXPECT_EQ(describe(without_mds_losses(p->cue->disc(), false)), describe(p->other->disc()));
+  // Main channel identical; the generated sub-channel lacks the MCN/ISRC frames.
+  expect_same_sectors(*p->cue, *p->other, /*compare_sub=*/false);
+}
+
+TEST(DescriptorImages, MdsWith96ByteSubChannelKeepsMcnAndIsrc) {
+  auto p = make_pair("--multisession", "mds", "mds", "--sub");
+  ASSERT_NE(p->other, nullptr);
+  EXPECT_EQ(describe(without_mds_losses(p->cue->disc(), true)), describe(p->other->disc()));
+  expect_same_sectors(*p->cue, *p->other);
+}
+
+TEST(DescriptorImages, NrgVersion2IsTheSameDiscAsItsCue) {
+  auto p = make_pair("--multisession", "nrg2", "nrg");
+  EXPECT_EQ(p->other->format_name(), "nrg");
+  expect_same_disc(*p);
+}
+
+TEST(DescriptorImages, NrgVersion1IsTheSameDiscAsItsCue) {
+  auto p = make_pair("--multisession", "nrg1", "nrg");
+  expect_same_disc(*p);
+}
+
+TEST(DescriptorImages, NrgWithSubChannel) {
+  auto p = make_pair("--multisession", "nrg2", "nrg", "--sub");
+  expect_same_disc(*p);
+}
+
+TEST(DescriptorImages, CdrdaoTocIsTheSameDiscAsItsCue) {
+  auto p = make_pair("", "toc", "toc");
+  EXPECT_EQ(p->other->format_name(), "toc");
+  expect_same_disc(*p);
+}
+
+// ---- Independent readers ----
+
+TEST(DescriptorImages, Toc2cueAgreesWithOurTocLayoutAndSectors) {
+  // cdrdao's own TOC parser (toc2cue) turns the TOC into a cue sheet over the
+  // same .bin; our CUE reader of that sheet must see our TOC's layout, the
+  // same data sectors, and the audio byte-swapped (the .bin holds big-endian
+  // audio, which a cue sheet's BINARY file reads as little-endian).
+  auto p = make_pair("", "toc", "toc");
+  ASSERT_NE(p->other, nullptr);
+  int rc = 0;
+  const std::string out = run("toc2cue " + q(p->other_path) + " " + q(p->dir.file("toc2cue.cue")), &rc);
+  ASSERT_EQ(rc, 0) << out;
+  auto theirs = open_image(p->dir.file("toc2cue.cue"));
+  ASSERT_TRUE(theirs.ok()) << theirs.status().to_string();
+  const disc::Disc& a = p->other->disc();
+  const disc::Disc& b = (*theirs)->disc();
+  ASSERT_EQ(a.tracks.size(), b.tracks.size());
+  for (size_t i = 0; i < a.tracks.size(); ++i) {
+    EXPECT_EQ(a.tracks[i].mode, b.tracks[i].mode) << i;
+    EXPECT_EQ(a.tracks[i].pregap_lba, b.tracks[i].pregap_lba) << i;
+    EXPECT_EQ(a.tracks[i].start_lba, b.tracks[i].start_lba) << i;
+    EXPECT_EQ(a.tracks[i].end_lba, b.tracks[i].end_lba) << i;
+  }
+  std::vector<uint8_t> ra(2352), rb(2352);
+  for (const auto& t : a.tracks) {
+    for (int32_t lba : {t.pregap_lba, t.start_lba, (t.start_lba + t.end_lba) / 2, t.end_lba - 1}) {
+      ASSERT_TRUE(p->other->read_raw(lba, 1, ra).ok());
+      ASSERT_TRUE((*theirs)->read_raw(lba, 1, rb).ok());
+      if (t.mode == disc::TrackMode::audio) {
+        for (size_t k = 0; k + 1 < rb.size(); k += 2) std::swap(rb[k], rb[k + 1]);
+      }
+      EXPECT_EQ(ra, rb) << "LBA " << lba;
+    }
+  }
+}
+
+TEST(DescriptorImages, CdInfoReadsOurTocAudioTracksFlagsAndMcn) {
+  // libcdio's TOC reader places the first data track and the lead-out
+  // differently from cdrdao's own (docs/formats/toc.md); the audio tracks'
+  // starts, their pre-emphasis flags and the MCN are compared.
+  auto p = make_pair("", "toc", "toc");
+  ASSERT_NE(p->other, nullptr);
+  int rc = 0;
+  const std::string out = run("cd " + q(p->dir.path()) + " && cd-info --no-device-info --no-disc-mode --toc-file disc.toc", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  std::regex line(R"(^\s*(\d+): \d\d:\d\d:\d\d\s+(\d+) audio\s+\S+\s+\S+\s+\d+\s+(yes|no))");
+  int seen = 0;
+  std::istringstream in(out);
+  for (std::string l; std::getline(in, l);) {
+    std::smatch m;
+    if (!std::regex_search(l, m, line)) continue;
+    const disc::Track* t = p->other->disc().track(static_cast<uint8_t>(std::stoi(m[1])));
+    ASSERT_NE(t, nullptr) << l;
+    EXPECT_EQ(t->start_lba, std::stoi(m[2])) << l;
+    EXPECT_EQ((t->control & disc::control::kPreEmphasis) != 0, m[3] == "yes") << l;
+    ++seen;
+  }
+  EXPECT_EQ(seen, static_cast<int>(p->other->disc().tracks.size()) - 1) << out;
+  EXPECT_NE(out.find("Media Catalog Number (MCN): " + p->other->disc().mcn), std::string::npos) << out;
+}
+
+TEST(DescriptorImages, CdInfoReadsOurNrgTrackListAndMcn) {
+  // libcdio's NRG reader wants exactly INDEX 0 and 1 per track and one session.
+  auto p = make_pair("", "nrg2", "nrg", "--index1-only");
+  ASSERT_NE(p->other, nullptr);
+  int rc = 0;
+  const std::string out = run("cd-info --no-device-info --no-disc-mode --nrg-file " + q(p->other_path), &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const disc::Disc& d = p->other->disc();
+  std::regex line(R"(^\s*(\d+): \d\d:\d\d:\d\d\s+(\d+) )");
+  std::map<int, int32_t> starts;
+  std::istringstream in(out);
+  for (std::string l; std::getline(in, l);) {
+    std::smatch m;
+    if (std::regex_search(l, m, line)) starts[std::stoi(m[1])] = std::stoi(m[2]);
+  }
+  ASSERT_EQ(starts.size(), d.tracks.size() + 1) << out;
+  for (const auto& t : d.tracks) EXPECT_EQ(starts[t.number], t.start_lba) << "track " << int(t.number) << "\n" << out;
+  EXPECT_EQ(starts[170], d.leadout_lba()) << out;
+  EXPECT_NE(out.find("Media Catalog Number (MCN): " + d.mcn), std::string::npos) << out;
+}
+
+TEST(DescriptorImages, Mdf2isoExtractsTheSameDataTrack) {
+  auto p = make_pair("", "mds", "mds");
+  ASSERT_NE(p->other, nullptr);
+  int rc = 0;
+  const std::string iso = p->dir.file("mdf2iso.iso");
+  const std::string out = run("mdf2iso " + q(p->dir.file("disc.mdf")) + " " + q(iso) + " >/dev/null", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const std::vector<uint8_t> theirs = slurp(iso);
+  const disc::Track& t1 = p->other->disc().tracks.at(0);
+  std::vector<uint8_t> ours(static_cast<size_t>(t1.length()) * 2048);
+  ASSERT_TRUE(p->other->read_user(t1.start_lba, static_cast<uint32_t>(t1.length()), ours).ok());
+  ASSERT_GE(theirs.size(), ours.size());
+  EXPECT_TRUE(std::equal(ours.begin(), ours.end(), theirs.begin())) << "mdf2iso's data track differs from ours";
+}
+
+TEST(DescriptorImages, FuzzSeedsOfEachReaderOpen) {
+  // The seeds in fuzz/corpus/fuzz_descriptor_images are valid images (the
+  // NRGs written by hand, byte by byte, not by write_image): each must open,
+  // so the fuzzer starts from inputs that reach the readers' deep paths.
+  const char* src = std::getenv("UDISC_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  const std::string dir = std::string(src) + "/fuzz/corpus/fuzz_descriptor_images/";
+  FileResolver none = [](const std::string& n) -> Result<std::shared_ptr<RandomAccessFile>> {
+    return memory_file(std::vector<uint8_t>(64 * 2448, 0), n);
+  };
+  for (const char* seed : {"nrg_v1_audio", "nrg_v2_audio"}) {
+    std::vector<uint8_t> bytes = slurp(dir + seed);
+    ASSERT_FALSE(bytes.empty()) << seed;
+    auto img = open_nrg(memory_file(std::vector<uint8_t>(bytes.begin() + 1, bytes.end()), seed));
+    ASSERT_TRUE(img.ok()) << seed << ": " << img.status().to_string();
+    EXPECT_EQ((*img)->disc().tracks.size(), 1u);
+    EXPECT_EQ((*img)->disc().leadout_lba(), 4);
+    EXPECT_EQ((*img)->disc().tracks[0].mode, disc::TrackMode::audio);
+  }
+}
+
+// ---- Companions and detection ----
+
+TEST(DescriptorImages, CompanionNamesComeFromTheDescriptor) {
+  auto ccd = memory_file(std::vector<uint8_t>{'[', 'C', 'l', 'o', 'n', 'e', 'C', 'D', ']', '\n'}, "/x/Game.ccd");
+  auto names = companion_names(*ccd);
+  ASSERT_TRUE(names.ok()) << names.status().to_string();
+  EXPECT_EQ(*names, (std::vector<std::string>{"Game.img", "Game.sub"}));
+
+  auto p = make_pair("", "mds", "mds");
+  auto mds = open_file(p->other_path);
+  ASSERT_TRUE(mds.ok());
+  auto mnames = companion_names(**mds);
+  ASSERT_TRUE(mnames.ok()) << mnames.status().to_string();
+  EXPECT_EQ(*mnames, (std::vector<std::string>{"disc.mdf"}));
+}
+
+// ---- Corruption ----
+
+void expect_error(const Result<ImagePtr>& r, const std::string& needle) {
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().to_string().find(needle), std::string::npos) << r.status().to_string();
+}
+
+TEST(DescriptorImagesCorruption, CloneCd) {
+  auto p = make_pair("", "ccd", "ccd");
+  const std::string good = [&] {
+    auto b = slurp(p->other_path);
+    return std::string(b.begin(), b.end());
+  }();
+  auto with = [&](const std::string& text) {
+    p->dir.write_text("bad.ccd", text);
+    p->dir.write("bad.img", slurp(p->dir.file("disc.img")));
+    return open_image(p->dir.file("bad.ccd"));
+  };
+  expect_error(with(std::regex_replace(good, std::regex("PLBA=750"), "PLBA=x750")), "line");
+  expect_error(with(std::regex_replace(good, std::regex("Point=0xa2"), "Point=0xa3")), "no lead-out entry");
+  expect_error(with(std::regex_replace(good, std::regex("DataTracksScrambled=0"), "DataTracksScrambled=1")),
+               "DataTracksScrambled");
+  expect_error(with(good.substr(0, good.find("[Entry 3]"))), "no track entries");
+  // The image file shorter than the TOC says.
+  p->dir.write_text("bad.ccd", good);
+  auto img = slurp(p->dir.file("disc.img"));
+  img.resize(img.size() / 2);
+  p->dir.write("bad.img", img);
+  expect_error(open_image(p->dir.file("bad.ccd")), "bad.img");
+  // No image file at all.
+  std::remove(p->dir.file("bad.img").c_str());
+  expect_error(open_image(p->dir.file("bad.ccd")), "bad.img");
+}
+
+TEST(DescriptorImagesCorruption, Mds) {
+  auto p = make_pair("", "mds", "mds");
+  const std::vector<uint8_t> good = slurp(p->other_path);
+  auto with = [&](std::vector<uint8_t> bytes) {
+    p->dir.write("disc.mds", bytes);
+    return open_image(p->other_path);
+  };
+  auto v2 = good;
+  v2[16] = 2;
+  expect_error(with(v2), "MDS version 2");
+  for (size_t cut : {size_t{20}, size_t{100}, size_t{200}, good.size() - 3}) {
+    auto r = with(std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut)));
+    EXPECT_FALSE(r.ok()) << "truncated at " << cut;
+    if (!r.ok()) {
+      EXPECT_NE(r.status().to_string().find("disc.mds"), std::string::npos) << r.status().to_string();
+    }
+  }
+  auto bad_sessions = good;
+  bad_sessions[80] = 0xF0;  // session blocks offset far beyond the file
+  expect_error(with(bad_sessions), "offset");
+  auto bad_sub = good;
+  bad_sub[88 + 24 + 3 * 80 + 1] = 0x03;  // first track block: unknown sub-channel mode
+  expect_error(with(bad_sub), "sub-channel mode");
+  // A data file shorter than the tracks.
+  p->dir.write("disc.mds", good);
+  auto mdf = slurp(p->dir.file("disc.mdf"));
+  mdf.resize(1000);
+  p->dir.write("disc.mdf", mdf);
+  expect_error(open_image(p->other_path), "disc.mdf");
+}
+
+TEST(DescriptorImagesCorruption, Nrg) {
+  auto p = make_pair("", "nrg2", "nrg");
+  const std::vector<uint8_t> good = slurp(p->other_path);
+  auto with = [&](std::vector<uint8_t> bytes) {
+    p->dir.write("bad.nrg", bytes);
+    return open_image(p->dir.file("bad.nrg"));
+  };
+  const size_t n = good.size();
+  auto far = good;
+  far[n - 8] = 0x7F;  // footer offset beyond the file
+  expect_error(with(far), "footer");
+  auto no_end = good;
+  std::memcpy(no_end.data() + n - 12 - 8, "XND!", 4);
+  expect_error(with(no_end), "END!");
+  // A chunk size running past the footer.
+  uint64_t chunks = 0;
+  for (int i = 0; i < 8; ++i) chunks = (chunks << 8) | good[n - 8 + static_cast<size_t>(i)];
+  auto big = good;
+  big[chunks + 4] = 0x7F;
+  expect_error(with(big), "runs past the footer");
+  // Unknown mode code in the first DAO block (after CUEX).
+  const uint32_t cuex = (uint32_t{good[chunks + 4]} << 24) | (uint32_t{good[chunks + 5]} << 16) |
+                        (uint32_t{good[chunks + 6]} << 8) | good[chunks + 7];
+  auto mode = good;
+  mode[chunks + 8 + cuex + 8 + 22 + 14] = 0x42;
+  expect_error(with(mode), "mode code");
+  // Data truncated: the tracks' offsets run into the chunks.
+  auto cut = std::vector<uint8_t>(good.begin() + 2352 * 100, good.end());
+  for (int i = 0; i < 8; ++i) cut[cut.size() - 8 + static_cast<size_t>(i)] = static_cast<uint8_t>((chunks - 2352 * 100) >> (56 - 8 * i));
+  expect_error(with(cut), "run into the chunks");
+}
+
+TEST(DescriptorImagesCorruption, Toc) {
+  auto p = make_pair("", "toc", "toc");
+  const std::string good = [&] {
+    auto b = slurp(p->other_path);
+    return std::string(b.begin(), b.end());
+  }();
+  auto with = [&](const std::string& text) {
+    p->dir.write_text("bad.toc", text);
+    return open_image(p->dir.file("bad.toc"));
+  };
+  expect_error(with(std::regex_replace(good, std::regex("TRACK AUDIO"), "TRACK BOGUS")), "line 10: unknown track mode 'BOGUS'");
+  expect_error(with(std::regex_replace(good, std::regex("START 00:02:00"), "START 00:02:99")), "MM:SS:FF");
+  expect_error(with(std::regex_replace(good, std::regex("\"disc.bin\""), "\"missing.bin\"")), "missing.bin");
+  expect_error(with(std::regex_replace(good, std::regex("ISRC \""), "ISRC \"\n")), "not closed");
+  expect_error(with(good + "TRACK MODE2_FORM2\n"), "MODE2_FORM2");
+  expect_error(with(good + "TRACK AUDIO RW\n"), "RW");
+  expect_error(with(good + "FIFO \"x\" 10\n"), "FIFO");
+  // The data file shorter than the TOC says.
+  p->dir.write_text("bad.toc", good);
+  auto bin = slurp(p->dir.file("disc.bin"));
+  bin.resize(bin.size() / 2);
+  p->dir.write("disc.bin", bin);
+  expect_error(open_image(p->dir.file("bad.toc")), "disc.bin");
+}
+
+}  // namespace
+}  // namespace udisc::formats
