@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/paths.h"
 #include "daemon/backend.h"
 #include "daemon/image_source.h"
 #include "daemon/protocol.h"
@@ -43,8 +44,6 @@
 
 namespace udisc::daemon {
 
-inline constexpr char kDefaultSocketPath[] = "/run/udisc/control.sock";
-inline constexpr char kDefaultStatePath[] = "/var/lib/udisc/state.json";
 inline constexpr char kSocketEnv[] = "UDISC_SOCKET";
 inline constexpr char kDaemonVersion[] = "0.1.0";
 
