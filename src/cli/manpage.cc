@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "daemon/daemon.h"
+#include "daemon/paths.h"
 
 namespace udisc::cli {
 

@@ -35,6 +35,7 @@
 #include <variant>
 
 #include "daemon/background.h"
+#include "daemon/paths.h"
 #include "daemon/backend.h"
 #include "daemon/image_source.h"
 #include "daemon/protocol.h"
@@ -45,8 +46,6 @@
 
 namespace udisc::daemon {
 
-inline constexpr char kDefaultSocketPath[] = "/run/udisc/control.sock";
-inline constexpr char kDefaultStatePath[] = "/var/lib/udisc/state.json";
 inline constexpr char kSocketEnv[] = "UDISC_SOCKET";
 inline constexpr char kDaemonVersion[] = "0.1.0";
 

@@ -23,11 +23,15 @@ setup_wine() {
   command -v x86_64-w64-mingw32-g++-posix >/dev/null || skip "mingw-w64 is missing (tools/install-deps.sh installs g++-mingw-w64-x86-64-posix)"
   export WINE WINEDEBUG=-all WINEPREFIX="$SOURCE_DIR/build/windows/wineprefix"
   mkdir -p "$SOURCE_DIR/build/windows"
-  if [ ! -f "$WINEPREFIX/system.reg" ]; then
-    local start=$SECONDS
-    "$WINE" wineboot --init >/dev/null 2>&1 || true
-    echo "made the Wine prefix $WINEPREFIX in $((SECONDS - start)) s"
-  fi
+  # Tests run in parallel: the first one makes the prefix, the others wait.
+  (
+    flock 9
+    if [ ! -f "$WINEPREFIX/system.reg" ]; then
+      local start=$SECONDS
+      "$WINE" wineboot --init >/dev/null 2>&1 || true
+      echo "made the Wine prefix $WINEPREFIX in $((SECONDS - start)) s"
+    fi
+  ) 9>"$SOURCE_DIR/build/windows/.wineprefix.lock"
 }
 
 # build_exe [TARGET]: configures (once) and builds udisc.exe (or TARGET, e.g.

@@ -74,4 +74,15 @@ if command -v flac >/dev/null; then
     { cat "$WORK/wine.out" >&2; fail "udisc.exe does not explain that FLAC is unsupported"; }
   checked=$((checked + 1))
 fi
+# CHD: no codecs in the Windows build; recognised and refused with the reason.
+if command -v chdman >/dev/null; then
+  chdman createcd -i boot.iso -o disc.chd >/dev/null 2>&1 || fail "chdman createcd failed"
+  "$UDISC" info disc.chd > /dev/null || fail "the Linux udisc cannot read the CHD"
+  rc=0
+  "$WINE" "$UDISC_EXE" info disc.chd > "$WORK/wine.out" 2>&1 || rc=$?
+  [ "$rc" != 0 ] || fail "udisc.exe info of a CHD succeeded without its codecs"
+  grep -q "disc.chd': CHD images are not supported by this build of udisc (built without its LZMA, Zstandard and FLAC codecs); convert it with chdman extractcd on another system" "$WORK/wine.out" ||
+    { cat "$WORK/wine.out" >&2; fail "udisc.exe does not explain that CHD is unsupported"; }
+  checked=$((checked + 1))
+fi
 echo "PASS: $checked commands give the same output and bytes on Linux and under Wine"

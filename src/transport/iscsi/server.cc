@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "transport/iscsi/connection.h"
+#include "transport/iscsi/server_state.h"
 
 namespace udisc::iscsi {
 namespace {
@@ -59,90 +60,9 @@ constexpr size_t kMaxIov = 1024;
 
 }  // namespace
 
-Result<SocketAddress> parse_address(const std::string& text) {
-  SocketAddress out;
-  std::string port;
-  if (!text.empty() && text[0] == '[') {
-    const size_t close = text.find(']');
-    if (close == std::string::npos) return Status::InvalidArgument("address '" + text + "': missing ']'");
-    out.host = text.substr(1, close - 1);
-    if (close + 1 < text.size()) {
-      if (text[close + 1] != ':') return Status::InvalidArgument("address '" + text + "': expected ':' after ']'");
-      port = text.substr(close + 2);
-    }
-  } else {
-    const size_t colon = text.rfind(':');
-    if (colon != std::string::npos && text.find(':') == colon) {
-      out.host = text.substr(0, colon);
-      port = text.substr(colon + 1);
-    } else {
-      out.host = text;  // bare host (or bare IPv6 without port)
-    }
-  }
-  if (out.host.empty()) return Status::InvalidArgument("address '" + text + "': no host");
-  if (port.empty()) {
-    out.port = 3260;
-  } else {
-    char* end = nullptr;
-    const long v = std::strtol(port.c_str(), &end, 10);
-    if (*end != 0 || v < 0 || v > 65535) return Status::InvalidArgument("address '" + text + "': bad port '" + port + "'");
-    out.port = static_cast<uint16_t>(v);
-  }
-  return out;
-}
-
-std::string format_address(const std::string& host, uint16_t port) {
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
-  return host + ":" + std::to_string(port);
-}
-
-// State shared by all loops: admission of new connections, rate limits of
-// the log lines that anyone who can connect can cause, sessions, workers.
-struct Server::Shared {
-  explicit Shared(const AdmissionLimits& limits) : admission(limits) {}
-  Admission admission;
-  RateLimiter auth_log{5, std::chrono::seconds(10)};        // failed CHAP logins
-  RateLimiter refusal_log{5, std::chrono::seconds(10)};      // connections refused or evicted
-  RateLimiter before_login_log{20, std::chrono::seconds(10)};  // anything else before login
-  RateLimiter accept_log{5, std::chrono::seconds(10)};       // accept() failures
-  std::atomic<uint16_t> tsih{0};
-  NexusRegistry nexus;
-  std::atomic<bool> stopping{false};
-  Logger log;
-
-  // Workers for large reads (Connection::Context::offload).
-  std::mutex work_mu;
-  std::condition_variable work_cv;
-  std::deque<std::function<void()>> jobs;
-  std::vector<std::thread> workers;
-  void submit(std::function<void()> job) {
-    {
-      std::lock_guard lock(work_mu);
-      jobs.push_back(std::move(job));
-    }
-    work_cv.notify_one();
-  }
-  void worker() {
-    for (;;) {
-      std::function<void()> job;
-      {
-        std::unique_lock lock(work_mu);
-        work_cv.wait(lock, [this] { return !jobs.empty() || stopping.load(); });
-        if (jobs.empty()) return;
-        job = std::move(jobs.front());
-        jobs.pop_front();
-      }
-      job();
-    }
-  }
-
-  // True when this line may be logged; reports what the limiter dropped.
-  bool may_log(RateLimiter& limiter, const char* what) {
-    uint64_t suppressed = 0;
-    const bool ok = limiter.allow(std::chrono::steady_clock::now(), suppressed);
-    if (suppressed > 0 && log) log(LogLevel::warning, std::to_string(suppressed) + " further " + what + " were not logged");
-    return ok;
-  }
+// State shared by all loops (server_state.h).
+struct Server::Shared : ServerState {
+  using ServerState::ServerState;
 };
 
 class Server::Loop {

@@ -19,15 +19,15 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "platform/windows/win_error.h"
 #include "transport/iscsi/connection.h"
 #include "transport/iscsi/server.h"
+#include "transport/iscsi/server_state.h"
 
 namespace udisc::iscsi {
 namespace {
@@ -39,20 +39,27 @@ constexpr size_t kMaxBuffers = 1024;
 
 std::string socket_error_text(int e) { return platform::windows_error_text(static_cast<unsigned long>(e)); }
 
-std::string sockaddr_text(const sockaddr_storage& ss) {
+// The address without the port: what admission counts and throttles by.
+std::string host_text(const sockaddr_storage& ss) {
   char host[INET6_ADDRSTRLEN] = {};
   if (ss.ss_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-    return format_address(host, ntohs(a->sin_port));
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, host, sizeof host);
+  } else if (ss.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, host, sizeof host);
+  } else {
+    return "?";
   }
-  if (ss.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-    return format_address(host, ntohs(a->sin6_port));
-  }
+  return host;
+}
+
+std::string sockaddr_text(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) return format_address(host_text(ss), ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port));
+  if (ss.ss_family == AF_INET6) return format_address(host_text(ss), ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port));
   return "?";
 }
+
+// accept() failures that mean "no handle or buffer for another socket".
+bool out_of_sockets(int e) { return e == WSAEMFILE || e == WSAENOBUFS; }
 
 bool set_non_blocking(SOCKET s) {
   u_long on = 1;
@@ -61,74 +68,21 @@ bool set_non_blocking(SOCKET s) {
 
 }  // namespace
 
-struct Server::Shared {
+// State shared by all loops (server_state.h), plus the Winsock handles.
+struct Server::Shared : ServerState {
+  using ServerState::ServerState;
   std::vector<SOCKET> listeners;
   bool winsock_started = false;
-
-  // Rate limit for failed-authentication log lines (shared by all loops).
-  std::mutex mu;
-  std::chrono::steady_clock::time_point window_start{};
-  int in_window = 0;
-  int suppressed = 0;
-  std::atomic<uint16_t> tsih{0};
-  NexusRegistry nexus;
-  std::atomic<bool> stopping{false};
-  Logger log;
   std::atomic<size_t> next_loop{0};
-
-  // Workers for large reads (Connection::Context::offload).
-  std::mutex work_mu;
-  std::condition_variable work_cv;
-  std::deque<std::function<void()>> jobs;
-  std::vector<std::thread> workers;
-  void submit(std::function<void()> job) {
-    {
-      std::lock_guard lock(work_mu);
-      jobs.push_back(std::move(job));
-    }
-    work_cv.notify_one();
-  }
-  void worker() {
-    for (;;) {
-      std::function<void()> job;
-      {
-        std::unique_lock lock(work_mu);
-        work_cv.wait(lock, [this] { return !jobs.empty() || stopping.load(); });
-        if (jobs.empty()) return;
-        job = std::move(jobs.front());
-        jobs.pop_front();
-      }
-      job();
-    }
-  }
-
-  bool may_log_auth_failure() {
-    std::lock_guard lock(mu);
-    const auto now = std::chrono::steady_clock::now();
-    if (now - window_start > std::chrono::seconds(10)) {
-      if (suppressed > 0 && log) {
-        log(LogLevel::warning, std::to_string(suppressed) + " further authentication failures were not logged");
-      }
-      window_start = now;
-      in_window = 0;
-      suppressed = 0;
-    }
-    if (in_window < 5) {
-      ++in_window;
-      return true;
-    }
-    ++suppressed;
-    return false;
-  }
 };
 
 class Server::Loop {
  public:
-  explicit Loop(Server& server) : server_(server) {}
+  Loop(Server& server, unsigned index) : server_(server), index_(index) {}
   ~Loop() {
     if (thread_.joinable()) thread_.join();
     for (auto& [s, c] : conns_) closesocket(s);
-    for (auto& [s, peer] : adopted_) closesocket(s);
+    for (auto& a : adopted_) closesocket(a.s);
     if (wake_ != INVALID_SOCKET) closesocket(wake_);
   }
 
@@ -160,11 +114,16 @@ class Server::Loop {
     wake();
   }
   // From the accepting loop: this loop takes over a new connection.
-  void adopt(SOCKET s, sockaddr_storage peer) {
+  void adopt(SOCKET s, sockaddr_storage peer, Admission::Ticket ticket) {
     {
       std::lock_guard lock(inbox_mu_);
-      adopted_.emplace_back(s, peer);
+      adopted_.push_back(Adopted{s, peer, ticket});
     }
+    wake();
+  }
+  // Another loop evicted one of this loop's connections before login.
+  void evicted_by_other_loop() {
+    evictions_.store(true);
     wake();
   }
   void wake() {
@@ -181,7 +140,30 @@ class Server::Loop {
     std::unique_ptr<Connection> c;
     bool readable = true;
     bool writable = true;
+    Admission::Ticket pending = 0;  // nonzero until login finishes
   };
+  struct Adopted {
+    SOCKET s;
+    sockaddr_storage peer;
+    Admission::Ticket ticket;
+  };
+  using Clock = std::chrono::steady_clock;
+
+  // Closes this loop's connections that admission evicted (on any loop).
+  void close_evicted() {
+    Shared* shared = server_.shared_.get();
+    for (const Admission::Ticket t : shared->admission.take_evicted(index_)) {
+      auto sock = pending_socks_.find(t);
+      if (sock == pending_socks_.end()) continue;
+      auto it = conns_.find(sock->second);
+      if (it == conns_.end()) continue;
+      if (server_.log_ && shared->may_log(shared->refusal_log, "refused connections")) {
+        server_.log_(LogLevel::warning,
+                     it->second.c->name_for_log() + ": closed before login to make room for other initiators");
+      }
+      close_conn(it->second, "");
+    }
+  }
 
   void run() {
     std::vector<uint8_t> rx(kReadChunk);
@@ -193,8 +175,14 @@ class Server::Loop {
       fds.clear();
       fds.push_back(WSAPOLLFD{wake_, POLLRDNORM, 0});
       const size_t first_listener = fds.size();
+      const auto before_poll = Clock::now();
       if (accepts_) {
-        for (SOCKET l : server_.shared_->listeners) fds.push_back(WSAPOLLFD{l, POLLRDNORM, 0});
+        // A listener paused for lack of sockets (see accept_all) is not polled:
+        // it stays readable and would make the loop spin.
+        if (paused_until_ && before_poll >= *paused_until_) paused_until_.reset();
+        if (!paused_until_) {
+          for (SOCKET l : server_.shared_->listeners) fds.push_back(WSAPOLLFD{l, POLLRDNORM, 0});
+        }
       }
       const size_t first_conn = fds.size();
       for (auto& [s, conn] : conns_) {
@@ -207,8 +195,13 @@ class Server::Loop {
         fds.push_back(WSAPOLLFD{s, events, 0});
       }
       // Adaptive polling, as in server.cc: poll without sleeping shortly after activity.
-      const bool hot = std::chrono::steady_clock::now() - last_activity < kBusyPollWindow;
-      const int n = WSAPoll(fds.data(), static_cast<ULONG>(fds.size()), again.empty() && !hot ? 250 : 0);
+      const bool hot = before_poll - last_activity < kBusyPollWindow;
+      int timeout = again.empty() && !hot ? 250 : 0;
+      if (paused_until_) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*paused_until_ - before_poll).count() + 1;
+        timeout = static_cast<int>(std::clamp<int64_t>(left, 0, timeout));
+      }
+      const int n = WSAPoll(fds.data(), static_cast<ULONG>(fds.size()), timeout);
       if (n == SOCKET_ERROR) {
         if (server_.log_) server_.log_(LogLevel::error, "WSAPoll: " + socket_error_text(WSAGetLastError()));
         break;
@@ -237,6 +230,7 @@ class Server::Loop {
       const auto now = std::chrono::steady_clock::now();
       if (now - last_tick >= std::chrono::milliseconds(250)) {
         last_tick = now;
+        close_evicted();
         std::vector<SOCKET> all;
         all.reserve(conns_.size());
         for (auto& [s, c] : conns_) all.push_back(s);
@@ -260,47 +254,73 @@ class Server::Loop {
     while (recv(wake_, sink, sizeof sink, 0) > 0) {
     }
     std::vector<std::pair<SOCKET, std::function<void()>>> done;
-    std::vector<std::pair<SOCKET, sockaddr_storage>> adopted;
+    std::vector<Adopted> adopted;
     {
       std::lock_guard lock(inbox_mu_);
       done.swap(done_);
       adopted.swap(adopted_);
     }
-    for (auto& [s, peer] : adopted) add_connection(s, peer);
+    for (const Adopted& a : adopted) add_connection(a.s, a.peer, a.ticket);
     for (auto& [s, fn] : done) fn();
     for (auto& [s, fn] : done) {
       auto it = conns_.find(s);
       if (it != conns_.end() && service(it->second, rx)) again.push_back(s);
     }
+    if (evictions_.exchange(false)) close_evicted();
   }
 
   void accept_all(SOCKET listener) {
+    Shared* shared = server_.shared_.get();
     for (;;) {
       sockaddr_storage peer{};
       int len = sizeof peer;
       const SOCKET s = accept(listener, reinterpret_cast<sockaddr*>(&peer), &len);
       if (s == INVALID_SOCKET) {
         const int e = WSAGetLastError();
-        if (e != WSAEWOULDBLOCK && server_.log_) server_.log_(LogLevel::warning, "accept: " + socket_error_text(e));
+        if (out_of_sockets(e)) {
+          paused_until_ = shared->admission.accept_resume(Clock::now());
+          if (server_.log_ && shared->may_log(shared->accept_log, "accept failures")) {
+            server_.log_(LogLevel::warning, "accept: " + socket_error_text(e) + "; not accepting connections for " +
+                                                std::to_string(server_.config_.admission.accept_pause.count()) + " ms");
+          }
+        } else if (e != WSAEWOULDBLOCK && server_.log_ && shared->may_log(shared->accept_log, "accept failures")) {
+          server_.log_(LogLevel::warning, "accept: " + socket_error_text(e));
+        }
         return;
       }
       if (!set_non_blocking(s)) {
         closesocket(s);
         continue;
       }
+      auto& loops = server_.loops_;
+      const unsigned owner_index = static_cast<unsigned>(shared->next_loop++ % loops.size());
+      const auto decision = shared->admission.admit(host_text(peer), owner_index, Clock::now());
+      if (decision.ticket == 0) {
+        closesocket(s);
+        if (server_.log_ && shared->may_log(shared->refusal_log, "refused connections")) {
+          server_.log_(LogLevel::warning, sockaddr_text(peer) + ": connection refused: " + decision.refusal);
+        }
+        continue;
+      }
+      if (decision.evicted) {
+        // Close it now when it is ours, so the socket is free for the next accept.
+        if (decision.evicted->owner == index_) {
+          close_evicted();
+        } else {
+          loops[decision.evicted->owner]->evicted_by_other_loop();
+        }
+      }
       const BOOL one = TRUE;
       setsockopt(s, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const char*>(&one), sizeof one);
-      auto& loops = server_.loops_;
-      Loop& owner = *loops[server_.shared_->next_loop++ % loops.size()];
-      if (&owner == this) {
-        add_connection(s, peer);
+      if (owner_index == index_) {
+        add_connection(s, peer, decision.ticket);
       } else {
-        owner.adopt(s, peer);
+        loops[owner_index]->adopt(s, peer, decision.ticket);
       }
     }
   }
 
-  void add_connection(SOCKET s, const sockaddr_storage& peer) {
+  void add_connection(SOCKET s, const sockaddr_storage& peer, Admission::Ticket ticket) {
     sockaddr_storage local{};
     int llen = sizeof local;
     getsockname(s, reinterpret_cast<sockaddr*>(&local), &llen);
@@ -308,9 +328,15 @@ class Server::Loop {
     ctx.target = &server_.config_;
     ctx.log = server_.log_;
     ctx.peer = sockaddr_text(peer);
-    ctx.portal = sockaddr_text(local);
+    ctx.portal = server_.config_.advertised_portal.empty() ? sockaddr_text(local) : server_.config_.advertised_portal;
     Shared* shared = server_.shared_.get();
-    ctx.may_log_auth_failure = [shared] { return shared->may_log_auth_failure(); };
+    ctx.auth_failed = [shared, host = host_text(peer)] {
+      shared->admission.auth_failed(host, Clock::now());
+      return shared->may_log(shared->auth_log, "authentication failures");
+    };
+    ctx.may_log_before_login = [shared] {
+      return shared->may_log(shared->before_login_log, "lines about connections before login");
+    };
     ctx.allocate_tsih = [shared] {
       uint16_t t = 0;
       while (t == 0) t = ++shared->tsih;
@@ -325,16 +351,25 @@ class Server::Loop {
         });
       };
     }
-    if (server_.log_) server_.log_(LogLevel::info, ctx.peer + ": connected");
+    if (server_.log_) server_.log_(LogLevel::debug, ctx.peer + ": connected");  // the login is logged at info
     Conn conn;
     conn.s = s;
+    conn.pending = ticket;
     conn.c = std::make_unique<Connection>(std::move(ctx), std::chrono::steady_clock::now());
     conns_.emplace(s, std::move(conn));
+    pending_socks_.emplace(ticket, s);
   }
 
   void close_conn(Conn& conn, const std::string& why) {
     const SOCKET s = conn.s;
-    if (server_.log_) server_.log_(LogLevel::info, why);
+    Shared* shared = server_.shared_.get();
+    if (conn.pending != 0) {
+      shared->admission.closed(conn.pending);
+      pending_socks_.erase(conn.pending);
+    }
+    const bool may_log = !why.empty() && (conn.pending == 0 ||
+                                          shared->may_log(shared->before_login_log, "lines about connections before login"));
+    if (server_.log_ && may_log) server_.log_(LogLevel::info, why);
     conn.c->abandon("");
     closesocket(s);
     conns_.erase(s);
@@ -377,6 +412,11 @@ class Server::Loop {
       const int got = recv(conn.s, reinterpret_cast<char*>(rx.data()), static_cast<int>(rx.size()), 0);
       if (got > 0) {
         c.receive(std::span<const uint8_t>(rx.data(), static_cast<size_t>(got)), std::chrono::steady_clock::now());
+        if (conn.pending != 0 && c.in_full_feature()) {
+          server_.shared_->admission.logged_in(conn.pending);
+          pending_socks_.erase(conn.pending);
+          conn.pending = 0;
+        }
         continue;
       }
       if (got == 0) {
@@ -395,16 +435,21 @@ class Server::Loop {
   }
 
   Server& server_;
+  const unsigned index_;
   bool accepts_ = false;
+  std::optional<Clock::time_point> paused_until_;  // listeners not polled until then
+  std::unordered_map<Admission::Ticket, SOCKET> pending_socks_;  // connections before login
+  std::atomic<bool> evictions_{false};
   SOCKET wake_ = INVALID_SOCKET;
   std::thread thread_;
   std::unordered_map<SOCKET, Conn> conns_;
   std::mutex inbox_mu_;
   std::vector<std::pair<SOCKET, std::function<void()>>> done_;
-  std::vector<std::pair<SOCKET, sockaddr_storage>> adopted_;
+  std::vector<Adopted> adopted_;
 };
 
-Server::Server(TargetConfig config, Logger log) : config_(std::move(config)), log_(std::move(log)), shared_(std::make_unique<Shared>()) {
+Server::Server(TargetConfig config, Logger log)
+    : config_(std::move(config)), log_(std::move(log)), shared_(std::make_unique<Shared>(config_.admission)) {
   shared_->log = log_;
   WSADATA data;
   shared_->winsock_started = WSAStartup(MAKEWORD(2, 2), &data) == 0;
@@ -464,7 +509,7 @@ Status Server::start(unsigned threads) {
   if (shared_->listeners.empty()) return Status::InvalidArgument("no listening address");
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) {
-    auto loop = std::make_unique<Loop>(*this);
+    auto loop = std::make_unique<Loop>(*this, i);
     Status s = loop->init();
     if (!s.ok()) return s;
     loops_.push_back(std::move(loop));
