@@ -6,9 +6,7 @@
 //
 // Every failure is reported on stderr as "udisc: <message>" with a non-zero
 // exit status; nothing here throws past its command.
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -268,42 +266,40 @@ void append_cd_text(std::string& cue, const disc::CdText& text, const char* inde
   if (!text.songwriter.empty()) cue += fmt::format("{}SONGWRITER {}\n", indent, cue_quote(text.songwriter));
 }
 
+// Written through stdio in binary mode: the same bytes on every platform
+// (no CRLF translation on Windows).
 class OutFile {
  public:
   explicit OutFile(std::string path) : path_(std::move(path)) {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    file_ = std::fopen(path_.c_str(), "wb");
+    open_errno_ = errno;
   }
   ~OutFile() {
-    if (fd_ >= 0) ::close(fd_);
+    if (file_ != nullptr) std::fclose(file_);
   }
   OutFile(const OutFile&) = delete;
   OutFile& operator=(const OutFile&) = delete;
   Status open_status() const {
-    return fd_ >= 0 ? Status::Ok()
-                    : Status::IoError(fmt::format("'{}': cannot create: {}", path_, std::strerror(errno)));
+    return file_ != nullptr ? Status::Ok()
+                            : Status::IoError(fmt::format("'{}': cannot create: {}", path_, std::strerror(open_errno_)));
   }
   Status write(std::span<const uint8_t> data) {
-    size_t done = 0;
-    while (done < data.size()) {
-      const ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Status::IoError(fmt::format("'{}': write failed: {}", path_, std::strerror(errno)));
-      }
-      done += static_cast<size_t>(n);
+    if (std::fwrite(data.data(), 1, data.size(), file_) != data.size()) {
+      return Status::IoError(fmt::format("'{}': write failed: {}", path_, std::strerror(errno)));
     }
     return Status::Ok();
   }
   Status close() {
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) return Status::IoError(fmt::format("'{}': close failed: {}", path_, std::strerror(errno)));
+    std::FILE* file = file_;
+    file_ = nullptr;
+    if (std::fclose(file) != 0) return Status::IoError(fmt::format("'{}': close failed: {}", path_, std::strerror(errno)));
     return Status::Ok();
   }
 
  private:
   std::string path_;
-  int fd_ = -1;
+  std::FILE* file_ = nullptr;
+  int open_errno_ = 0;
 };
 
 std::string build_cue(const Disc& d, const std::string& stem) {

@@ -1,5 +1,5 @@
 // Track and image checksums as disc preservation databases list them:
-// CRC-32 (zlib), MD5 and SHA-1 (OpenSSL EVP), fed incrementally.
+// CRC-32 (zlib), MD5 and SHA-1 (crypto/digest.h), fed incrementally.
 // Not thread-safe; one Hashes per stream of bytes.
 #pragma once
 

@@ -7,10 +7,8 @@
 //
 // Runs in the foreground until SIGINT/SIGTERM; logs connections and errors
 // to stderr. CHAP secrets are never printed or logged.
+#include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <pthread.h>
-#include <signal.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -23,6 +21,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/stop_signal.h"
 #include "device/drive.h"
 #include "formats/open.h"
 #include "transport/iscsi/server.h"
@@ -42,11 +41,9 @@ struct ServeOptions {
 };
 
 std::string default_iqn() {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
   std::string name;
-  for (const char* p = host; *p; ++p) {
-    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(*p)));
+  for (const char raw : host_name()) {
+    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(raw)));
     name.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '-');
   }
   if (name.empty()) name = "localhost";
@@ -72,13 +69,10 @@ std::mutex g_log_mutex;
 void log_line(iscsi::LogLevel level, const std::string& message) {
   static const char* names[] = {"debug", "info", "warning", "error"};
   const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+  // fmt::localtime: the thread-safe local time on every platform (localtime_r / localtime_s).
+  const std::string stamp = fmt::format("{:%Y-%m-%d %H:%M:%S}", fmt::localtime(std::chrono::system_clock::to_time_t(now)));
   std::lock_guard lock(g_log_mutex);
-  std::fprintf(stderr, "%s udisc serve [%s] %s\n", stamp, names[static_cast<int>(level)], message.c_str());
+  std::fprintf(stderr, "%s udisc serve [%s] %s\n", stamp.c_str(), names[static_cast<int>(level)], message.c_str());
 }
 
 int run_serve(const ServeOptions& opt) {
@@ -124,13 +118,8 @@ int run_serve(const ServeOptions& opt) {
     descriptions.push_back(opt.images[i] + " (" + format + ")");
   }
 
-  // Signals are taken synchronously by this thread; the event loops never see them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Before the event loops start: the stop request is taken by this thread only.
+  StopSignal stop_signal;
 
   const iscsi::LogLevel min_level = opt.verbose ? iscsi::LogLevel::debug : iscsi::LogLevel::info;
   iscsi::Server server(config, [min_level](iscsi::LogLevel level, const std::string& m) {
@@ -170,12 +159,10 @@ int run_serve(const ServeOptions& opt) {
     std::printf("  Windows: iscsicli QAddTargetPortal %s %u && iscsicli QLoginTarget %s\n", host.c_str(), port, iqn.c_str());
   }
   if (config.chap) std::printf("\nCHAP required (user %s); the secret is the one given with --chap.\n", config.chap->user.c_str());
-  std::printf("\nServing until SIGINT/SIGTERM.\n");
+  std::printf("\nServing until %s.\n", StopSignal::description());
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&signals, &sig);
-  log_line(iscsi::LogLevel::info, std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+  log_line(iscsi::LogLevel::info, "stopping on " + stop_signal.wait());
   server.stop();
   server.wait();
   log_line(iscsi::LogLevel::info, "stopped");

@@ -1,11 +1,9 @@
 #include "transport/iscsi/negotiation.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <sstream>
+
+#include "crypto/digest.h"
 
 namespace udisc::iscsi {
 namespace {
@@ -157,29 +155,23 @@ std::optional<std::string> negotiate_operational(const std::string& key, const s
 
 // ---- CHAP ----
 
-static const EVP_MD* md_for(ChapAlgorithm a) {
+static crypto::Algorithm digest_for(ChapAlgorithm a) {
   switch (a) {
-    case ChapAlgorithm::md5: return EVP_md5();
-    case ChapAlgorithm::sha1: return EVP_sha1();
-    case ChapAlgorithm::sha256: return EVP_sha256();
-    case ChapAlgorithm::sha3_256: return EVP_sha3_256();
+    case ChapAlgorithm::md5: return crypto::Algorithm::md5;
+    case ChapAlgorithm::sha1: return crypto::Algorithm::sha1;
+    case ChapAlgorithm::sha256: return crypto::Algorithm::sha256;
+    case ChapAlgorithm::sha3_256: return crypto::Algorithm::sha3_256;
   }
-  return EVP_md5();
+  return crypto::Algorithm::md5;
 }
 
 std::vector<uint8_t> chap_response(ChapAlgorithm algorithm, uint8_t id, const std::string& secret,
                                    const std::vector<uint8_t>& challenge) {
-  std::vector<uint8_t> out(EVP_MAX_MD_SIZE);
-  unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, md_for(algorithm), nullptr);
-  EVP_DigestUpdate(ctx, &id, 1);
-  EVP_DigestUpdate(ctx, secret.data(), secret.size());
-  EVP_DigestUpdate(ctx, challenge.data(), challenge.size());
-  EVP_DigestFinal_ex(ctx, out.data(), &len);
-  EVP_MD_CTX_free(ctx);
-  out.resize(len);
-  return out;
+  crypto::Digest digest(digest_for(algorithm));
+  digest.update(std::span<const uint8_t>(&id, 1));
+  digest.update(secret);
+  digest.update(challenge);
+  return digest.finish();
 }
 
 void ChapServer::set_fixed_challenge(uint8_t id, std::vector<uint8_t> challenge) {
@@ -205,7 +197,7 @@ Result<KeyValues> ChapServer::challenge(const std::string& chap_a_list) {
     challenge_ = fixed_->second;
   } else {
     challenge_.assign(len, 0);
-    if (RAND_bytes(challenge_.data(), static_cast<int>(len)) != 1 || RAND_bytes(&id_, 1) != 1) {
+    if (!crypto::random_bytes(challenge_).ok() || !crypto::random_bytes(std::span<uint8_t>(&id_, 1)).ok()) {
       return Status::IoError("no random bytes for the CHAP challenge");
     }
   }
@@ -225,7 +217,7 @@ Result<KeyValues> ChapServer::verify(const std::optional<std::string>& name, con
   std::vector<uint8_t> got;
   if (!decode_binary(*response, got)) return Status::InvalidArgument("CHAP_R is not a hex or base64 value");
   const auto want = chap_response(algorithm_, id_, expected.secret, challenge_);
-  if (got.size() != want.size() || CRYPTO_memcmp(got.data(), want.data(), want.size()) != 0) {
+  if (!crypto::equal_constant_time(got, want)) {
     return Status::InvalidArgument("CHAP_R does not match for user '" + expected.user + "'");
   }
   challenged_ = false;  // one response per challenge
