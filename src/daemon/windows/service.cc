@@ -148,6 +148,12 @@ int serve(const ServiceRunOptions& options, HANDLE stop_event, const std::functi
   so.state_path = options.state_path.empty() ? default_state_path() : options.state_path;
   so.attach.local_addresses = local_addresses();
   so.log = log_line;
+  so.replace_file = [](const std::string& from, const std::string& to) -> Status {
+    if (!MoveFileExW(widen(from).c_str(), widen(to).c_str(), MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
+      return last_error("MoveFileEx");
+    }
+    return Status::Ok();
+  };
   ServiceController controller(so, *initiator, *host, reopen_recorded);
   if (Status s = controller.restore(); !s.ok()) {
     log_line(s.message());

@@ -77,7 +77,12 @@ void ServiceController::persist() {
       return;
     }
   }
-  // rename replaces atomically on both systems (MoveFileEx REPLACE_EXISTING on Windows).
+  if (options_.replace_file) {
+    if (Status s = options_.replace_file(options_.state_path + ".tmp", options_.state_path); !s.ok()) {
+      log("cannot replace the state file " + options_.state_path + ": " + s.message());
+    }
+    return;
+  }
   fs::rename(tmp, path, ec);
   if (ec) log("cannot replace the state file " + options_.state_path + ": " + ec.message());
 }

@@ -69,6 +69,11 @@ struct ServiceOptions {
   size_t max_drives_per_user = 8;
   AttachOptions attach;
   std::function<void(const std::string&)> log;
+  // Replaces `to` with `from` atomically. Default: std::filesystem::rename
+  // (POSIX rename); the Windows service passes MoveFileExW with
+  // MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH, because the C
+  // runtime's rename never replaces an existing file.
+  std::function<Status(const std::string& from, const std::string& to)> replace_file;
 };
 
 class ServiceController {
