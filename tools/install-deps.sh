@@ -12,7 +12,7 @@ packages=(
   libcdio-utils cdparanoia sg3-utils dvd+rw-tools
   libiscsi-bin tgt qemu-system-x86 qemu-block-extra qemu-utils
   busybox-static cpio kmod iperf3
-  python3 python3-crcmod genisoimage xz-utils gzip
+  python3 python3-crcmod genisoimage xz-utils gzip googletest
   # the Windows build (cmake/mingw-w64.cmake) and its tests under Wine
   g++-mingw-w64-x86-64-posix mingw-w64 libz-mingw-w64-dev libgcrypt-mingw-w64-dev wine64
 )
