@@ -101,6 +101,11 @@ udisc status E: | grep -q '"medium": false' || fail "medium still present after 
 [ "$(udisc insert E: "$ISO")" = "E:" ] || fail "insert E:"
 udisc status E: | grep -q '"medium": true' || fail "no medium after insert"
 udisc unmount F:
+# A cue sheet: its track file goes to the service as a second handle.
+printf 'FILE "disc.iso" BINARY\n  TRACK 01 MODE1/2048\n    INDEX 01 00:00:00\n' >"$WINE_WORK/disc.cue"
+[ "$(udisc mount "$(winpath "$WINE_WORK/disc.cue")")" = "F:" ] || fail "mount disc.cue did not print F:"
+udisc status F: | grep -q '"format": "cue"' || { udisc status F:; fail "F: is not the cue image"; }
+udisc unmount F:
 set +e
 out=$(udisc mount "$(winpath "$WINE_WORK/missing.iso")" 2>&1); rc=$?
 set -e
