@@ -7,7 +7,9 @@
 
 #include <fcntl.h>
 #include <io.h>
+#include <aclapi.h>
 #include <iphlpapi.h>
+#include <sddl.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -126,6 +128,41 @@ std::vector<std::string> local_addresses() {
   return out;
 }
 
+// The state folder's DACL: SYSTEM and Administrators only. %ProgramData%
+// lets every user create folders and files, so the service sets it on the
+// folder (also when someone created it first) before reading anything there.
+Status protect_state_folder(const std::string& state_path) {
+  const size_t slash = state_path.find_last_of("\\/");
+  if (slash == std::string::npos) return Status::Ok();
+  const std::wstring folder = widen(state_path.substr(0, slash));
+  PSECURITY_DESCRIPTOR sd = nullptr;
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)", SDDL_REVISION_1,
+                                                            &sd, nullptr)) {
+    return last_error("building the state folder's DACL");
+  }
+  SECURITY_ATTRIBUTES sa{sizeof sa, sd, FALSE};
+  Status result;
+  if (!CreateDirectoryW(folder.c_str(), &sa)) {
+    if (GetLastError() != ERROR_ALREADY_EXISTS) {
+      result = last_error("creating " + narrow(folder));
+    } else {
+      BOOL present = FALSE;
+      BOOL defaulted = FALSE;
+      PACL dacl = nullptr;
+      GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted);
+      DWORD rc = SetNamedSecurityInfoW(const_cast<wchar_t*>(folder.c_str()), SE_FILE_OBJECT,
+                                       DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, nullptr,
+                                       nullptr, dacl, nullptr);
+      if (rc != ERROR_SUCCESS) {
+        SetLastError(rc);
+        result = last_error("restricting " + narrow(folder) + " to SYSTEM and Administrators");
+      }
+    }
+  }
+  LocalFree(sd);
+  return result;
+}
+
 void log_line(const std::string& line) {
   std::fprintf(stderr, "udisc service: %s\n", line.c_str());
   std::fflush(stderr);
@@ -154,6 +191,11 @@ int serve(const ServiceRunOptions& options, HANDLE stop_event, const std::functi
     }
     return Status::Ok();
   };
+  if (Status s = protect_state_folder(so.state_path); !s.ok()) {
+    log_line(s.message());
+    WSACleanup();
+    return 1;
+  }
   ServiceController controller(so, *initiator, *host, reopen_recorded);
   if (Status s = controller.restore(); !s.ok()) {
     log_line(s.message());
