@@ -2,6 +2,8 @@
 
 #include <winioctl.h>
 
+#include "platform/windows/win_error.h"
+
 namespace udisc::win {
 
 std::wstring widen(const std::string& utf8) {
@@ -24,21 +26,7 @@ std::string narrow(const std::wstring& utf16) {
   return out;
 }
 
-std::string system_error_text(DWORD code) {
-  wchar_t* text = nullptr;
-  DWORD n = FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
-                           nullptr, code, 0, reinterpret_cast<wchar_t*>(&text), 0, nullptr);
-  std::string out;
-  if (n && text) {
-    out = narrow(text);
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ' || out.back() == '.')) {
-      out.pop_back();
-    }
-  }
-  if (text) LocalFree(text);
-  if (out.empty()) out = "error " + std::to_string(code);
-  return out;
-}
+std::string system_error_text(DWORD code) { return platform::windows_error_text(code); }
 
 Status last_error(const std::string& context) {
   DWORD code = GetLastError();

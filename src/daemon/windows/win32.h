@@ -16,7 +16,7 @@ std::wstring widen(const std::string& utf8);
 std::string narrow(const wchar_t* utf16);
 std::string narrow(const std::wstring& utf16);
 
-// FormatMessage text of a Win32 error code, without the trailing newline.
+// Text of a Win32 error code (platform::windows_error_text).
 std::string system_error_text(DWORD code);
 // IoError "context: <text of GetLastError()>".
 Status last_error(const std::string& context);
