@@ -16,5 +16,7 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 # One self-contained executable: libgcc, libstdc++ and winpthreads linked in,
 # so it needs no DLL beyond Windows' own.
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
+# Release: no symbol table in the shipped executable (11.7 MB -> 3.7 MB).
+set(CMAKE_EXE_LINKER_FLAGS_RELEASE_INIT "-s")
 # How CTest (and tools/windows-test.sh) would run the result here.
 set(CMAKE_CROSSCOMPILING_EMULATOR wine64)

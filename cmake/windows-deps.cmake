@@ -9,6 +9,7 @@
 # Not available: libFLAC (FLAC tracks fail with a clear error, see
 # src/formats/flac_unavailable.cc) and ISA-L (a portable CRC32C instead).
 set(_mingw /usr/${UDISC_MINGW_TRIPLET})
+enable_language(RC)  # udisc.exe's manifest (src/cli/windows/udisc.rc)
 
 find_library(UDISC_MINGW_LIBZ NAMES libz.a PATHS ${_mingw}/lib NO_DEFAULT_PATH REQUIRED)
 add_library(ZLIB::ZLIB STATIC IMPORTED)

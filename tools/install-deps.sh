@@ -14,7 +14,7 @@ packages=(
   busybox-static cpio kmod iperf3
   python3 python3-crcmod genisoimage xz-utils gzip googletest
   # the Windows build (cmake/mingw-w64.cmake) and its tests under Wine
-  g++-mingw-w64-x86-64-posix mingw-w64 libz-mingw-w64-dev libgcrypt-mingw-w64-dev wine64
+  g++-mingw-w64-x86-64-posix mingw-w64 libz-mingw-w64-dev libgcrypt-mingw-w64-dev wine64 unzip
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -10,6 +10,9 @@
 # are reported. Also prints the machine's limits: qemu-img bench on the
 # image file itself and iperf3 over loopback (if installed).
 # Environment: BENCH_DIR (default /tmp/udisc-iscsi-bench), TGT_PORT (31400), UDISC_PORT (31401).
+# BASELINE_UDISC=PATH: the baseline is `PATH serve` instead of tgt (on TGT_PORT),
+# e.g. the Linux udisc against udisc.exe under Wine (bench/windows/run.sh);
+# BASELINE_LABEL and UDISC_LABEL name the two columns.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 udisc=${1:-$here/../../build/default/src/cli/udisc}
@@ -21,7 +24,10 @@ iqn_tgt=iqn.2025-01.org.udisc:bench-tgt
 iqn_udisc=iqn.2025-01.org.udisc:bench-udisc
 mkdir -p "$dir"
 [ -x "$udisc" ] || { echo "udisc binary not found: $udisc" >&2; exit 2; }
-command -v tgtd >/dev/null || { echo "tgt is not installed" >&2; exit 2; }
+baseline_udisc=${BASELINE_UDISC:-}
+base_label=${BASELINE_LABEL:-tgt}
+udisc_label=${UDISC_LABEL:-udisc}
+[ -n "$baseline_udisc" ] || command -v tgtd >/dev/null || { echo "tgt is not installed" >&2; exit 2; }
 
 image=$dir/bench.iso
 if [ ! -s "$image" ]; then
@@ -42,19 +48,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# tgt: its own control port so a system tgtd is not disturbed.
-tgtd -f -C 7 --iscsi portal=127.0.0.1:$tgt_port > "$dir/tgtd.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do tgtadm -C 7 --lld iscsi --op show --mode sys >/dev/null 2>&1 && break; sleep 0.1; done
-tgtadm -C 7 --lld iscsi --op new --mode target --tid 1 -T $iqn_tgt
-tgtadm -C 7 --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$image" --device-type cd
-tgtadm -C 7 --lld iscsi --op bind --mode target --tid 1 -I ALL
+# start_udisc BINARY PORT IQN LOG: `udisc serve` in the background, waits until it listens.
+start_udisc() {
+  "$1" serve --listen 127.0.0.1:$2 --iqn "$3" "$image" > "$dir/$4.out" 2> "$dir/$4.log" &
+  pids+=($!)
+  for _ in $(seq 300); do grep -q "Serving until" "$dir/$4.out" 2>/dev/null && break; sleep 0.1; done
+}
 
-"$udisc" serve --listen 127.0.0.1:$udisc_port --iqn $iqn_udisc "$image" > "$dir/udisc.out" 2> "$dir/udisc.log" &
-pids+=($!)
-for _ in $(seq 50); do grep -q "Serving until" "$dir/udisc.out" 2>/dev/null && break; sleep 0.1; done
+if [ -n "$baseline_udisc" ]; then
+  start_udisc "$baseline_udisc" "$tgt_port" "$iqn_tgt" baseline
+  url_tgt=iscsi://127.0.0.1:$tgt_port/$iqn_tgt/0
+else
+  # tgt: its own control port so a system tgtd is not disturbed.
+  tgtd -f -C 7 --iscsi portal=127.0.0.1:$tgt_port > "$dir/tgtd.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do tgtadm -C 7 --lld iscsi --op show --mode sys >/dev/null 2>&1 && break; sleep 0.1; done
+  tgtadm -C 7 --lld iscsi --op new --mode target --tid 1 -T $iqn_tgt
+  tgtadm -C 7 --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$image" --device-type cd
+  tgtadm -C 7 --lld iscsi --op bind --mode target --tid 1 -I ALL
+  url_tgt=iscsi://127.0.0.1:$tgt_port/$iqn_tgt/1
+fi
+start_udisc "$udisc" "$udisc_port" "$iqn_udisc" udisc
 
-url_tgt=iscsi://127.0.0.1:$tgt_port/$iqn_tgt/1
 url_udisc=iscsi://127.0.0.1:$udisc_port/$iqn_udisc/0
 
 # bench URL SIZE DEPTH COUNT [qemu-img options] -> seconds
@@ -89,9 +104,10 @@ if command -v iperf3 >/dev/null; then
   iperf=$(iperf3 -c 127.0.0.1 -p 31402 -t 5 -f g 2>/dev/null | awk '/receiver/ {print $7, $8}')
 fi
 
-python3 - "$rounds" "$file_64k" "$file_2k" "$iperf" <<PY
+python3 - "$rounds" "$file_64k" "$file_2k" "$iperf" "$base_label" "$udisc_label" <<PY
 import statistics, sys
 rounds = int(sys.argv[1]); file_64k = float(sys.argv[2]); file_2k = float(sys.argv[3]); iperf = sys.argv[4]
+base_label, udisc_label = sys.argv[5], sys.argv[6]
 raw = """$(for k in "${!results[@]}"; do echo "$k ${results[$k]}"; done)"""
 res = {}
 for line in raw.strip().splitlines():
@@ -104,7 +120,8 @@ def metric(w, secs):
     return secs / 40000 * 1e6                                  # us per op
 unit = {'64k_d32': 'GB/s', '2k_d32': 'k IOPS', '2k_d1': 'us latency'}
 goal = {'64k_d32': '>= 1.3', '2k_d32': '>= 1.5', '2k_d1': '<= 0.8'}
-print("| workload | tgt (median) | udisc (median) | udisc/tgt per round | median ratio | goal |")
+if base_label != 'tgt': goal = {w: 'none' for w in goal}  # the goals are against tgt
+print(f"| workload | {base_label} (median) | {udisc_label} (median) | {udisc_label}/{base_label} per round | median ratio | goal |")
 print("| --- | --- | --- | --- | --- | --- |")
 for w in ('64k_d32', '2k_d32', '2k_d1'):
     t = [metric(w, res[('tgt', w, r)]) for r in range(1, rounds + 1)]

@@ -11,10 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "daemon/image_files.h"
@@ -23,7 +20,6 @@
 #include "daemon/windows/initiator.h"
 #include "daemon/windows/service.h"
 #include "daemon/windows/win32.h"
-#include "formats/cue_sheet.h"
 
 namespace udisc::cli {
 namespace {
@@ -102,39 +98,24 @@ std::optional<OpenedForService> open_for_service(const std::string& path) {
     return std::nullopt;
   }
   out.handles.push_back(std::move(*main));
+  // The files a cue sheet (or another multi-file image) names, found as the
+  // reader would find them beside it ("/" works as a separator on Windows).
+  std::string forward = path;
+  std::replace(forward.begin(), forward.end(), '\\', '/');
+  std::vector<std::string> refs, paths;
+  if (Status s = daemon::companion_files(forward, &refs, &paths); !s.ok()) {
+    print_error(s.message());
+    return std::nullopt;
+  }
   json files = json::array();
-  // A cue sheet names its track files relative to its own folder.
-  std::ifstream in(std::filesystem::path(win::widen(path)), std::ios::binary);
-  std::string head(4096, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<size_t>(in.gcount()));
-  if (daemon::looks_like_cue(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(head.data()), head.size()))) {
-    in.clear();
-    in.seekg(0);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (text.str().size() > daemon::kMaxCueBytes) {
-      print_error("'" + path + "': cue sheet larger than 1 MiB");
+  for (size_t i = 0; i < refs.size(); ++i) {
+    auto h = open(paths[i]);
+    if (!h.ok()) {
+      print_error(h.status().with_context("'" + path + "' names it").message());
       return std::nullopt;
     }
-    auto sheet = formats::cue::parse_cue_sheet(text.str(), path);
-    if (!sheet.ok()) {
-      print_error(sheet.status().message());
-      return std::nullopt;
-    }
-    const size_t slash = path.find_last_of("\\/");
-    const std::string folder = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-    for (const auto& f : sheet->files) {
-      if (std::find(files.begin(), files.end(), f.name) != files.end()) continue;
-      const bool absolute = f.name.size() > 1 && (f.name[1] == ':' || f.name[0] == '\\' || f.name[0] == '/');
-      auto h = open(absolute ? f.name : folder + f.name);
-      if (!h.ok()) {
-        print_error(h.status().with_context("'" + path + "' names it").message());
-        return std::nullopt;
-      }
-      files.push_back(f.name);
-      out.handles.push_back(std::move(*h));
-    }
+    files.push_back(refs[i]);
+    out.handles.push_back(std::move(*h));
   }
   out.spec = {{"path", path}, {"files", files}};
   return out;
@@ -191,7 +172,7 @@ int doctor(bool fix) {
   if (st.api_loaded) {
     std::printf("  ok       iSCSI initiator API (iscsidsc.dll)\n");
   } else {
-    std::printf("  MISSING  %s\n", st.api_error.c_str());
+    std::printf("  MISSING  iSCSI initiator API (iscsidsc.dll): %s\n", st.api_error.c_str());
   }
   if (st.service == win::InitiatorServiceState::running) {
     std::printf("  ok       Microsoft iSCSI Initiator service (MSiSCSI) is running%s\n",

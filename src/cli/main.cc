@@ -9,6 +9,9 @@
 int main(int argc, char** argv) {
   CLI::App app{"udisc — a virtual CD/DVD/BD-ROM drive for disc images"};
   app.require_subcommand(1);
+  // The same options on every platform: CLI11 would read "/x" as an option on
+  // Windows, but for udisc it is a path (Wine passes Unix paths so).
+  app.allow_windows_style_options(false);
   app.set_version_flag("--version", "udisc 0.1.0");
   int exit_code = 0;
   udisc::cli::register_disc_commands(app, exit_code);

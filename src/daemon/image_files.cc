@@ -1,65 +1,51 @@
 #include "daemon/image_files.h"
 
-#include <algorithm>
-#include <cctype>
-#include <string_view>
-#include <vector>
-
-#include "formats/cue_image.h"
+#include "daemon/protocol.h"
+#include "formats/companions.h"
 
 namespace udisc::daemon {
-namespace {
-
-Result<formats::ImagePtr> open_cue_from_files(
-    std::shared_ptr<formats::RandomAccessFile> sheet,
-    std::map<std::string, std::shared_ptr<formats::RandomAccessFile>> companions) {
-  std::string text(static_cast<size_t>(sheet->size()), '\0');
-  if (Status s = sheet->read_at(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size())); !s.ok()) {
-    return s;
-  }
-  formats::CueFileResolver resolve =
-      [&companions, &sheet](const std::string& name) -> Result<std::shared_ptr<formats::RandomAccessFile>> {
-    auto it = companions.find(name);
-    if (it == companions.end()) {
-      return Status::NotFound("'" + sheet->name() + "': file '" + name +
-                              "' named by the sheet was not sent with it (send one descriptor per FILE entry)");
-    }
-    return it->second;
-  };
-  return formats::open_cue_sheet(text, sheet->name(), resolve);
-}
-
-}  // namespace
-
-bool looks_like_cue(std::span<const uint8_t> head) {
-  if (std::find(head.begin(), head.end(), uint8_t{0}) != head.end()) return false;
-  size_t i = head.size() >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF ? 3 : 0;
-  while (i < head.size() && std::isspace(head[i])) ++i;
-  std::string word;
-  while (i < head.size() && std::isalpha(head[i]) && word.size() < 16)
-    word.push_back(static_cast<char>(std::toupper(head[i++])));
-  if (i < head.size() && !std::isspace(head[i])) return false;
-  static constexpr std::string_view kKeywords[] = {"FILE",       "REM",        "CATALOG", "TITLE", "PERFORMER",
-                                                   "SONGWRITER", "CDTEXTFILE", "TRACK",   "FLAGS"};
-  return std::find(std::begin(kKeywords), std::end(kKeywords), word) != std::end(kKeywords);
-}
 
 Result<formats::ImagePtr> open_image_from_files(
     std::shared_ptr<formats::RandomAccessFile> main,
     std::map<std::string, std::shared_ptr<formats::RandomAccessFile>> companions) {
-  const uint64_t size = main->size();
-  if (size == 0) return Status::Corruption("'" + main->name() + "': empty file, not a disc image");
-  std::vector<uint8_t> head(static_cast<size_t>(std::min<uint64_t>(size, 4096)));
-  if (Status s = main->read_at(0, head); !s.ok()) return s;
-  if (looks_like_cue(head)) {
-    if (size > kMaxCueBytes) return Status::Corruption("'" + main->name() + "': cue sheet larger than 1 MiB");
-    return open_cue_from_files(std::move(main), std::move(companions));
-  }
-  if (!companions.empty()) {
-    return Status::InvalidArgument("'" + main->name() + "' is not a cue sheet, yet " +
+  if (main == nullptr) return Status::InvalidArgument("no image descriptor");
+  auto wanted = formats::companion_names(*main);
+  if (!wanted.ok()) return wanted.status();
+  if (wanted->empty() && !companions.empty()) {
+    return Status::InvalidArgument("'" + main->name() + "' is an image of one file, yet " +
                                    std::to_string(companions.size()) + " companion files were sent with it");
   }
-  return formats::open_iso(std::move(main));
+  const std::string& name = main->name();
+  formats::FileResolver resolve =
+      [&companions, &name](const std::string& ref) -> Result<std::shared_ptr<formats::RandomAccessFile>> {
+    auto it = companions.find(ref);
+    if (it == companions.end()) {
+      return Status::NotFound("'" + name + "': file '" + ref +
+                              "' that the image needs was not sent with it (send one descriptor per companion file)");
+    }
+    return it->second;
+  };
+  return formats::open_image(std::move(main), resolve);
+}
+
+Status companion_files(const std::string& image_path, std::vector<std::string>* refs, std::vector<std::string>* paths) {
+  refs->clear();
+  paths->clear();
+  auto main = formats::open_file(image_path);
+  if (!main.ok()) return Status::Ok();  // the caller's open() reports the error
+  if ((*main)->size() == 0) return Status::Ok();
+  auto names = formats::companion_names(**main);
+  if (!names.ok()) return names.status();
+  if (names->size() > kMaxImageFiles - 1) {
+    return Status::InvalidArgument("'" + image_path + "' names " + std::to_string(names->size()) +
+                                   " files; at most " + std::to_string(kMaxImageFiles - 1));
+  }
+  const std::string folder = formats::folder_of(image_path);
+  for (const std::string& ref : *names) {
+    refs->push_back(ref);
+    paths->push_back(formats::companion_path(folder, ref));
+  }
+  return Status::Ok();
 }
 
 }  // namespace udisc::daemon

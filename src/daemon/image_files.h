@@ -1,13 +1,13 @@
-// Images from files already open: the portable part of image_source.h,
-// shared by the Linux daemon (descriptors received over the Unix socket) and
-// the Windows service (handles duplicated from the client). No system header.
+// Images from files already open, and the client's list of companion files:
+// the portable part of image_source.h, shared by the Linux daemon
+// (descriptors received over the Unix socket) and the Windows service
+// (handles duplicated from the client). No system header.
 #pragma once
 
-#include <cstdint>
 #include <map>
 #include <memory>
-#include <span>
 #include <string>
+#include <vector>
 
 #include "formats/file.h"
 #include "formats/open.h"
@@ -15,16 +15,15 @@
 
 namespace udisc::daemon {
 
-// The largest cue sheet accepted.
-inline constexpr size_t kMaxCueBytes = 1 << 20;
-
-// Whether the head of a file is cue sheet text (no NUL, a cue keyword first).
-bool looks_like_cue(std::span<const uint8_t> head);
-
 // Opens an image from an already-open main file and its companions (cue
 // sheet references -> files). Chooses the reader by content.
 Result<formats::ImagePtr> open_image_from_files(
     std::shared_ptr<formats::RandomAccessFile> main,
     std::map<std::string, std::shared_ptr<formats::RandomAccessFile>> companions);
+
+// Client side: the companion files an image needs (for a cue sheet, the
+// FILE entries, resolved against the sheet's folder). `refs` receives the
+// names as written in the sheet, `paths` where the client finds them.
+Status companion_files(const std::string& image_path, std::vector<std::string>* refs, std::vector<std::string>* paths);
 
 }  // namespace udisc::daemon

@@ -1,6 +1,5 @@
 #include "daemon/image_source.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -13,14 +12,11 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
-#include "formats/cue_sheet.h"
+#include "formats/cue_image.h"
 
 namespace udisc::daemon {
 namespace {
-
 
 std::string fd_path(int fd) {
   std::array<char, 4096> buf{};
@@ -87,58 +83,6 @@ std::vector<gid_t> groups_of(uid_t uid, gid_t gid) {
     if (fd >= 0) ::close(fd);
   }
   ::_exit(0);
-}
-
-// A name in `dir` equal to `name` but for case, or "".
-std::string find_case_insensitive(const std::string& dir, const std::string& name) {
-  auto lower = [](std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-  };
-  const std::string want = lower(name);
-  std::string found;
-  if (DIR* d = ::opendir(dir.empty() ? "." : dir.c_str())) {
-    while (dirent* ent = ::readdir(d)) {
-      if (lower(ent->d_name) == want) {
-        found = ent->d_name;
-        break;
-      }
-    }
-    ::closedir(d);
-  }
-  return found;
-}
-
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-// Client side: where the cue reader finds `written` next to the sheet in
-// `folder` (formats::folder_resolver's rules): the name relative to the
-// folder with "\\" read as "/"; else the last component matched without
-// case; else the bare file name in the sheet's folder, exactly, then
-// without case. Returns the first candidate when nothing matches, so the
-// caller's open() names it.
-std::string resolve_companion(const std::string& folder, const std::string& written) {
-  std::string name = written;
-  std::replace(name.begin(), name.end(), '\\', '/');
-  const std::string prefix = folder.empty() ? "" : folder + "/";
-  std::string path = !name.empty() && name.front() == '/' ? name : prefix + name;
-  if (exists(path)) return path;
-  const size_t slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  std::string match = find_case_insensitive(dir, base);
-  if (!match.empty()) return dir.empty() ? match : dir + "/" + match;
-  const size_t name_slash = name.find_last_of('/');
-  if (name_slash != std::string::npos) {
-    const std::string bare = name.substr(name_slash + 1);
-    if (exists(prefix + bare)) return prefix + bare;
-    match = find_case_insensitive(folder, bare);
-    if (!match.empty()) return prefix + match;
-  }
-  return path;
 }
 
 }  // namespace
@@ -294,38 +238,6 @@ Result<OpenedImage> reopen_image(const ImageRecord& record, uid_t uid, gid_t gid
     fds.push_back(std::move(opened[i].value()));
   }
   return open_received_image(spec, std::move(fds));
-}
-
-Status companion_files(const std::string& image_path, std::vector<std::string>* refs, std::vector<std::string>* paths) {
-  refs->clear();
-  paths->clear();
-  std::ifstream in(image_path, std::ios::binary);
-  if (!in) return Status::Ok();  // the caller's open() reports the error
-  std::string head(4096, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<size_t>(in.gcount()));
-  if (!looks_like_cue(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(head.data()), head.size()))) {
-    return Status::Ok();
-  }
-  in.clear();
-  in.seekg(0);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > kMaxCueBytes) return Status::Corruption("'" + image_path + "': cue sheet larger than 1 MiB");
-  auto sheet = formats::cue::parse_cue_sheet(text.str(), image_path);
-  if (!sheet.ok()) return sheet.status();
-  const size_t slash = image_path.find_last_of('/');
-  const std::string folder = slash == std::string::npos ? "" : (slash == 0 ? "/" : image_path.substr(0, slash));
-  for (const auto& f : sheet->files) {
-    if (std::find(refs->begin(), refs->end(), f.name) != refs->end()) continue;
-    refs->push_back(f.name);
-    paths->push_back(resolve_companion(folder, f.name));
-  }
-  if (refs->size() > kMaxImageFiles - 1) {
-    return Status::InvalidArgument("'" + image_path + "' names " + std::to_string(refs->size()) + " files; at most " +
-                                   std::to_string(kMaxImageFiles - 1));
-  }
-  return Status::Ok();
 }
 
 }  // namespace udisc::daemon

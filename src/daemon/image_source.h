@@ -55,9 +55,6 @@ std::vector<Result<UniqueFd>> open_as_user(const std::vector<std::string>& paths
 // file nor a block device or is not open for reading.
 Result<FileRecord> describe_fd(int fd, const std::string& what);
 
-// Client side: the companion files an image needs (for a cue sheet, the
-// FILE entries, resolved against the sheet's folder). `refs` receives the
-// names as written in the sheet, `paths` where the client finds them.
-Status companion_files(const std::string& image_path, std::vector<std::string>* refs, std::vector<std::string>* paths);
+
 
 }  // namespace udisc::daemon

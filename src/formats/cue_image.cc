@@ -7,7 +7,6 @@
 // implicit pregap of a later session's first track). Reads locate the extent
 // by binary search and convert between stored and requested forms; nothing
 // is cached, so reads are stateless and thread-safe.
-#include <dirent.h>
 
 #include <algorithm>
 #include <array>
@@ -20,6 +19,7 @@
 #include "disc/subchannel.h"
 #include "formats/audio_source.h"
 #include "formats/cue_image.h"
+#include "util/per_thread.h"
 
 namespace udisc::formats {
 namespace {
@@ -37,10 +37,8 @@ constexpr int64_t kMaxDiscSectors = 4 * kMaxTrackSectors;
 constexpr uint32_t kChunkSectors = 32;  // stored sectors read at once when converting
 
 // Per-thread buffer for chunked conversions (reads stay stateless).
-std::vector<uint8_t>& scratch() {
-  thread_local std::vector<uint8_t> buffer;
-  return buffer;
-}
+struct ScratchTag;
+std::vector<uint8_t>& scratch() { return per_thread<std::vector<uint8_t>, ScratchTag>(); }
 
 struct Source {
   std::string name;  // as in the sheet
@@ -544,54 +542,7 @@ class Builder {
   disc::Disc disc_;
 };
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-// A case-insensitive match for `name` among the entries of `folder`.
-std::string find_case_insensitive(const std::string& folder, const std::string& name) {
-  DIR* dir = ::opendir(folder.empty() ? "." : folder.c_str());
-  if (dir == nullptr) return "";
-  const std::string want = lower(name);
-  std::string found;
-  while (dirent* ent = ::readdir(dir)) {
-    if (lower(ent->d_name) == want) {
-      found = ent->d_name;
-      break;
-    }
-  }
-  ::closedir(dir);
-  return found;
-}
-
 }  // namespace
-
-CueFileResolver folder_resolver(const std::string& folder) {
-  return [folder](const std::string& written) -> Result<std::shared_ptr<RandomAccessFile>> {
-    std::string name = written;
-    std::replace(name.begin(), name.end(), '\\', '/');
-    const std::string prefix = folder.empty() ? "" : folder + "/";
-    const std::string path = !name.empty() && name.front() == '/' ? name : prefix + name;
-    auto file = open_file(path);
-    if (file.ok() || file.status().code() != Status::Code::not_found) return file;
-    // Case-insensitive match of the last component, then the bare name in the sheet's folder.
-    const size_t slash = path.find_last_of('/');
-    const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
-    const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-    std::string match = find_case_insensitive(dir, base);
-    if (!match.empty()) return open_file(dir.empty() ? match : dir + "/" + match);
-    const size_t name_slash = name.find_last_of('/');
-    if (name_slash != std::string::npos) {
-      const std::string bare = name.substr(name_slash + 1);
-      auto in_folder = open_file(prefix + bare);
-      if (in_folder.ok()) return in_folder;
-      match = find_case_insensitive(folder, bare);
-      if (!match.empty()) return open_file(prefix + match);
-    }
-    return Status::NotFound("missing file: '" + path + "' does not exist");
-  };
-}
 
 Result<ImagePtr> open_cue_sheet(std::string_view text, const std::string& cue_name, const CueFileResolver& resolve,
                                 std::vector<std::string>* warnings) {
@@ -600,21 +551,29 @@ Result<ImagePtr> open_cue_sheet(std::string_view text, const std::string& cue_na
   return Builder(std::move(sheet).value(), resolve).build(warnings);
 }
 
-Result<ImagePtr> open_cue(const std::string& path) {
-  auto file = open_file(path);
-  if (!file.ok()) return file.status();
-  const uint64_t size = (*file)->size();
+Result<ImagePtr> open_cue_file(const RandomAccessFile& sheet, const FileResolver& resolve) {
+  auto text = read_cue_text(sheet);
+  if (!text.ok()) return text.status();
+  return open_cue_sheet(*text, sheet.name(), resolve);
+}
+
+Result<std::string> read_cue_text(const RandomAccessFile& sheet) {
+  const uint64_t size = sheet.size();
   if (size > kMaxCueSheetBytes) {
-    return Status::Corruption("'" + path + "': " + std::to_string(size) + " bytes is too large for a cue sheet");
+    return Status::Corruption("'" + sheet.name() + "': " + std::to_string(size) + " bytes is too large for a cue sheet");
   }
   std::string text(static_cast<size_t>(size), '\0');
   if (!text.empty()) {
-    Status s = (*file)->read_at(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));
+    Status s = sheet.read_at(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));
     if (!s.ok()) return s;
   }
-  const size_t slash = path.find_last_of('/');
-  const std::string folder = slash == std::string::npos ? "" : path.substr(0, slash == 0 ? 1 : slash);
-  return open_cue_sheet(text, path, folder_resolver(folder));
+  return text;
+}
+
+Result<ImagePtr> open_cue(const std::string& path) {
+  auto file = open_file(path);
+  if (!file.ok()) return file.status();
+  return open_cue_file(**file, folder_resolver(folder_of(path)));
 }
 
 }  // namespace udisc::formats

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "formats/companions.h"
 #include "formats/cue_sheet.h"
 #include "formats/file.h"
 #include "formats/open.h"
@@ -21,7 +22,7 @@
 namespace udisc::formats {
 
 // Given a FILE name exactly as written in the sheet, returns the opened file.
-using CueFileResolver = std::function<Result<std::shared_ptr<RandomAccessFile>>(const std::string& name)>;
+using CueFileResolver = FileResolver;
 
 // Distance from one session's lead-out start to the next session's first
 // track: lead-out (6750 sectors after the first session, 2250 after later
@@ -38,8 +39,9 @@ inline constexpr int32_t kSessionPregap = 150;
 Result<ImagePtr> open_cue_sheet(std::string_view text, const std::string& cue_name, const CueFileResolver& resolve,
                                 std::vector<std::string>* warnings = nullptr);
 
-// The resolver open_cue uses: names relative to `folder` ("\" read as "/"),
-// then a case-insensitive match in that folder, then the bare file name there.
-CueFileResolver folder_resolver(const std::string& folder);
+// The sheet's text (at most 1 MiB; Corruption naming the file beyond that).
+Result<std::string> read_cue_text(const RandomAccessFile& sheet);
+// open_cue_sheet on the text of `sheet`, named by sheet.name().
+Result<ImagePtr> open_cue_file(const RandomAccessFile& sheet, const FileResolver& resolve);
 
 }  // namespace udisc::formats

@@ -16,6 +16,9 @@
 #include <cstring>
 #include <string_view>
 
+#include "formats/cue_image.h"
+#include "formats/cue_sheet.h"
+
 namespace udisc::formats {
 namespace {
 
@@ -79,29 +82,59 @@ bool has_raw_sync(std::span<const uint8_t> head) {
   return head.size() >= sizeof kSync && std::memcmp(head.data(), kSync, sizeof kSync) == 0;
 }
 
+// The first bytes of `file`, for recognising its format.
+Result<std::vector<uint8_t>> read_head(const RandomAccessFile& file) {
+  const uint64_t size = file.size();
+  if (size == 0) return Status::Corruption("'" + file.name() + "': empty file, not a disc image");
+  std::vector<uint8_t> head(static_cast<size_t>(std::min<uint64_t>(size, kSniffBytes)));
+  if (Status s = file.read_at(0, head); !s.ok()) return s;
+  return head;
+}
+
 }  // namespace
 
 Result<ImagePtr> open_image(const std::string& path) {
   auto file = open_file(path);
   if (!file.ok()) return file.status();
-  const uint64_t size = (*file)->size();
-  if (size == 0) return Status::Corruption("'" + path + "': empty file, not a disc image");
+  return open_image(std::move(file).value(), folder_resolver(folder_of(path)));
+}
 
-  std::vector<uint8_t> head(static_cast<size_t>(std::min<uint64_t>(size, kSniffBytes)));
-  if (Status s = (*file)->read_at(0, head); !s.ok()) return s;
+Result<ImagePtr> open_image(std::shared_ptr<RandomAccessFile> main, const FileResolver& resolve) {
+  if (main == nullptr) return Status::InvalidArgument("no image file");
+  const std::string& path = main->name();
+  auto head_or = read_head(*main);
+  if (!head_or.ok()) return head_or.status();
+  const std::vector<uint8_t>& head = *head_or;
+  const uint64_t size = main->size();
 
-  if (const char* what = unsupported_signature(head, size, **file)) {
+  if (const char* what = unsupported_signature(head, size, *main)) {
     return Status::NotSupported("'" + path + "': " + what + " is not a supported image format");
   }
   const std::string ext = lower_extension(path);
-  if (looks_like_cue(head) || (ext == "cue" && size < (1u << 20))) return open_cue(path);
-  if (has_raw_sync(head) || size % 2048 == 0) return open_iso(std::move(file).value());
+  if (looks_like_cue(head) || (ext == "cue" && size < (1u << 20))) return open_cue_file(*main, resolve);
+  if (has_raw_sync(head) || size % 2048 == 0) return open_iso(std::move(main));
   if (ext == "bin" || ext == "img" || ext == "raw") {
     return Status::NotSupported("'" + path + "': " + std::to_string(size) +
                                 " bytes without a sync pattern; a BIN file needs its cue sheet (open the .cue)");
   }
   return Status::NotSupported("'" + path + "': unknown image format (not a cue sheet, no raw sync pattern, size " +
                               std::to_string(size) + " is not a multiple of 2048)");
+}
+
+Result<std::vector<std::string>> companion_names(const RandomAccessFile& main) {
+  auto head = read_head(main);
+  if (!head.ok()) return head.status();
+  std::vector<std::string> names;
+  if (looks_like_cue(*head)) {
+    auto text = read_cue_text(main);
+    if (!text.ok()) return text.status();
+    auto sheet = cue::parse_cue_sheet(*text, main.name());
+    if (!sheet.ok()) return sheet.status();
+    for (const auto& f : sheet->files) {
+      if (std::find(names.begin(), names.end(), f.name) == names.end()) names.push_back(f.name);
+    }
+  }
+  return names;
 }
 
 }  // namespace udisc::formats

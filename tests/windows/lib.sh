@@ -30,9 +30,10 @@ setup_wine() {
   fi
 }
 
-# build_exe: configures (once) and builds udisc.exe; sets UDISC_EXE.
+# build_exe [TARGET]: configures (once) and builds udisc.exe (or TARGET, e.g.
+# package) in build/windows; sets UDISC_EXE.
 build_exe() {
-  local start=$SECONDS
+  local target=${1:-udisc} start=$SECONDS
   local launcher=()
   command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
   # The build tree may be shared by tests running at once: one build at a time.
@@ -41,8 +42,8 @@ build_exe() {
     if [ ! -f "$SOURCE_DIR/build/windows/build.ninja" ]; then
       cmake -S "$SOURCE_DIR" --preset windows "${launcher[@]}" >/dev/null
     fi
-    cmake --build "$SOURCE_DIR/build/windows" --target udisc >/dev/null
-  ) 9>"$SOURCE_DIR/build/windows/.build.lock" || fail "cross build of udisc.exe failed (cmake --build --preset windows)"
+    cmake --build "$SOURCE_DIR/build/windows" --target "$target" >/dev/null
+  ) 9>"$SOURCE_DIR/build/windows/.build.lock" || fail "cross build of $target failed (cmake --build build/windows --target $target)"
   UDISC_EXE=$SOURCE_DIR/build/windows/src/cli/udisc.exe
-  echo "udisc.exe up to date in $((SECONDS - start)) s"
+  echo "build/windows: $target up to date in $((SECONDS - start)) s"
 }

@@ -18,6 +18,7 @@ head -c 2048 /dev/urandom > tree/boot.img
 xorriso -as mkisofs -quiet -R -J -V PARITY -b boot.img -no-emul-boot -boot-load-size 4 -o boot.iso tree 2>/dev/null
 "$MAKE_MIXED_CUE" . --iso boot.iso --multisession --audio-tracks 3 --wave --name mixed >/dev/null
 echo "not a disc image" > junk.iso
+cp boot.iso "café-ディスク.iso"  # a name outside any ANSI code page: UTF-8 through udisc.exe's manifest
 
 checked=0
 # same CMD...: runs `udisc CMD` and `udisc.exe CMD` in the fixture directory
@@ -39,6 +40,7 @@ for image in boot.iso mixed.cue; do
   same info --json "$image"
   same verify "$image"
 done
+same info --json "café-ディスク.iso"
 same info junk.iso
 same info missing.cue
 
@@ -59,4 +61,17 @@ for image in boot.iso mixed.cue; do
   checked=$((checked + 1))
   echo "convert $image: $n identical files"
 done
+# FLAC tracks: the Windows build has no libFLAC and must say so (docs/windows-build.md).
+if command -v flac >/dev/null; then
+  wav=$(ls "$WORK/src"/*.wav | head -1)
+  flac -s -f -o "$WORK/src/track.flac" "$wav"
+  printf 'FILE "track.flac" WAVE\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n' > "$WORK/src/flac.cue"
+  "$UDISC" info flac.cue > /dev/null || fail "the Linux udisc cannot read the FLAC cue sheet"
+  rc=0
+  "$WINE" "$UDISC_EXE" info flac.cue > "$WORK/wine.out" 2>&1 || rc=$?
+  [ "$rc" != 0 ] || fail "udisc.exe info of a FLAC cue sheet succeeded without libFLAC"
+  grep -q "track.flac': FLAC audio is not supported by this build of udisc (built without libFLAC); decode the track to WAV (flac -d) and name the .wav in the cue sheet" "$WORK/wine.out" ||
+    { cat "$WORK/wine.out" >&2; fail "udisc.exe does not explain that FLAC is unsupported"; }
+  checked=$((checked + 1))
+fi
 echo "PASS: $checked commands give the same output and bytes on Linux and under Wine"

@@ -1,5 +1,6 @@
-// parse_address/format_address of server.h: portable, shared by both event
-// loops (server.cc on POSIX, server_windows.cc on Windows).
+// parse_address/format_address of server.h for the Windows build. The POSIX
+// server.cc still defines its own copy while it is being reworked on another
+// branch; once that lands, server.cc drops it and both builds compile this file.
 #include <cstdlib>
 
 #include "transport/iscsi/server.h"

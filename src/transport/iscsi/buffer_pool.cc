@@ -4,6 +4,8 @@
 #include <thread>
 #include <vector>
 
+#include "util/per_thread.h"
+
 namespace udisc::iscsi {
 namespace {
 
@@ -19,10 +21,7 @@ struct Pool {
   }
 };
 
-Pool& pool() {
-  thread_local Pool p;
-  return p;
-}
+Pool& pool() { return per_thread<Pool>(); }
 
 int class_of(size_t size) { return std::countr_zero(std::bit_ceil(std::max(size, kMinClass))) - 12; }
 

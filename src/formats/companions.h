@@ -1,0 +1,38 @@
+// Companion files: the other files an image is made of (a cue sheet's FILE
+// entries; for other descriptor formats, the data and sub-channel files
+// beside them).
+//
+// Readers never open companions by path themselves: they ask a FileResolver
+// for a name exactly as the descriptor writes (or implies) it. open_image(path)
+// resolves names on the file system beside the descriptor (folder_resolver);
+// the daemon resolves them to the descriptors the client sent; tests and
+// fuzzers keep them in memory. The client side of the daemon uses
+// companion_path to find the same files the folder resolver would open.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "formats/file.h"
+#include "util/status.h"
+
+namespace udisc::formats {
+
+// Given a companion's name as the descriptor writes it, returns the opened file.
+using FileResolver = std::function<Result<std::shared_ptr<RandomAccessFile>>(const std::string& name)>;
+
+// The folder part of `path` ("" for a bare name, "/" for a file in the root).
+std::string folder_of(const std::string& path);
+
+// Where `written` is found beside a descriptor in `folder`: the name relative
+// to the folder with "\" read as "/"; else its last component matched without
+// case; else the bare file name in the folder, exactly, then without case
+// (images made on Windows name "D:\rips\x.bin" or "X.BIN" for x.bin). Returns
+// the first candidate when nothing matches, so the caller's open() names it.
+std::string companion_path(const std::string& folder, const std::string& written);
+
+// Opens companions on the file system by companion_path's rules.
+FileResolver folder_resolver(const std::string& folder);
+
+}  // namespace udisc::formats
