@@ -187,12 +187,18 @@ void PipeServer::accept_loop() {
       pipe = INVALID_HANDLE_VALUE;
       continue;
     }
+    reap_finished();
     ++clients_;
+    auto done = std::make_shared<std::atomic<bool>>(false);
     std::lock_guard<std::mutex> lock(threads_lock_);
-    threads_.emplace_back([this, pipe] {
-      serve(pipe);
-      --clients_;
-    });
+    threads_.push_back({std::thread([this, pipe, done] {
+                          serve(pipe);
+                          std::lock_guard<std::mutex> closing(threads_lock_);
+                          CloseHandle(pipe);  // under the lock: stop() never disconnects a closed handle
+                          --clients_;
+                          *done = true;
+                        }),
+                        pipe, done});
     pipe = INVALID_HANDLE_VALUE;
   }
 }
@@ -204,16 +210,32 @@ void PipeServer::stop() {
   if (poke != INVALID_HANDLE_VALUE) CloseHandle(poke);
   if (acceptor_.joinable()) acceptor_.join();
   if (first_instance_ != INVALID_HANDLE_VALUE) CloseHandle(first_instance_);
-  std::vector<std::thread> threads;
+  std::vector<ClientThread> threads;
   {
     std::lock_guard<std::mutex> lock(threads_lock_);
     threads.swap(threads_);
+    // A client that stays connected blocks its thread in ReadFile:
+    // disconnecting the pipe ends that read.
+    for (auto& t : threads) {
+      if (!*t.done) DisconnectNamedPipe(t.pipe);
+    }
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads) t.thread.join();
+}
+
+void PipeServer::reap_finished() {
+  std::lock_guard<std::mutex> lock(threads_lock_);
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    if (*it->done) {
+      it->thread.join();
+      it = threads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void PipeServer::serve(HANDLE pipe) {
-  UniqueHandle owned(pipe);
   auto send = [&](const std::string& reply) {
     DWORD wrote = 0;
     return WriteFile(pipe, reply.data(), static_cast<DWORD>(reply.size()), &wrote, nullptr) && wrote == reply.size();

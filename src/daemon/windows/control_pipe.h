@@ -79,8 +79,16 @@ class PipeServer {
   std::atomic<size_t> clients_{0};
   HANDLE first_instance_ = INVALID_HANDLE_VALUE;
   std::thread acceptor_;
+  // One thread per connected client; finished ones are joined as new
+  // clients arrive, so a long-running service keeps only the live ones.
+  struct ClientThread {
+    std::thread thread;
+    HANDLE pipe = INVALID_HANDLE_VALUE;  // owned by the thread; stop() disconnects it
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  void reap_finished();
   std::mutex threads_lock_;
-  std::vector<std::thread> threads_;
+  std::vector<ClientThread> threads_;
 };
 
 // The caller of the pipe's current request, from its impersonation token.

@@ -150,6 +150,36 @@ TEST_F(ControlPipeTest, TwoClientsAtOnce) {
 
 bool under_wine() { return GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "wine_get_version") != nullptr; }
 
+TEST_F(ControlPipeTest, StopEndsIdleConnections) {
+  auto idle = PipeClient::connect(name_);
+  ASSERT_TRUE(idle.ok());
+  ASSERT_TRUE(call(*idle, {{"v", 1}, {"id", 1}, {"op", "hello"}})["ok"].get<bool>());
+  const ULONGLONG start = GetTickCount64();
+  server_->stop();  // must not wait for the idle client to hang up
+  EXPECT_LT(GetTickCount64() - start, 5000u);
+  EXPECT_FALSE(idle->call(R"({"v":1,"id":2,"op":"hello"})").ok());
+}
+
+TEST_F(ControlPipeTest, ManyClientsOneAfterAnother) {
+  // More than max_clients (4) one after another: finished threads are reaped,
+  // so all are served (a client may be told "too many" while the previous
+  // one's thread is still ending; it tries again).
+  int served = 0;
+  for (int i = 0; i < 40; ++i) {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      auto c = PipeClient::connect(name_);
+      ASSERT_TRUE(c.ok()) << i << ": " << c.status().message();
+      json r = call(*c, {{"v", 1}, {"id", i}, {"op", "hello"}});
+      if (r.value("ok", false)) {
+        ++served;
+        break;
+      }
+      Sleep(50);
+    }
+  }
+  EXPECT_EQ(served, 40);
+}
+
 TEST_F(ControlPipeTest, PipeCarriesTheExplicitDacl) {
   auto client = PipeClient::connect(name_);
   ASSERT_TRUE(client.ok());
