@@ -177,29 +177,32 @@ void PipeServer::accept_loop() {
       pipe = INVALID_HANDLE_VALUE;
       continue;
     }
+    // The next instance exists before this one is handed over, so a client
+    // arriving meanwhile finds the pipe busy (and waits), never missing.
+    HANDLE client = pipe;
+    Result<HANDLE> next = create_instance(false);
+    pipe = next.ok() ? *next : INVALID_HANDLE_VALUE;
     if (clients_ >= max_clients_) {
       std::string busy = error_line(daemon::ErrorCode::limit, "too many clients");
       DWORD wrote = 0;
-      WriteFile(pipe, busy.data(), static_cast<DWORD>(busy.size()), &wrote, nullptr);
-      FlushFileBuffers(pipe);
-      DisconnectNamedPipe(pipe);
-      CloseHandle(pipe);
-      pipe = INVALID_HANDLE_VALUE;
+      WriteFile(client, busy.data(), static_cast<DWORD>(busy.size()), &wrote, nullptr);
+      FlushFileBuffers(client);
+      DisconnectNamedPipe(client);
+      CloseHandle(client);
       continue;
     }
     reap_finished();
     ++clients_;
     auto done = std::make_shared<std::atomic<bool>>(false);
     std::lock_guard<std::mutex> lock(threads_lock_);
-    threads_.push_back({std::thread([this, pipe, done] {
-                          serve(pipe);
+    threads_.push_back({std::thread([this, client, done] {
+                          serve(client);
                           std::lock_guard<std::mutex> closing(threads_lock_);
-                          CloseHandle(pipe);  // under the lock: stop() never disconnects a closed handle
+                          CloseHandle(client);  // under the lock: stop() never disconnects a closed handle
                           --clients_;
                           *done = true;
                         }),
-                        pipe, done});
-    pipe = INVALID_HANDLE_VALUE;
+                        client, done});
   }
 }
 
