@@ -57,7 +57,8 @@ stop_service() {
 start_service() {
   "$WINE" "$UDISC_EXE" service --foreground --fake-initiator --state "$STATE" >>"$WINE_WORK/service.log" 2>&1 &
   SVC_PID=$!
-  for _ in $(seq 50); do udisc list >/dev/null 2>&1 && return 0; sleep 0.2; done
+  # Wine starts a process in about a second, far slower on a loaded machine.
+  for _ in $(seq 150); do udisc list >/dev/null 2>&1 && return 0; sleep 0.2; done
   cat "$WINE_WORK/service.log"
   fail "the service did not answer on $UDISC_PIPE"
 }
