@@ -12,7 +12,7 @@ packages=(
   libcdio-utils cdparanoia sg3-utils dvd+rw-tools
   libiscsi-bin open-iscsi tgt qemu-system-x86 qemu-block-extra qemu-utils
   busybox-static cpio kmod iperf3
-  python3 python3-crcmod genisoimage xz-utils gzip
+  python3 python3-crcmod genisoimage xz-utils gzip googletest
   # images from URLs: libcurl, and nginx (with openssl for its test CA) as the server in the tests
   libcurl4-openssl-dev nginx openssl
   # the Windows build (cmake/mingw-w64.cmake) and its tests under Wine

@@ -131,29 +131,6 @@ Result<FileRecord> describe_fd(int fd, const std::string& what) {
   return r;
 }
 
-Result<formats::ImagePtr> open_image_from_files(
-    std::shared_ptr<formats::RandomAccessFile> main,
-    std::map<std::string, std::shared_ptr<formats::RandomAccessFile>> companions) {
-  if (main == nullptr) return Status::InvalidArgument("no image descriptor");
-  auto wanted = formats::companion_names(*main);
-  if (!wanted.ok()) return wanted.status();
-  if (wanted->empty() && !companions.empty()) {
-    return Status::InvalidArgument("'" + main->name() + "' is an image of one file, yet " +
-                                   std::to_string(companions.size()) + " companion files were sent with it");
-  }
-  const std::string& name = main->name();
-  formats::FileResolver resolve =
-      [&companions, &name](const std::string& ref) -> Result<std::shared_ptr<formats::RandomAccessFile>> {
-    auto it = companions.find(ref);
-    if (it == companions.end()) {
-      return Status::NotFound("'" + name + "': file '" + ref +
-                              "' that the image needs was not sent with it (send one descriptor per companion file)");
-    }
-    return it->second;
-  };
-  return formats::open_image(std::move(main), resolve);
-}
-
 Result<OpenedImage> open_received_image(const ImageSpec& spec, std::vector<UniqueFd> fds) {
   const std::string shown = spec.path.empty() ? std::string("image") : "'" + spec.path + "'";
   if (fds.size() != 1 + spec.files.size()) {
@@ -302,26 +279,6 @@ Result<OpenedImage> reopen_image(const ImageRecord& record, uid_t uid, gid_t gid
     fds.push_back(std::move(opened[i].value()));
   }
   return open_received_image(spec, std::move(fds));
-}
-
-Status companion_files(const std::string& image_path, std::vector<std::string>* refs, std::vector<std::string>* paths) {
-  refs->clear();
-  paths->clear();
-  auto main = formats::open_file(image_path);
-  if (!main.ok()) return Status::Ok();  // the caller's open() reports the error
-  if ((*main)->size() == 0) return Status::Ok();
-  auto names = formats::companion_names(**main);
-  if (!names.ok()) return names.status();
-  if (names->size() > kMaxImageFiles - 1) {
-    return Status::InvalidArgument("'" + image_path + "' names " + std::to_string(names->size()) +
-                                   " files; at most " + std::to_string(kMaxImageFiles - 1));
-  }
-  const std::string folder = formats::folder_of(image_path);
-  for (const std::string& ref : *names) {
-    refs->push_back(ref);
-    paths->push_back(formats::companion_path(folder, ref));
-  }
-  return Status::Ok();
 }
 
 }  // namespace udisc::daemon

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/image_files.h"
 #include "daemon/protocol.h"
 #include "daemon/state.h"
 #include "daemon/unix_socket.h"
@@ -61,15 +62,6 @@ std::vector<Result<UniqueFd>> open_as_user(const std::vector<std::string>& paths
 // file nor a block device or is not open for reading.
 Result<FileRecord> describe_fd(int fd, const std::string& what);
 
-// Opens an image from an already-open main file and its companions (cue
-// sheet references -> files). Chooses the reader by content.
-Result<formats::ImagePtr> open_image_from_files(
-    std::shared_ptr<formats::RandomAccessFile> main,
-    std::map<std::string, std::shared_ptr<formats::RandomAccessFile>> companions);
 
-// Client side: the companion files an image needs (for a cue sheet, the
-// FILE entries, resolved against the sheet's folder). `refs` receives the
-// names as written in the sheet, `paths` where the client finds them.
-Status companion_files(const std::string& image_path, std::vector<std::string>* refs, std::vector<std::string>* paths);
 
 }  // namespace udisc::daemon
