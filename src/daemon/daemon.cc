@@ -54,6 +54,11 @@ std::shared_ptr<device::Drive> make_engine(const device::Identity& identity) {
 
 const char* tray_name(device::TrayState t) { return t == device::TrayState::open ? "open" : "closed"; }
 
+// How the log names an image: its path, or its URL without query.
+std::string image_name_for_log(const ImageRecord& image) {
+  return image.url.empty() ? image.image.path : url_for_log(image.url);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- Controller
@@ -104,7 +109,7 @@ Status Controller::restore() {
       auto done = reopening.at(rec.number).wait_until(deadline);
       Result<OpenedImage> opened =
           done ? std::move(*done)
-               : Result<OpenedImage>(Status::IoError("'" + rec.image->image.path + "' did not open within " +
+               : Result<OpenedImage>(Status::IoError("'" + image_name_for_log(*rec.image) + "' did not open within " +
                                                      std::to_string(options_.restore_timeout.count()) +
                                                      " ms (a stalled file system?)"));
       if (opened.ok()) {
@@ -220,7 +225,8 @@ Controller::Reply Controller::op_hello(const Credentials& who) {
             {"backend_available", avail.ok()},
             {"uid", who.uid},
             {"pid", static_cast<int64_t>(::getpid())},
-            {"drives", drives_.size()}};
+            {"drives", drives_.size()},
+            {"features", json::array({"image_url"})}};
   if (!avail.ok()) r["backend_problem"] = avail.message();
   return {std::nullopt, r};
 }
@@ -251,7 +257,13 @@ json Controller::drive_json(const Entry& e, const Credentials& who) const {
     json img = {{"format", e.record.image->format},
                 {"sectors", e.image->disc().leadout_lba()},
                 {"persistent", e.record.image->reopenable}};
-    if (mine) {
+    if (mine && !e.record.image->url.empty()) {
+      // The URL is the owner's to see, as a path is; credentials and the CA
+      // bundle are never shown to anyone.
+      img["url"] = e.record.image->url;
+      img["path"] = e.record.image->url;
+      img["files"] = json::array();
+    } else if (mine) {
       img["path"] = e.record.image->image.path;
       json files = json::array();
       for (const auto& f : e.record.image->files) files.push_back(f.path);
@@ -356,7 +368,7 @@ Controller::Reply Controller::create_drive(std::optional<uint32_t> number, const
   drives_.emplace(*number, std::move(e));
   persist();
   log("drive " + std::to_string(*number) + " created by uid " + std::to_string(who.uid) +
-      (ref.record.image ? " with '" + ref.record.image->image.path + "'" : ""));
+      (ref.record.image ? " with '" + image_name_for_log(*ref.record.image) + "'" : ""));
   return {std::nullopt, json{{"drive", drive_json(ref, who)}, {"created", true}}};
 }
 
@@ -374,18 +386,22 @@ Result<OpenedImage> Controller::open_image_bounded(const ImageSpec& image, std::
                                    " sent earlier is still being read (a stalled file system?); try again once it "
                                    "answers");
   }
+  // A URL is fetched here too: the worker's deadline bounds a slow server as
+  // it bounds a stalled file system.
   BackgroundJob<Result<OpenedImage>> job(
       [image, fds = std::make_shared<std::vector<UniqueFd>>(std::move(fds))]() -> Result<OpenedImage> {
+        if (!image.url.empty()) return open_url_image(image);
         return open_received_image(image, std::move(*fds));
       });
   auto done = job.wait_until(std::chrono::steady_clock::now() + options_.probe_timeout);
   if (done) return std::move(*done);
   probes.push_back(job.running_probe());
-  log("uid " + std::to_string(uid) + ": reading '" + image.path + "' takes longer than " +
-      std::to_string(options_.probe_timeout.count()) + " ms; request refused");
-  return Status::IoError("'" + image.path + "' did not answer within " +
-                         std::to_string(options_.probe_timeout.count()) +
-                         " ms (is it on a slow or stalled file system?)");
+  const bool url = !image.url.empty();
+  log("uid " + std::to_string(uid) + ": reading '" + (url ? url_for_log(image.url) : image.path) +
+      "' takes longer than " + std::to_string(options_.probe_timeout.count()) + " ms; request refused");
+  return Status::IoError("'" + (url ? image.url : image.path) + "' did not answer within " +
+                         std::to_string(options_.probe_timeout.count()) + " ms" +
+                         (url ? " (is the server slow or down?)" : " (is it on a slow or stalled file system?)"));
 }
 
 Controller::Reply Controller::insert_into(Entry& e, const ImageSpec& image, bool force, std::vector<UniqueFd> fds,
@@ -408,7 +424,7 @@ Controller::Reply Controller::insert_into(Entry& e, const ImageSpec& image, bool
     }
   }
   persist();
-  log("drive " + std::to_string(e.record.number) + ": inserted '" + e.record.image->image.path + "'");
+  log("drive " + std::to_string(e.record.number) + ": inserted '" + image_name_for_log(*e.record.image) + "'");
   return {std::nullopt, json{}};
 }
 
