@@ -491,8 +491,8 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
       "(made if it does not exist).\n\n"
       "IMAGE may be an http:// or https:// URL: the daemon then reads the disc from the server on demand (range\n"
       "requests), with your credentials (--auth-file, or $UDISC_HTTP_AUTH) and CA bundle (--ca-file), which this\n"
-      "command reads and sends; the drive, its URL and the credentials stay yours (`udisc list` shows the URL to\n"
-      "you, never the credentials).\n\n"
+      "command reads and sends; the drive, its URL and the credentials stay yours (list shows the URL to you,\n"
+      "and the credentials to no one).\n\n"
       "Exit status: 0 the drive holds the disc; 1 the daemon refused (bad image, locked drive, not yours);\n"
       "69 no daemon runs or this machine cannot make local drives (see `udisc doctor`); 77 permission denied.\n\n"
       "Examples:\n  udisc mount game.cue\n  udisc mount --drive 2 backup.iso");
