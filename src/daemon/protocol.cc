@@ -287,24 +287,27 @@ std::variant<Request, ParseError> parse_request(std::string_view line) {
                    req.id);
       }
     }
-    if (img.contains("auth")) {
-      if (spec.url.empty()) return bad("field 'image.auth' needs field 'image.url'", req.id);
-      if (!img["auth"].is_string() || img["auth"].get_ref<const std::string&>().size() > kMaxAuthLength) {
-        return bad("field 'image.auth' must be a string of at most " + std::to_string(kMaxAuthLength) + " bytes",
-                   req.id);
+    // What the daemon fetches the URL with: the caller's credentials and CA bundle, as text.
+    struct UrlField {
+      const char* name;
+      size_t max;
+      std::string ImageSpec::*member;
+    };
+    static constexpr UrlField kUrlFields[] = {{"auth", kMaxAuthLength, &ImageSpec::auth},
+                                              {"ca_pem", kMaxCaPemBytes, &ImageSpec::ca_pem}};
+    for (const auto& f : kUrlFields) {
+      if (!img.contains(f.name)) continue;
+      const std::string field = std::string("image.") + f.name;
+      if (spec.url.empty()) return bad("field '" + field + "' needs field 'image.url'", req.id);
+      if (!img[f.name].is_string() || img[f.name].get_ref<const std::string&>().size() > f.max) {
+        return bad("field '" + field + "' must be a string of at most " + std::to_string(f.max) + " bytes", req.id);
       }
-      spec.auth = img["auth"].get<std::string>();
+      spec.*(f.member) = img[f.name].get<std::string>();
+    }
+    if (!spec.auth.empty()) {
       if (auto c = remote::parse_credentials(spec.auth, "field 'image.auth'"); !c.ok()) {
         return bad(c.status().message(), req.id);
       }
-    }
-    if (img.contains("ca_pem")) {
-      if (spec.url.empty()) return bad("field 'image.ca_pem' needs field 'image.url'", req.id);
-      if (!img["ca_pem"].is_string() || img["ca_pem"].get_ref<const std::string&>().size() > kMaxCaPemBytes) {
-        return bad("field 'image.ca_pem' must be PEM text of at most " + std::to_string(kMaxCaPemBytes) + " bytes",
-                   req.id);
-      }
-      spec.ca_pem = img["ca_pem"].get<std::string>();
     }
     req.image = std::move(spec);
   }
