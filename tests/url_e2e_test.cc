@@ -161,6 +161,52 @@ TEST_F(UrlTest, HttpsWithACaFileAndCredentialsFromAFile) {
   EXPECT_NE(in_url.err.find("--auth-file"), std::string::npos) << in_url.err;
 }
 
+// README's line, run as written: "URL" and "udisc" stand for the nginx URL
+// and the binary under test; ca.crt and token.txt are in the current folder.
+constexpr const char* kReadmeMountUrl = "udisc mount --ca-file ca.crt --auth-file token.txt URL";
+
+TEST_F(UrlTest, MountAUrlThroughTheDaemon) {
+  const std::string socket = (dir_ / "control.sock").string();
+  const pid_t daemon = ::fork();
+  if (daemon == 0) {
+    const std::string cmd = "exec " + quote(UDISC_BIN) + " daemon --backend none --socket " + quote(socket) +
+                            " --state " + quote((dir_ / "state" / "state.json").string()) + " 2>" +
+                            quote((dir_ / "daemon.log").string());
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 100 && !fs::exists(socket); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  fs::copy_file(server_->ca_file(), dir_ / "ca.crt");
+  std::ofstream(dir_ / "token.txt") << "bearer " << Nginx::kBearerToken << "\n";
+  const std::string url = server_->url("/private/disc.iso", /*tls=*/true);
+  std::string line = kReadmeMountUrl;
+  line.replace(line.find("URL"), 3, quote(url));
+  line.replace(0, 5, quote(UDISC_BIN));
+  const std::string env = "cd " + quote(dir_.string()) + " && UDISC_SOCKET=" + quote(socket) + " ";
+  Ran mounted = sh(env + line);
+  EXPECT_EQ(mounted.status, 0) << mounted.err;
+  EXPECT_NE(mounted.out.find("drive 0"), std::string::npos) << mounted.out;
+  Ran listed = sh(env + quote(UDISC_BIN) + " status");
+  EXPECT_EQ(listed.status, 0) << listed.err;
+  EXPECT_NE(listed.out.find(url), std::string::npos) << listed.out;
+  Ran as_json = sh(env + quote(UDISC_BIN) + " list --json");
+  EXPECT_NE(as_json.out.find(url), std::string::npos) << as_json.out;
+  // Without the token: a clear refusal, and no second drive.
+  Ran refused = sh(env + quote(UDISC_BIN) + " mount --ca-file ca.crt " + quote(url));
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.err.find("HTTP 401"), std::string::npos) << refused.err;
+  Ran ftp = sh(env + quote(UDISC_BIN) + " insert 0 ftp://127.0.0.1/disc.iso");
+  EXPECT_EQ(ftp.status, 1);
+  Ran unmounted = sh(env + quote(UDISC_BIN) + " unmount 0");
+  EXPECT_EQ(unmounted.status, 0) << unmounted.err;
+  ::kill(daemon, SIGTERM);
+  ::waitpid(daemon, nullptr, 0);
+  for (const std::string& text : {mounted.out, mounted.err, listed.out, as_json.out, refused.err,
+                                  slurp(dir_ / "daemon.log")}) {
+    EXPECT_EQ(text.find(Nginx::kBearerToken), std::string::npos) << text;
+  }
+}
+
 TEST_F(UrlTest, AServerWithoutRangesOrWithoutTheFileIsAClearError) {
   Ran no_ranges = udisc("info " + quote(server_->url("/noranges/disc.iso")));
   EXPECT_EQ(no_ranges.status, 1);

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/image_location.h"
 #include "daemon/client.h"
 #include "daemon/daemon.h"
 #include "daemon/tcmu_backend.h"
@@ -227,16 +228,29 @@ int run_daemon(const std::string& backend_name, const std::string& socket, const
 // ---- mount / insert --------------------------------------------------------
 
 int send_image(const std::string& socket, Op op, const std::string& image_path, const std::optional<std::string>& drive,
-               bool force, bool as_json, const std::string& kind = "") {
-  auto image = daemon::open_image_to_send(image_path);
-  if (!image.ok()) {
-    print_error(image.status().message());
-    return kExitRefused;
+               bool force, bool as_json, const LocationOptions& location, const std::string& kind = "") {
+  // A file is opened here, with the caller's rights, and travels as
+  // descriptors; a URL travels as text and the daemon fetches it.
+  daemon::ImageToSend image;
+  if (remote::is_url(image_path)) {
+    auto spec = daemon::url_image_spec(image_path, location.ca_file, location.auth_file);
+    if (!spec.ok()) {
+      print_error(spec.status().message());
+      return kExitRefused;
+    }
+    image.spec = std::move(spec).value();
+  } else {
+    auto opened = daemon::open_image_to_send(image_path);
+    if (!opened.ok()) {
+      print_error(opened.status().message());
+      return kExitRefused;
+    }
+    image = std::move(opened).value();
   }
   Connection c = connect_or_report(socket, op == Op::mount);
   if (!c.client) return c.exit_code;
   json req = daemon::make_request(op, 0);
-  req["image"] = image->spec;
+  req["image"] = image.spec;
   if (drive) {
     auto d = parse_drive(*drive);
     if (!d) return 2;
@@ -245,7 +259,7 @@ int send_image(const std::string& socket, Op op, const std::string& image_path, 
   if (force) req["force"] = true;
   if (!kind.empty()) req["identity"] = {{"kind", kind}};
   int exit_code = 0;
-  const auto fds = image->raw_fds();
+  const auto fds = image.raw_fds();
   auto result = call_or_report(*c.client, req, exit_code, fds);
   if (!result) return exit_code;
   const json& d = (*result)["drive"];
@@ -433,6 +447,7 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
     bool force = false;
     bool json = false;
     std::string vendor, product, revision, serial, kind;
+    LocationOptions location;
   };
   auto o = std::make_shared<Options>();
 
@@ -477,10 +492,17 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
       "the device node (/dev/srN) once the kernel has created it. Mount the file system as with any optical\n"
       "drive, e.g. `mount /dev/sr0 /mnt` or through your desktop. With --drive N the disc goes into drive N\n"
       "(made if it does not exist).\n\n"
+      "IMAGE may be an http:// or https:// URL: the daemon then reads the disc from the server on demand (range\n"
+      "requests), with your credentials (--auth-file, or $UDISC_HTTP_AUTH) and CA bundle (--ca-file), which this\n"
+      "command reads and sends; the drive, its URL and the credentials stay yours (list shows the URL to you,\n"
+      "and the credentials to no one).\n\n"
       "Exit status: 0 the drive holds the disc; 1 the daemon refused (bad image, locked drive, not yours);\n"
       "69 no daemon runs or this machine cannot make local drives (see `udisc doctor`); 77 permission denied.\n\n"
       "Examples:\n  udisc mount game.cue\n  udisc mount --drive 2 backup.iso");
-  m->add_option("IMAGE", o->image, "Disc image: ISO, or the cue sheet of a BIN/CUE")->required()->type_name("");
+  m->add_option("IMAGE", o->image, "Disc image: ISO, or the cue sheet of a BIN/CUE; a path or an http(s) URL")
+      ->required()
+      ->type_name("");
+  add_location_options(m, o->location);
   m->add_option("--drive", o->drive_opt, "Drive number or device node to use")->type_name("DRIVE");
   m->add_option("--kind", o->kind, "For a new drive: cd, dvd or bd (default bd: reads every disc)")
       ->check(CLI::IsMember({"cd", "dvd", "bd"}));
@@ -488,7 +510,7 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
   m->add_flag("--json", o->json, "Print the daemon's answer as JSON");
   add_socket_option(m, o->socket);
   m->callback([o, &exit_code] {
-    exit_code = send_image(o->socket, Op::mount, o->image, o->drive_opt, o->force, o->json, o->kind);
+    exit_code = send_image(o->socket, Op::mount, o->image, o->drive_opt, o->force, o->json, o->location, o->kind);
   });
 
   // insert
@@ -499,12 +521,15 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
       "node. Refused while a mounted file system locks the drive, unless --force.\n\n"
       "Example:\n  udisc insert /dev/sr0 disc2.iso");
   ins->add_option("DRIVE", o->drive, "Drive number or device node")->required()->type_name("");
-  ins->add_option("IMAGE", o->image, "Disc image: ISO, or the cue sheet of a BIN/CUE")->required()->type_name("");
+  ins->add_option("IMAGE", o->image, "Disc image: ISO, or the cue sheet of a BIN/CUE; a path or an http(s) URL")
+      ->required()
+      ->type_name("");
+  add_location_options(ins, o->location);
   ins->add_flag("--force", o->force, "Replace the disc even while the drive is locked");
   ins->add_flag("--json", o->json, "Print the daemon's answer as JSON");
   add_socket_option(ins, o->socket);
   ins->callback(
-      [o, &exit_code] { exit_code = send_image(o->socket, Op::insert, o->image, o->drive, o->force, o->json); });
+      [o, &exit_code] { exit_code = send_image(o->socket, Op::insert, o->image, o->drive, o->force, o->json, o->location); });
 
   // list
   auto* l = app.add_subcommand("list", "List the drives: device nodes, images, tray state");

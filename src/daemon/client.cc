@@ -6,9 +6,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "daemon/daemon.h"
 #include "daemon/image_source.h"
+#include "remote/http_file.h"
 
 namespace udisc::daemon {
 
@@ -112,6 +115,30 @@ Result<ImageToSend> open_image_to_send(const std::string& path) {
     out.fds.push_back(std::move(f));
   }
   return out;
+}
+
+Result<nlohmann::json> url_image_spec(const std::string& url, const std::string& ca_file,
+                                      const std::string& auth_file) {
+  if (Status s = check_image_url(url); !s.ok()) return Status::InvalidArgument("'" + url + "': " + s.message());
+  json spec = {{"url", url}};
+  auto credentials = remote::load_credentials(auth_file);
+  if (!credentials.ok()) return credentials.status();
+  if (credentials->kind != remote::Credentials::Kind::none) spec["auth"] = remote::credentials_line(*credentials);
+  if (!ca_file.empty()) {
+    std::ifstream in(ca_file, std::ios::binary);
+    if (!in) return Status::NotFound("--ca-file '" + ca_file + "': " + std::strerror(errno));
+    std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (pem.size() > kMaxCaPemBytes) {
+      return Status::InvalidArgument("--ca-file '" + ca_file + "' is " + std::to_string(pem.size()) +
+                                     " bytes; the daemon takes at most " + std::to_string(kMaxCaPemBytes) +
+                                     " (give the bundle of the CAs this server needs, not the whole system store)");
+    }
+    if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      return Status::InvalidArgument("--ca-file '" + ca_file + "' holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+    }
+    spec["ca_pem"] = std::move(pem);
+  }
+  return spec;
 }
 
 }  // namespace udisc::daemon

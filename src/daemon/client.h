@@ -61,4 +61,11 @@ struct ImageToSend {
 // cue reader resolves them). Errors name the file and errno text.
 Result<ImageToSend> open_image_to_send(const std::string& path);
 
+// The "image" argument for an http(s) URL the daemon fetches: no
+// descriptors; the credentials from `auth_file` (or $UDISC_HTTP_AUTH) and
+// the PEM text of `ca_file` (when given), both read here with the caller's
+// rights. Errors name the file.
+Result<nlohmann::json> url_image_spec(const std::string& url, const std::string& ca_file,
+                                      const std::string& auth_file);
+
 }  // namespace udisc::daemon

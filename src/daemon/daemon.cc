@@ -54,6 +54,11 @@ std::shared_ptr<device::Drive> make_engine(const device::Identity& identity) {
 
 const char* tray_name(device::TrayState t) { return t == device::TrayState::open ? "open" : "closed"; }
 
+// How the log names an image: its path, or its URL without query.
+std::string image_name_for_log(const ImageRecord& image) {
+  return image.url.empty() ? image.image.path : url_for_log(image.url);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- Controller
@@ -104,7 +109,7 @@ Status Controller::restore() {
       auto done = reopening.at(rec.number).wait_until(deadline);
       Result<OpenedImage> opened =
           done ? std::move(*done)
-               : Result<OpenedImage>(Status::IoError("'" + rec.image->image.path + "' did not open within " +
+               : Result<OpenedImage>(Status::IoError("'" + image_name_for_log(*rec.image) + "' did not open within " +
                                                      std::to_string(options_.restore_timeout.count()) +
                                                      " ms (a stalled file system?)"));
       if (opened.ok()) {
@@ -213,6 +218,9 @@ std::variant<std::string, PendingRequest> Controller::begin_line(std::string_vie
       pending.job_ = std::make_unique<BackgroundJob<Result<OpenedImage>>>(
           [image = *req.image, files = std::make_shared<std::vector<UniqueFd>>(std::move(mine)),
            reader = options_.read_image]() {
+            // A URL is fetched here too: the deadline bounds a slow server as
+            // it bounds a stalled file system.
+            if (!image.url.empty()) return open_url_image(image);
             return reader ? reader(image, std::move(*files)) : open_received_image(image, std::move(*files));
           },
           std::move(wake));
@@ -235,11 +243,12 @@ std::optional<std::string> Controller::finish(PendingRequest& pending, std::chro
     if (now < pending.deadline_) return std::nullopt;
     abandon(pending);
     const std::string ms = std::to_string(options_.probe_timeout.count());
-    log("uid " + std::to_string(pending.who_.uid) + ": reading '" + req.image->path + "' takes longer than " + ms +
-        " ms; request refused");
+    const bool url = !req.image->url.empty();
+    log("uid " + std::to_string(pending.who_.uid) + ": reading '" + (url ? url_for_log(req.image->url) : req.image->path) +
+        "' takes longer than " + ms + " ms; request refused");
     return make_error_reply(req.id, ErrorCode::bad_image,
-                            "'" + req.image->path + "' did not answer within " + ms +
-                                " ms (is it on a slow or stalled file system?)");
+                            "'" + (url ? req.image->url : req.image->path) + "' did not answer within " + ms +
+                                (url ? " ms (is the server slow or down?)" : " ms (is it on a slow or stalled file system?)"));
   }
   pending.job_.reset();
   try {
@@ -268,6 +277,7 @@ Result<OpenedImage> Controller::image_for(const ImageSpec& image, std::vector<Un
     read_ahead_.reset();
     return r;
   }
+  if (!image.url.empty()) return open_url_image(image);
   return open_received_image(image, std::move(fds));
 }
 
@@ -302,7 +312,8 @@ Controller::Reply Controller::op_hello(const Credentials& who) {
             {"backend_available", avail.ok()},
             {"uid", who.uid},
             {"pid", static_cast<int64_t>(::getpid())},
-            {"drives", drives_.size()}};
+            {"drives", drives_.size()},
+            {"features", json::array({"image_url"})}};
   if (!avail.ok()) r["backend_problem"] = avail.message();
   return {std::nullopt, r};
 }
@@ -333,7 +344,13 @@ json Controller::drive_json(const Entry& e, const Credentials& who) const {
     json img = {{"format", e.record.image->format},
                 {"sectors", e.image->disc().leadout_lba()},
                 {"persistent", e.record.image->reopenable}};
-    if (mine) {
+    if (mine && !e.record.image->url.empty()) {
+      // The URL is the owner's to see, as a path is; credentials and the CA
+      // bundle are never shown to anyone.
+      img["url"] = e.record.image->url;
+      img["path"] = e.record.image->url;
+      img["files"] = json::array();
+    } else if (mine) {
       img["path"] = e.record.image->image.path;
       json files = json::array();
       for (const auto& f : e.record.image->files) files.push_back(f.path);
@@ -438,7 +455,7 @@ Controller::Reply Controller::create_drive(std::optional<uint32_t> number, const
   drives_.emplace(*number, std::move(e));
   persist();
   log("drive " + std::to_string(*number) + " created by uid " + std::to_string(who.uid) +
-      (ref.record.image ? " with '" + ref.record.image->image.path + "'" : ""));
+      (ref.record.image ? " with '" + image_name_for_log(*ref.record.image) + "'" : ""));
   return {std::nullopt, json{{"drive", drive_json(ref, who)}, {"created", true}}};
 }
 
@@ -467,7 +484,7 @@ Controller::Reply Controller::insert_into(Entry& e, const ImageSpec& image, bool
     }
   }
   persist();
-  log("drive " + std::to_string(e.record.number) + ": inserted '" + e.record.image->image.path + "'");
+  log("drive " + std::to_string(e.record.number) + ": inserted '" + image_name_for_log(*e.record.image) + "'");
   return {std::nullopt, json{}};
 }
 

@@ -133,7 +133,7 @@ class Controller {
                                                        std::deque<UniqueFd>& fds, std::function<void()> wake);
   // The reply of a pending request once its image is read, or an error once
   // `now` is past its deadline (the read is abandoned and counted against
-  // its user, see open_image_bounded); nullopt while it is still running.
+  // its user); nullopt while it is still running.
   std::optional<std::string> finish(PendingRequest& pending, std::chrono::steady_clock::time_point now);
   // The connection went away: the read, if still running, counts against its user.
   void abandon(PendingRequest& pending);

@@ -1,7 +1,8 @@
 // The daemon end to end over a real Unix socket (backend "none"): images as
 // SCM_RIGHTS descriptors, ownership between two real uids (SO_PEERCRED; the
 // other uid runs in a child process), locked drives, malformed input, slow
-// clients, 16 drives, and a restart from the state file.
+// clients, 16 drives, and a restart from the state file; images the daemon
+// fetches from URLs on a real nginx (DaemonUrlTest).
 #include "daemon/daemon.h"
 
 #include <dirent.h>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "daemon/client.h"
+#include "remote/testing/nginx.h"
 
 namespace udisc::daemon {
 namespace {
@@ -927,6 +929,201 @@ TEST_F(DaemonTest, AnImageTurnedIntoAFifoDoesNotHangTheRestart) {
   ASSERT_EQ(l.result["drives"].size(), 1u);
   EXPECT_TRUE(l.result["drives"][0]["image"].is_null());
   EXPECT_TRUE(log_contains("not a regular file or block device"));
+}
+
+// ---- images the daemon fetches from a URL (a real nginx on 127.0.0.1) ----
+
+class DaemonUrlTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    DaemonTest::SetUp();
+    if (!remote::Nginx::available()) GTEST_SKIP() << "nginx is not installed (tools/install-deps.sh)";
+    nginx_ = std::make_unique<remote::Nginx>();
+    const std::string iso = make_iso("web.iso", 150, 0x5A);
+    fs::copy_file(iso, nginx_->root() / "disc.iso");
+    fs::permissions(nginx_->root() / "disc.iso", fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+    ASSERT_TRUE(nginx_->start()) << nginx_->error();
+    token_file_ = (dir_ / "token.txt").string();
+    std::ofstream(token_file_) << "bearer " << remote::Nginx::kBearerToken << "\n";
+  }
+  void TearDown() override {
+    nginx_.reset();
+    DaemonTest::TearDown();
+  }
+
+  // A mount of `url` with the "image" argument url_image_spec builds.
+  Reply mount_url(Client& c, const std::string& url, const std::string& ca_file = "", const std::string& auth = "") {
+    auto spec = url_image_spec(url, ca_file, auth);
+    EXPECT_TRUE(spec.ok()) << spec.status().message();
+    return call(c, {{"op", "mount"}, {"image", spec.ok() ? *spec : json()}});
+  }
+
+  // Everything a reply or the log said must not hold the secret.
+  void expect_no_secret(const std::string& text, const std::string& where) {
+    EXPECT_EQ(text.find(remote::Nginx::kBearerToken), std::string::npos) << where << ": " << text;
+    EXPECT_EQ(text.find("BEGIN CERTIFICATE"), std::string::npos) << where << ": " << text;
+  }
+
+  std::unique_ptr<remote::Nginx> nginx_;
+  std::string token_file_;
+};
+
+TEST_F(DaemonUrlTest, MountListOwnershipSecretsErrorsAndRestart) {
+  start();
+  Client c = client();
+  const std::string plain = nginx_->url("/disc.iso");
+  const std::string secret = nginx_->url("/private/disc.iso", true);
+  std::string replies;
+
+  // Plain http: the daemon fetches it; the owner sees the URL.
+  Reply m = mount_url(c, plain);
+  ASSERT_TRUE(m.ok) << m.message;
+  EXPECT_EQ(m.result["drive"]["drive"], 0);
+  EXPECT_EQ(capacity(*engine(0)), 150);
+  // HTTPS with the test CA (sent as PEM text) and a bearer token from a file.
+  m = mount_url(c, secret, nginx_->ca_file(), token_file_);
+  ASSERT_TRUE(m.ok) << m.message;
+  EXPECT_EQ(m.result["drive"]["drive"], 1);
+  EXPECT_EQ(capacity(*engine(1)), 150);
+  replies += m.result.dump();
+  auto listed = c.raw(R"({"v":1,"id":"l","op":"status"})" "\n");
+  ASSERT_TRUE(listed.ok());
+  replies += *listed;
+  json l = json::parse(*listed)["result"]["drives"];
+  EXPECT_EQ(l[0]["image"]["url"], plain);
+  EXPECT_EQ(l[0]["image"]["path"], plain);
+  EXPECT_EQ(l[1]["image"]["url"], secret);
+  EXPECT_EQ(l[1]["image"]["format"], "iso");
+
+  // Another uid: sees the drives but not the URLs, cannot eject or remove them.
+  const std::string out = run_as(kOtherUid, kOtherGid, [&]() -> std::string {
+    auto uc = Client::connect(socket_);
+    if (!uc.ok()) return "connect";
+    json result;
+    auto code = [&](json req) -> json {
+      auto r = uc->call(std::move(req));
+      return !r.ok() ? json("transport") : r->ok ? json("ok") : json(to_string(r->code));
+    };
+    auto lr = uc->call({{"op", "list"}});
+    result["list"] = lr.ok() && lr->ok ? lr->result["drives"][1]["image"] : json("failed");
+    result["eject"] = code({{"op", "eject"}, {"drive", 1}});
+    result["remove"] = code({{"op", "remove"}, {"drive", 1}});
+    result["insert"] = code({{"op", "insert"}, {"drive", 1}, {"image", {{"url", plain}}}});
+    return result.dump();
+  });
+  json o = json::parse(out, nullptr, false);
+  ASSERT_FALSE(o.is_discarded()) << out;
+  EXPECT_FALSE(o["list"].contains("url")) << o["list"];
+  EXPECT_FALSE(o["list"].contains("path")) << o["list"];
+  EXPECT_EQ(o["eject"], "permission_denied");
+  EXPECT_EQ(o["remove"], "permission_denied");
+  EXPECT_EQ(o["insert"], "permission_denied");
+  replies += out;
+
+  // Refusals, each with a clear message and no drive left behind.
+  struct Bad {
+    json image;
+    ErrorCode code;
+    std::string says;
+  };
+  std::ifstream ca_in(nginx_->ca_file());
+  const std::string ca_pem((std::istreambuf_iterator<char>(ca_in)), std::istreambuf_iterator<char>());
+  const std::vector<Bad> bad = {
+      {{{"url", nginx_->url("/missing.iso")}}, ErrorCode::bad_image, "404"},
+      {{{"url", nginx_->url("/noranges/disc.iso")}}, ErrorCode::bad_image, "range"},
+      {{{"url", nginx_->url("/private/disc.iso")}}, ErrorCode::bad_image, "credentials"},
+      {{{"url", secret}, {"auth", "bearer not-the-token"}, {"ca_pem", ca_pem}},
+       ErrorCode::bad_image,
+       "credentials"},
+      {{{"url", secret}, {"auth", std::string("bearer ") + remote::Nginx::kBearerToken}},
+       ErrorCode::bad_image,
+       "certificate"},  // no CA sent: verification stays on
+      {{{"url", "ftp://127.0.0.1/disc.iso"}}, ErrorCode::bad_request, "http:// or https://"},
+      {{{"url", "file:///etc/shadow"}}, ErrorCode::bad_request, "http:// or https://"},
+      {{{"url", "http://user:pw@127.0.0.1/disc.iso"}}, ErrorCode::bad_request, "credentials"},
+      {{{"url", plain}, {"auth", "token"}}, ErrorCode::bad_request, "bearer TOKEN"},
+      {{{"url", plain}, {"files", {"a.bin"}}}, ErrorCode::bad_request, "image.files"},
+      {{{"url", "http://127.0.0.1:1/disc.iso"}}, ErrorCode::bad_image, "127.0.0.1:1"},
+  };
+  for (const Bad& b : bad) {
+    Reply r = call(c, {{"op", "mount"}, {"image", b.image}});
+    EXPECT_FALSE(r.ok) << b.image;
+    EXPECT_EQ(r.code, b.code) << b.image << ": " << r.message;
+    EXPECT_NE(r.message.find(b.says), std::string::npos) << b.image << ": " << r.message;
+    replies += r.message;
+  }
+  EXPECT_EQ(daemon_->controller().drive_count(), 2u);
+  // A URL with descriptors is malformed, not half-used.
+  int fd = ::open(make_iso("x.iso", 16).c_str(), O_RDONLY | O_CLOEXEC);
+  auto withfd = c.call({{"op", "mount"}, {"image", {{"url", plain}}}}, std::span<const int>(&fd, 1));
+  ::close(fd);
+  ASSERT_TRUE(withfd.ok());
+  EXPECT_EQ(withfd->code, ErrorCode::bad_request) << withfd->message;
+
+  // The state file holds the credentials: root's only.
+  struct stat st {};
+  ASSERT_EQ(::stat(state_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  ASSERT_EQ(::stat(fs::path(state_).parent_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+
+  // A restart fetches both again, with the recorded credentials and CA.
+  stop();
+  start();
+  Client c2 = client();
+  auto relisted = c2.raw(R"({"v":1,"id":"l2","op":"list"})" "\n");
+  ASSERT_TRUE(relisted.ok());
+  replies += *relisted;
+  json l2 = json::parse(*relisted)["result"]["drives"];
+  ASSERT_EQ(l2.size(), 2u) << l2;
+  EXPECT_EQ(l2[0]["image"]["url"], plain);
+  EXPECT_EQ(l2[1]["image"]["url"], secret);
+  EXPECT_EQ(l2[1]["owner_uid"], 0);
+  EXPECT_EQ(capacity(*engine(0)), 150);
+  EXPECT_EQ(capacity(*engine(1)), 150);
+
+  expect_no_secret(replies, "replies");
+  std::lock_guard lock(log_mu_);
+  for (const auto& line : log_) expect_no_secret(line, "log");
+}
+
+TEST_F(DaemonUrlTest, ASlowServerCostsItsCallerTheDeadlineOnly) {
+  // A listener that accepts and never answers: the mount is refused after
+  // probe_timeout, and another user is served meanwhile.
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+  const std::string stalled = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/disc.iso";
+  DaemonOptions opt = options();
+  opt.probe_timeout = std::chrono::milliseconds(500);
+  start(opt);
+  Client c = client();
+  const auto t0 = std::chrono::steady_clock::now();
+  Reply r = mount_url(c, stalled);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.message.find("did not answer within 500 ms"), std::string::npos) << r.message;
+  EXPECT_LT(took, std::chrono::seconds(3));
+  EXPECT_EQ(daemon_->controller().drive_count(), 0u);
+  // The next request of the same uid is refused while the first still hangs,
+  // others' requests are answered at once.
+  Reply again = mount_url(c, nginx_->url("/disc.iso"));
+  EXPECT_FALSE(again.ok);
+  EXPECT_NE(again.message.find("still being read"), std::string::npos) << again.message;
+  const std::string other = run_as(kOtherUid, kOtherGid, [&]() -> std::string {
+    auto uc = Client::connect(socket_);
+    if (!uc.ok()) return "connect";
+    auto spec = url_image_spec(nginx_->url("/disc.iso"), "", "");
+    auto m = uc->call({{"op", "mount"}, {"image", *spec}});
+    return m.ok() && m->ok ? "ok" : m.ok() ? m->message : m.status().message();
+  });
+  EXPECT_EQ(other, "ok");
+  ::close(listener);  // the hanging fetch fails now; stop() waits for nothing
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "formats/cue_image.h"
+#include "remote/location.h"
 
 namespace udisc::daemon {
 namespace {
@@ -253,7 +254,35 @@ std::vector<Result<UniqueFd>> open_as_user(const std::vector<std::string>& paths
   return out;
 }
 
+Result<OpenedImage> open_url_image(const ImageSpec& spec) {
+  if (Status s = check_image_url(spec.url); !s.ok()) return s;
+  remote::HttpOptions http;
+  http.ca_pem = spec.ca_pem;
+  if (!spec.auth.empty()) {
+    auto credentials = remote::parse_credentials(spec.auth, "image.auth");
+    if (!credentials.ok()) return credentials.status();
+    http.credentials = *credentials;
+  }
+  auto opened = remote::open_location(spec.url, http);
+  if (!opened.ok()) return opened.status();
+  OpenedImage out;
+  out.image = std::move(opened->image);
+  out.record.url = spec.url;
+  out.record.auth = spec.auth;
+  out.record.ca_pem = spec.ca_pem;
+  out.record.format = out.image->format_name();
+  out.record.reopenable = true;
+  return out;
+}
+
 Result<OpenedImage> reopen_image(const ImageRecord& record, uid_t uid, gid_t gid) {
+  if (!record.url.empty()) {
+    ImageSpec spec;
+    spec.url = record.url;
+    spec.auth = record.auth;
+    spec.ca_pem = record.ca_pem;
+    return open_url_image(spec);
+  }
   if (!record.reopenable) {
     return Status::NotSupported("'" + record.image.path + "' cannot be opened again (a deleted file, pipe or memfd)");
   }

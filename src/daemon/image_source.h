@@ -45,7 +45,13 @@ struct OpenedImage {
 // `fds` holds 1 + spec.files.size() descriptors (the image, then companions).
 Result<OpenedImage> open_received_image(const ImageSpec& spec, std::vector<UniqueFd> fds);
 
-// Reopens a recorded image with the rights of uid/gid (see file comment).
+// Opens an image from spec.url (http or https) with the caller's
+// credentials and CA bundle from the spec; no local file is read. The
+// record keeps all three so a restarted daemon can open it again.
+Result<OpenedImage> open_url_image(const ImageSpec& spec);
+
+// Reopens a recorded image with the rights of uid/gid (see file comment);
+// a URL image is fetched again (no user switch: no local file is read).
 Result<OpenedImage> reopen_image(const ImageRecord& record, uid_t uid, gid_t gid);
 
 // How long the helper of open_as_user may take for all its paths before it

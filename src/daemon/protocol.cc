@@ -3,6 +3,8 @@
 #include <array>
 #include <utility>
 
+#include "remote/http_file.h"
+
 namespace udisc::daemon {
 namespace {
 
@@ -274,6 +276,39 @@ std::variant<Request, ParseError> parse_request(std::string_view line) {
         spec.files.push_back(f);
       }
     }
+    if (img.contains("url")) {
+      if (auto e = get_string(img, "url", kMaxUrlLength, &spec.url, req.id)) {
+        e->message.replace(e->message.find("'url'"), 5, "'image.url'");
+        return *e;
+      }
+      if (Status s = check_image_url(spec.url); !s.ok()) return bad(s.message(), req.id);
+      if (!spec.files.empty()) {
+        return bad("field 'image.files' is for descriptors; an image.url's companions resolve against the URL",
+                   req.id);
+      }
+    }
+    // What the daemon fetches the URL with: the caller's credentials and CA bundle, as text.
+    struct UrlField {
+      const char* name;
+      size_t max;
+      std::string ImageSpec::*member;
+    };
+    static constexpr UrlField kUrlFields[] = {{"auth", kMaxAuthLength, &ImageSpec::auth},
+                                              {"ca_pem", kMaxCaPemBytes, &ImageSpec::ca_pem}};
+    for (const auto& f : kUrlFields) {
+      if (!img.contains(f.name)) continue;
+      const std::string field = std::string("image.") + f.name;
+      if (spec.url.empty()) return bad("field '" + field + "' needs field 'image.url'", req.id);
+      if (!img[f.name].is_string() || img[f.name].get_ref<const std::string&>().size() > f.max) {
+        return bad("field '" + field + "' must be a string of at most " + std::to_string(f.max) + " bytes", req.id);
+      }
+      spec.*(f.member) = img[f.name].get<std::string>();
+    }
+    if (!spec.auth.empty()) {
+      if (auto c = remote::parse_credentials(spec.auth, "field 'image.auth'"); !c.ok()) {
+        return bad(c.status().message(), req.id);
+      }
+    }
     req.image = std::move(spec);
   }
 
@@ -298,7 +333,12 @@ std::variant<Request, ParseError> parse_request(std::string_view line) {
   if (req.image && !takes_image) {
     return bad(std::string("op '") + to_string(req.op) + "' takes no field 'image'", req.id);
   }
-  if (req.image) {
+  if (req.image && !req.image->url.empty()) {
+    if (req.fds != 0) {
+      return bad("field 'fds' is " + std::to_string(req.fds) + " but an image.url travels without descriptors",
+                 req.id);
+    }
+  } else if (req.image) {
     const size_t expected = 1 + req.image->files.size();
     if (req.fds != expected) {
       return bad("field 'fds' is " + std::to_string(req.fds) + " but the image needs " + std::to_string(expected) +
@@ -309,6 +349,27 @@ std::variant<Request, ParseError> parse_request(std::string_view line) {
     return bad("field 'fds' is " + std::to_string(req.fds) + " but the request carries no image", req.id);
   }
   return req;
+}
+
+Status check_image_url(const std::string& url) {
+  if (!remote::is_url(url)) return Status::InvalidArgument("field 'image.url' must be an http:// or https:// URL");
+  for (unsigned char c : url) {
+    if (c <= 0x20 || c == 0x7F) {
+      return Status::InvalidArgument("field 'image.url' holds a space or control character (percent-encode it)");
+    }
+  }
+  const size_t start = url.find("://") + 3;
+  const size_t end = url.find_first_of("/?#", start);
+  if (url.substr(start, end == std::string::npos ? std::string::npos : end - start).find('@') != std::string::npos) {
+    return Status::InvalidArgument(
+        "field 'image.url' holds credentials (user@host); send them in field 'image.auth' (udisc: --auth-file)");
+  }
+  return Status::Ok();
+}
+
+std::string url_for_log(const std::string& url) {
+  const size_t cut = url.find_first_of("?#");
+  return cut == std::string::npos ? url : url.substr(0, cut) + "?…";
 }
 
 std::string make_ok_reply(const nlohmann::json& id, nlohmann::json result) {

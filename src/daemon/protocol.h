@@ -33,6 +33,10 @@ inline constexpr size_t kMaxMessageBytes = size_t{64} * 1024;
 inline constexpr size_t kMaxImageFiles = 100;
 inline constexpr size_t kMaxIdLength = 128;
 inline constexpr size_t kMaxPathLength = 4096;
+inline constexpr size_t kMaxUrlLength = 8192;
+inline constexpr size_t kMaxAuthLength = 4096;
+// A caller's CA bundle travels as PEM text inside the request line.
+inline constexpr size_t kMaxCaPemBytes = size_t{48} * 1024;
 
 enum class Op { hello, list, status, create, insert, mount, eject, remove, set_identity };
 const char* to_string(Op op);
@@ -72,10 +76,23 @@ struct IdentitySpec {
 
 // An image sent as descriptors: descriptor 0 is the image (or cue sheet);
 // descriptor i+1 is the file the sheet names `files[i]` (as written in it).
+// Or an image the daemon fetches from an http(s) URL (no descriptors, no
+// files: a cue sheet's files resolve against its URL), with the caller's
+// credentials and CA bundle as text: the daemon opens no path for a caller.
 struct ImageSpec {
   std::string path;                // the client's path, for messages only
   std::vector<std::string> files;  // references of companion files
+  std::string url;                 // http:// or https://; empty for descriptors
+  std::string auth;                // "bearer TOKEN" / "basic USER:PASSWORD" (a secret: never echoed)
+  std::string ca_pem;              // extra CA bundle (PEM text) for https
 };
+
+// `url` without its query and fragment (which may hold a signature), for
+// the daemon's log.
+std::string url_for_log(const std::string& url);
+// Whether `url` may be fetched for a caller: http or https only, no spaces
+// or control characters, no user@ part (credentials go in ImageSpec::auth).
+Status check_image_url(const std::string& url);
 
 struct Request {
   int version = kProtocolVersion;

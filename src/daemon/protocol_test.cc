@@ -51,6 +51,43 @@ TEST(Protocol, ParsesEveryOp) {
   EXPECT_EQ(s.id, json(8));
 }
 
+TEST(Protocol, ImageUrls) {
+  Request m = parse_ok(
+      R"({"v":1,"id":1,"op":"mount","image":{"url":"https://h.example/d.iso","auth":"bearer T","ca_pem":"PEM"}})");
+  EXPECT_EQ(m.image->url, "https://h.example/d.iso");
+  EXPECT_EQ(m.image->auth, "bearer T");
+  EXPECT_EQ(m.image->ca_pem, "PEM");
+  EXPECT_EQ(m.fds, 0u);
+  EXPECT_EQ(parse_ok(R"({"v":1,"id":2,"op":"insert","drive":0,"image":{"url":"HTTP://h/d.cue"},"fds":0})").fds, 0u);
+  struct Case {
+    const char* line;
+    const char* says;
+  };
+  const Case cases[] = {
+      {R"({"v":1,"id":1,"op":"mount","image":{"url":"file:///etc/shadow"}})", "http:// or https://"},
+      {R"({"v":1,"id":1,"op":"mount","image":{"url":"gopher://h/d.iso"}})", "http:// or https://"},
+      {R"({"v":1,"id":1,"op":"mount","image":{"url":"http://a:b@h/d.iso"}})", "credentials"},
+      {R"({"v":1,"id":1,"op":"mount","image":{"url":"http://h/a b.iso"}})", "space or control"},
+      {R"({"v":1,"id":1,"op":"mount","image":{"url":7}})", "'image.url' must be a string"},
+      {R"({"v":1,"id":1,"op":"mount","image":{"url":"http://h/d.iso"},"fds":1})", "without descriptors"},
+      {R"({"v":1,"id":1,"op":"mount","image":{"url":"http://h/d.iso","files":["x"]}})", "image.files"},
+      {R"({"v":1,"id":1,"op":"mount","image":{"url":"http://h/d.iso","auth":"token"}})", "bearer TOKEN"},
+      {R"({"v":1,"id":1,"op":"mount","image":{"path":"/x.iso","auth":"bearer T"},"fds":1})", "needs field 'image.url'"},
+      {R"({"v":1,"id":1,"op":"mount","image":{"path":"/x.iso","ca_pem":"P"},"fds":1})", "needs field 'image.url'"},
+  };
+  for (const auto& c : cases) {
+    ParseError e = parse_err(c.line);
+    EXPECT_EQ(e.code, ErrorCode::bad_request) << c.line;
+    EXPECT_NE(e.message.find(c.says), std::string::npos) << c.line << " -> " << e.message;
+  }
+  const std::string long_url = "http://h/" + std::string(kMaxUrlLength, 'a');
+  EXPECT_NE(parse_err(R"({"v":1,"id":1,"op":"mount","image":{"url":")" + long_url + R"("}})").message.find("longer"),
+            std::string::npos);
+  // The log never shows a query (it may be a signature).
+  EXPECT_EQ(url_for_log("https://h/d.iso?X-Amz-Signature=abc"), "https://h/d.iso?…");
+  EXPECT_EQ(url_for_log("https://h/d.iso"), "https://h/d.iso");
+}
+
 TEST(Protocol, UnknownFieldsAreIgnored) {
   EXPECT_EQ(parse_ok(R"({"v":1,"id":1,"op":"list","future":{"x":[1,2]}})").op, Op::list);
 }

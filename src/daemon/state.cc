@@ -102,10 +102,15 @@ json to_json(const DaemonState& state) {
     if (d.image) {
       json files = json::array();
       for (const auto& f : d.image->files) files.push_back(file_to_json(f));
-      jd["image"] = {{"file", file_to_json(d.image->image)},
-                     {"files", files},
-                     {"format", d.image->format},
-                     {"reopenable", d.image->reopenable}};
+      jd["image"] = {{"format", d.image->format}, {"reopenable", d.image->reopenable}};
+      if (d.image->url.empty()) {
+        jd["image"]["file"] = file_to_json(d.image->image);
+        jd["image"]["files"] = files;
+      } else {
+        jd["image"]["url"] = d.image->url;
+        if (!d.image->auth.empty()) jd["image"]["auth"] = d.image->auth;
+        if (!d.image->ca_pem.empty()) jd["image"]["ca_pem"] = d.image->ca_pem;
+      }
     }
     drives.push_back(std::move(jd));
   }
@@ -166,8 +171,16 @@ Result<DaemonState> state_from_json(const json& j, const std::string& name) {
       const std::string am = at + ".image";
       if (!ji2.is_object()) return r.error(am, "must be an object or null");
       ImageRecord img;
-      if (!ji2.contains("file")) return r.error(am + ".file", "is missing");
-      if (Status s = r.file(ji2["file"], am + ".file", &img.image); !s.ok()) return s;
+      if (Status s = r.string(ji2, am + ".", "url", &img.url, false); !s.ok()) return s;
+      if (Status s = r.string(ji2, am + ".", "auth", &img.auth, false); !s.ok()) return s;
+      if (Status s = r.string(ji2, am + ".", "ca_pem", &img.ca_pem, false); !s.ok()) return s;
+      if (!img.url.empty()) {
+        if (Status s = check_image_url(img.url); !s.ok()) return r.error(am + ".url", "is not usable: " + s.message());
+      } else if (!ji2.contains("file")) {
+        return r.error(am + ".file", "is missing");
+      } else if (Status s = r.file(ji2["file"], am + ".file", &img.image); !s.ok()) {
+        return s;
+      }
       if (ji2.contains("files")) {
         if (!ji2["files"].is_array()) return r.error(am + ".files", "must be an array");
         for (size_t k = 0; k < ji2["files"].size(); ++k) {

@@ -34,6 +34,13 @@ struct FileRecord {
 };
 
 struct ImageRecord {
+  // An image the daemon fetches from a URL: the URL and, so that it comes
+  // back after a restart, the caller's credentials and CA bundle (secrets:
+  // the state file is root's only, mode 0600 in a 0700 folder). `image` and
+  // `files` stay empty then.
+  std::string url;
+  std::string auth;    // "bearer ..." / "basic ..."; empty for none
+  std::string ca_pem;  // extra CA bundle (PEM text); empty for none
   FileRecord image;               // the image or cue sheet
   std::vector<FileRecord> files;  // companion files, in the order the client sent them
   std::string format;             // reader name ("iso", "cue", ...)

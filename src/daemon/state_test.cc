@@ -43,7 +43,17 @@ class StateTest : public ::testing::Test {
     b.number = 5;
     b.owner_uid = 0;
     b.tray_open = true;
-    s.drives = {a, b};
+    DriveRecord c;  // an image the daemon fetches: URL, credentials and CA kept for the restart
+    c.number = 7;
+    c.owner_uid = 1001;
+    ImageRecord web;
+    web.url = "https://mirror.example/private/disc.iso?sig=abc";
+    web.auth = "bearer s3cret";
+    web.ca_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    web.format = "iso";
+    web.reopenable = true;
+    c.image = web;
+    s.drives = {a, b, c};
     return s;
   }
 
@@ -78,7 +88,7 @@ TEST_F(StateTest, SaveReplacesAtomically) {
   ASSERT_TRUE(save_state(s, path_).ok());
   auto back = load_state(path_);
   ASSERT_TRUE(back.ok());
-  EXPECT_EQ(back->drives.size(), 1u);
+  EXPECT_EQ(back->drives.size(), 2u);
   EXPECT_EQ(inode_before, 1u);
   EXPECT_FALSE(fs::exists(path_ + ".tmp"));
 }

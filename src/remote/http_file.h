@@ -48,6 +48,9 @@ struct Credentials {
 
 struct HttpOptions {
   std::string ca_file;  // extra CA bundle (PEM); verification stays on
+  // The same as PEM text instead of a path (the daemon is sent a caller's
+  // bundle and opens no path for it); used when not empty, instead of ca_file.
+  std::string ca_pem;
   Credentials credentials;
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds request_timeout{20000};
@@ -71,6 +74,12 @@ bool is_url(std::string_view location);
 // variable UDISC_HTTP_AUTH. Either holds one line: "bearer TOKEN" or
 // "basic USER:PASSWORD". Errors name the file and line.
 Result<Credentials> load_credentials(const std::string& path);
+
+// Credentials from one line of text ("bearer TOKEN" / "basic USER:PASSWORD");
+// `where` names its origin in errors (it never quotes the line: a secret).
+Result<Credentials> parse_credentials(std::string_view line, const std::string& where);
+// The line parse_credentials reads; empty for Kind::none.
+std::string credentials_line(const Credentials& credentials);
 
 // `ref` (a companion's name as an image writes it; "\" read as "/") resolved
 // against `base` like a relative link, percent-encoding what a URL cannot hold.

@@ -51,7 +51,11 @@ Result<Credentials> load_credentials(const std::string& path) {
   } else {
     return Credentials{};
   }
-  text = trim(text);
+  return parse_credentials(text, where);
+}
+
+Result<Credentials> parse_credentials(std::string_view line, const std::string& where) {
+  const std::string text = trim(std::string(line));
   const size_t sp = text.find(' ');
   const std::string kind = lower(text.substr(0, sp));
   const std::string rest = sp == std::string::npos ? "" : trim(text.substr(sp + 1));
@@ -69,6 +73,18 @@ Result<Credentials> load_credentials(const std::string& path) {
     return c;
   }
   return Status::InvalidArgument(where + ": expected \"bearer TOKEN\" or \"basic USER:PASSWORD\"");
+}
+
+std::string credentials_line(const Credentials& credentials) {
+  switch (credentials.kind) {
+    case Credentials::Kind::bearer:
+      return "bearer " + credentials.token;
+    case Credentials::Kind::basic:
+      return "basic " + credentials.user + ":" + credentials.password;
+    case Credentials::Kind::none:
+      break;
+  }
+  return "";
 }
 
 }  // namespace udisc::remote
