@@ -1,27 +1,26 @@
-// CHD where the build has no liblzma, libzstd and libFLAC (the Windows
-// build: Debian ships no mingw-w64 builds of them). A CHD is still
-// recognised, so the user is told why it does not open.
+// The CHD half of chd_image.h where the build has no CHD codecs (the Windows
+// build: Debian ships no mingw-w64 liblzma, libzstd or libFLAC). A CHD is
+// still recognised, so opening one says why it cannot be read instead of
+// "unknown format"; every other format is unaffected.
 #include <cstring>
-#include <string_view>
 
 #include "formats/chd_image.h"
 
 namespace udisc::formats {
 
 bool looks_like_chd(std::span<const uint8_t> head) {
-  static constexpr std::string_view kSignature = "MComprHD";
-  return head.size() >= kSignature.size() && std::memcmp(head.data(), kSignature.data(), kSignature.size()) == 0;
+  static constexpr char kSignature[] = "MComprHD";
+  return head.size() >= 8 && std::memcmp(head.data(), kSignature, 8) == 0;
 }
 
 Result<ImagePtr> open_chd(std::shared_ptr<RandomAccessFile> file, const ChdOptions&) {
-  const std::string name = file ? file->name() : std::string("CHD");
-  return Status::NotSupported("'" + name +
-                              "': CHD (MAME compressed hunks of data) is not readable by this build of udisc: its "
-                              "codecs need liblzma, libzstd and libFLAC, which the Windows build does not have yet; "
-                              "convert it with chdman extractcd, or use the Linux build");
+  return Status::NotSupported("'" + file->name() +
+                              "': CHD images are not supported by this build of udisc (built without its LZMA, "
+                              "Zstandard and FLAC codecs); convert it with chdman extractcd on another system");
 }
 
 std::optional<ChdCacheStats> chd_cache_stats(const disc::Image&) { return std::nullopt; }
+
 std::optional<Result<bool>> chd_verify_data(const disc::Image&) { return std::nullopt; }
 
 }  // namespace udisc::formats

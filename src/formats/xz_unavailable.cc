@@ -14,8 +14,8 @@ bool looks_like_xz(std::span<const uint8_t> head) {
 
 Result<std::shared_ptr<RandomAccessFile>> open_xz(std::shared_ptr<RandomAccessFile> xz) {
   return Status::NotSupported("'" + xz->name() +
-                              "': xz-compressed; this build of udisc has no xz decoder (liblzma): decompress it with "
-                              "`unxz -k`, or use the Linux build");
+                              "': xz-compressed images are not supported by this build of udisc (built without "
+                              "liblzma); decompress it with unxz -k");
 }
 
 }  // namespace udisc::formats
