@@ -16,7 +16,10 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 # One self-contained executable: libgcc, libstdc++ and winpthreads linked in,
 # so it needs no DLL beyond Windows' own.
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
-# Release: no symbol table in the shipped executable (11.7 MB -> 3.7 MB).
-set(CMAKE_EXE_LINKER_FLAGS_RELEASE_INIT "-s")
+# No `-s` at link time: a udisc.exe linked with -s (GCC 12, binutils 2.40)
+# lost its C++ exception handling under Wine (every CLI11 ParseError, even
+# --version, ended in std::terminate), while the same executable stripped
+# afterwards works. src/cli strips udisc.exe after linking instead
+# (--strip-debug: 13 MB -> 7 MB).
 # How CTest (and tools/windows-test.sh) would run the result here.
 set(CMAKE_CROSSCOMPILING_EMULATOR wine64)
