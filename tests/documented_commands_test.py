@@ -219,8 +219,12 @@ def main():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         for leftover in ("/tmp/udisc.sock", "/tmp/udisc-state.json", "/tmp/udisc-state.json.lock"):
-            if os.path.lexists(leftover) and os.stat(leftover).st_uid == os.geteuid():
-                os.unlink(leftover)
+            # The stopping daemon may remove its socket at the same moment.
+            try:
+                if os.lstat(leftover).st_uid == os.geteuid():
+                    os.unlink(leftover)
+            except FileNotFoundError:
+                pass
     for f in failures:
         print("FAIL " + f)
     return 1 if failures else 0
