@@ -118,13 +118,13 @@ TEST(BlockCache, FailuresAreNotCached) {
   EXPECT_EQ(0, std::memcmp(out.data(), object.bytes.data(), 4096));
 }
 
-// Sequential reads widen a miss to the read-ahead window: with no background
-// prefetcher (deterministic), 256 blocks arrive in 1 + 255/16 requests.
-TEST(BlockCache, SequentialReadersGetReadAheadInFewRequests) {
-  FakeObject object(256 * 4096);
+// Reads a 256-block object front to back in 2 KiB reads through a cache with
+// a 16-block read-ahead window and `prefetch_threads` background prefetchers,
+// checking every byte.
+void read_sequentially(FakeObject& object, unsigned prefetch_threads, CacheStats* stats) {
   CacheOptions o = small_options();
   o.readahead_blocks = 16;
-  o.prefetch_threads = 0;
+  o.prefetch_threads = prefetch_threads;
   o.capacity_bytes = 512 * 4096;
   BlockCache cache(object.bytes.size(), o, object.fetcher(4096));
   std::vector<uint8_t> out(2048);
@@ -132,9 +132,18 @@ TEST(BlockCache, SequentialReadersGetReadAheadInFewRequests) {
     ASSERT_TRUE(cache.read(at, out).ok());
     ASSERT_EQ(0, std::memcmp(out.data(), object.bytes.data() + at, out.size()));
   }
+  *stats = cache.stats();
+}
+
+// Sequential reads widen a miss to the read-ahead window: with no background
+// prefetcher (deterministic), 256 blocks arrive in 1 + 255/16 requests.
+TEST(BlockCache, SequentialReadersGetReadAheadInFewRequests) {
+  FakeObject object(256 * 4096);
+  CacheStats stats;
+  read_sequentially(object, /*prefetch_threads=*/0, &stats);
   EXPECT_EQ(object.calls.load(), 17u);
   EXPECT_EQ(object.blocks.load(), 256u);
-  EXPECT_GT(cache.stats().hits, 0u);
+  EXPECT_GT(stats.hits, 0u);
 }
 
 // With the background prefetcher racing the reader, runs may split, but no
@@ -142,16 +151,8 @@ TEST(BlockCache, SequentialReadersGetReadAheadInFewRequests) {
 // than blocks.
 TEST(BlockCache, BackgroundReadAheadFetchesEachBlockOnce) {
   FakeObject object(256 * 4096);
-  CacheOptions o = small_options();
-  o.readahead_blocks = 16;
-  o.prefetch_threads = 1;
-  o.capacity_bytes = 512 * 4096;
-  BlockCache cache(object.bytes.size(), o, object.fetcher(4096));
-  std::vector<uint8_t> out(2048);
-  for (uint64_t at = 0; at < object.bytes.size(); at += out.size()) {
-    ASSERT_TRUE(cache.read(at, out).ok());
-    ASSERT_EQ(0, std::memcmp(out.data(), object.bytes.data() + at, out.size()));
-  }
+  CacheStats stats;
+  read_sequentially(object, /*prefetch_threads=*/1, &stats);
   EXPECT_EQ(object.blocks.load(), 256u);
   EXPECT_LT(object.calls.load(), 256u / 2u);
 }
