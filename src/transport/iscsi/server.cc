@@ -275,9 +275,7 @@ class Server::Loop {
       const auto decision = shared->admission.admit(host_text(peer), index_, std::chrono::steady_clock::now());
       if (decision.ticket == 0) {
         ::close(fd);
-        if (server_.log_ && shared->may_log(shared->refusal_log, "refused connections")) {
-          server_.log_(LogLevel::warning, peer_text + ": connection refused: " + decision.refusal);
-        }
+        shared->log_refusal(peer_text, decision.refusal);
         continue;
       }
       if (decision.evicted) {
@@ -293,32 +291,9 @@ class Server::Loop {
       sockaddr_storage local{};
       socklen_t llen = sizeof local;
       getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen);
-      Connection::Context ctx;
-      ctx.target = &server_.config_;
-      ctx.log = server_.log_;
-      ctx.peer = peer_text;
-      ctx.portal = server_.config_.advertised_portal.empty() ? sockaddr_text(local) : server_.config_.advertised_portal;
-      ctx.auth_failed = [shared, host = host_text(peer)] {
-        shared->admission.auth_failed(host, std::chrono::steady_clock::now());
-        return shared->may_log(shared->auth_log, "authentication failures");
-      };
-      ctx.may_log_before_login = [shared] {
-        return shared->may_log(shared->before_login_log, "lines about connections before login");
-      };
-      ctx.allocate_tsih = [shared] {
-        uint16_t t = 0;
-        while (t == 0) t = ++shared->tsih;
-        return t;
-      };
-      ctx.nexus = &shared->nexus;
-      if (!shared->workers.empty()) {
-        ctx.offload = [this, shared, fd](std::function<void()> work, std::function<void()> done) {
-          shared->submit([this, fd, work = std::move(work), done = std::move(done)]() mutable {
-            work();
-            post(fd, std::move(done));
-          });
-        };
-      }
+      Connection::Context ctx = shared->connection_context(
+          server_.config_, server_.log_, peer_text, host_text(peer), sockaddr_text(local),
+          [this, fd](std::function<void()> done) { post(fd, std::move(done)); });
       if (server_.log_) server_.log_(LogLevel::debug, ctx.peer + ": connected");  // the login is logged at info
       Conn conn;
       conn.fd = fd;
@@ -490,24 +465,19 @@ Status Server::start(unsigned threads) {
     if (!s.ok()) return s;
     loops_.push_back(std::move(loop));
   }
-  // Worker threads for large reads: as many as loops.
-  for (unsigned i = 0; i < threads; ++i) shared_->workers.emplace_back([s = shared_.get()] { s->worker(); });
+  shared_->start_workers(threads);  // for large reads: as many as loops
   for (auto& loop : loops_) loop->start();
   return Status::Ok();
 }
 
 void Server::stop() {
-  shared_->stopping.store(true);
-  shared_->work_cv.notify_all();
+  shared_->stop_workers();
   for (auto& loop : loops_) loop->wake();
 }
 
 void Server::wait() {
   for (auto& loop : loops_) loop->join();
-  shared_->work_cv.notify_all();
-  for (auto& w : shared_->workers) {
-    if (w.joinable()) w.join();
-  }
+  shared_->join_workers();
 }
 
 }  // namespace udisc::iscsi

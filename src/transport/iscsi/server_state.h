@@ -45,6 +45,20 @@ struct ServerState {
     }
     work_cv.notify_one();
   }
+  void start_workers(unsigned count) {
+    for (unsigned i = 0; i < count; ++i) workers.emplace_back([this] { worker(); });
+  }
+  // Workers finish the queued jobs, then exit; join_workers() waits for them.
+  void stop_workers() {
+    stopping.store(true);
+    work_cv.notify_all();
+  }
+  void join_workers() {
+    work_cv.notify_all();
+    for (auto& w : workers) {
+      if (w.joinable()) w.join();
+    }
+  }
   void worker() {
     for (;;) {
       std::function<void()> job;
@@ -57,6 +71,47 @@ struct ServerState {
       }
       job();
     }
+  }
+
+  // The Context of a newly accepted connection, the same on every platform.
+  // `host` is the peer's address without the port (what admission throttles);
+  // `post_to_loop` hands a worker's finished read back to the connection's
+  // own loop thread.
+  Connection::Context connection_context(const TargetConfig& config, const Logger& server_log, std::string peer,
+                                         std::string host, std::string local,
+                                         std::function<void(std::function<void()>)> post_to_loop) {
+    Connection::Context ctx;
+    ctx.target = &config;
+    ctx.log = server_log;
+    ctx.peer = std::move(peer);
+    ctx.portal = config.advertised_portal.empty() ? std::move(local) : config.advertised_portal;
+    ctx.auth_failed = [this, host = std::move(host)] {
+      admission.auth_failed(host, std::chrono::steady_clock::now());
+      return may_log(auth_log, "authentication failures");
+    };
+    ctx.may_log_before_login = [this] {
+      return may_log(before_login_log, "lines about connections before login");
+    };
+    ctx.allocate_tsih = [this] {
+      uint16_t t = 0;
+      while (t == 0) t = ++tsih;
+      return t;
+    };
+    ctx.nexus = &nexus;
+    if (!workers.empty()) {
+      ctx.offload = [this, post = std::move(post_to_loop)](std::function<void()> work, std::function<void()> done) {
+        submit([post, work = std::move(work), done = std::move(done)]() mutable {
+          work();
+          post(std::move(done));
+        });
+      };
+    }
+    return ctx;
+  }
+
+  // A connection admission turned away, logged within the refusal rate.
+  void log_refusal(const std::string& peer, const std::string& refusal) {
+    if (log && may_log(refusal_log, "refused connections")) log(LogLevel::warning, peer + ": connection refused: " + refusal);
   }
 
   // True when this line may be logged; reports what the limiter dropped.

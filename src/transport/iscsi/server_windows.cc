@@ -297,9 +297,7 @@ class Server::Loop {
       const auto decision = shared->admission.admit(host_text(peer), owner_index, Clock::now());
       if (decision.ticket == 0) {
         closesocket(s);
-        if (server_.log_ && shared->may_log(shared->refusal_log, "refused connections")) {
-          server_.log_(LogLevel::warning, sockaddr_text(peer) + ": connection refused: " + decision.refusal);
-        }
+        shared->log_refusal(sockaddr_text(peer), decision.refusal);
         continue;
       }
       if (decision.evicted) {
@@ -324,33 +322,9 @@ class Server::Loop {
     sockaddr_storage local{};
     int llen = sizeof local;
     getsockname(s, reinterpret_cast<sockaddr*>(&local), &llen);
-    Connection::Context ctx;
-    ctx.target = &server_.config_;
-    ctx.log = server_.log_;
-    ctx.peer = sockaddr_text(peer);
-    ctx.portal = server_.config_.advertised_portal.empty() ? sockaddr_text(local) : server_.config_.advertised_portal;
-    Shared* shared = server_.shared_.get();
-    ctx.auth_failed = [shared, host = host_text(peer)] {
-      shared->admission.auth_failed(host, Clock::now());
-      return shared->may_log(shared->auth_log, "authentication failures");
-    };
-    ctx.may_log_before_login = [shared] {
-      return shared->may_log(shared->before_login_log, "lines about connections before login");
-    };
-    ctx.allocate_tsih = [shared] {
-      uint16_t t = 0;
-      while (t == 0) t = ++shared->tsih;
-      return t;
-    };
-    ctx.nexus = &shared->nexus;
-    if (!shared->workers.empty()) {
-      ctx.offload = [this, shared, s](std::function<void()> work, std::function<void()> done) {
-        shared->submit([this, s, work = std::move(work), done = std::move(done)]() mutable {
-          work();
-          post(s, std::move(done));
-        });
-      };
-    }
+    Connection::Context ctx = server_.shared_->connection_context(
+        server_.config_, server_.log_, sockaddr_text(peer), host_text(peer), sockaddr_text(local),
+        [this, s](std::function<void()> done) { post(s, std::move(done)); });
     if (server_.log_) server_.log_(LogLevel::debug, ctx.peer + ": connected");  // the login is logged at info
     Conn conn;
     conn.s = s;
@@ -514,24 +488,19 @@ Status Server::start(unsigned threads) {
     if (!s.ok()) return s;
     loops_.push_back(std::move(loop));
   }
-  // Worker threads for large reads: as many as loops.
-  for (unsigned i = 0; i < threads; ++i) shared_->workers.emplace_back([s = shared_.get()] { s->worker(); });
+  shared_->start_workers(threads);  // for large reads: as many as loops
   for (size_t i = 0; i < loops_.size(); ++i) loops_[i]->start(i == 0);
   return Status::Ok();
 }
 
 void Server::stop() {
-  shared_->stopping.store(true);
-  shared_->work_cv.notify_all();
+  shared_->stop_workers();
   for (auto& loop : loops_) loop->wake();
 }
 
 void Server::wait() {
   for (auto& loop : loops_) loop->join();
-  shared_->work_cv.notify_all();
-  for (auto& w : shared_->workers) {
-    if (w.joinable()) w.join();
-  }
+  shared_->join_workers();
 }
 
 }  // namespace udisc::iscsi
