@@ -391,6 +391,7 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
   // identity
   struct IdOpts {
     std::string drive, vendor, product, revision, serial, kind;
+    bool force = false;
   };
   auto ido = std::make_shared<IdOpts>();
   auto* id = app.add_subcommand("identity", "Set the vendor, product, revision or serial a drive reports");
@@ -400,6 +401,9 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
   id->add_option("--revision", ido->revision, "INQUIRY revision (4 characters)");
   id->add_option("--serial", ido->serial, "Unit serial number");
   id->add_option("--kind", ido->kind, "cd, dvd or bd");
+  id->add_flag("--force", ido->force, "Even while a program holds the volume");
+  id->footer("Windows reads the identity when the drive appears: the drive is logged out and in again with the same "
+             "disc, and its letter may change (the new one is printed).");
   id->callback([ido, &exit_code] {
     auto n = resolve_drive(ido->drive, exit_code);
     if (!n) return;
@@ -409,7 +413,7 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
                               std::pair{"kind", &ido->kind}}) {
       if (!value->empty()) identity[key] = *value;
     }
-    auto r = call({{"op", "set_identity"}, {"drive", *n}, {"identity", identity}}, exit_code);
+    auto r = call({{"op", "set_identity"}, {"drive", *n}, {"identity", identity}, {"force", ido->force}}, exit_code);
     if (r) std::printf("%s\n", where((*r)["drive"]).c_str());
   });
 

@@ -101,6 +101,11 @@ grep -q '"portal": "127.0.0.1:' "$WINE_WORK/status" || { cat "$WINE_WORK/status"
 udisc status E: | grep -q '"medium": false' || fail "medium still present after eject"
 [ "$(udisc insert E: "$ISO")" = "E:" ] || fail "insert E:"
 udisc status E: | grep -q '"medium": true' || fail "no medium after insert"
+# A new identity: the drive is logged out and in again with the same disc.
+letter=$(udisc identity 0 --vendor PLEXTOR --serial S123) || fail "identity 0"
+[[ $letter =~ ^[D-Z]:$ ]] || fail "identity printed '$letter', not a drive letter"
+udisc status 0 | grep -q '"vendor": "PLEXTOR"' || { udisc status 0; fail "the new identity is not shown"; }
+udisc status 0 | grep -q '"medium": true' || fail "the disc did not stay in after the identity change"
 udisc unmount F:
 # A cue sheet: its track file goes to the service as a second handle.
 printf 'FILE "disc.iso" BINARY\n  TRACK 01 MODE1/2048\n    INDEX 01 00:00:00\n' >"$WINE_WORK/disc.cue"

@@ -219,9 +219,7 @@ ServiceController::Reply ServiceController::dispatch(const daemon::Request& req,
     case Op::remove:
       return op_remove(req, who);
     case Op::set_identity:
-      return {ErrorCode::unavailable,
-              json("changing the identity of an attached drive is not supported on Windows yet; give the identity "
-                   "when mounting")};
+      return op_set_identity(req, who);
   }
   return {ErrorCode::unknown_op, json("unknown op")};
 }
@@ -356,6 +354,49 @@ ServiceController::Reply ServiceController::op_remove(const daemon::Request& req
   drives_.erase(number);
   persist();
   return {std::nullopt, json{{"removed", number}}};
+}
+
+// Windows reads the identity (INQUIRY, VPD) when Plug and Play enumerates the
+// LUN, so a new identity means a new device: the drive is logged out, given a
+// new engine holding the same medium, and logged in again, as on Linux. The
+// drive letter may change; the reply carries the new one.
+ServiceController::Reply ServiceController::op_set_identity(const daemon::Request& req, const Caller& who) {
+  Reply err;
+  Entry* e = find(*req.drive, who, true, &err);
+  if (!e) return err;
+  const auto st = e->engine->status();
+  if (!req.force && st.locked) {
+    return {ErrorCode::locked, json("drive " + std::to_string(e->number) +
+                                    " is locked by a program (medium removal prevented); close it first or use --force")};
+  }
+  device::Identity identity = e->identity;
+  req.identity->apply(identity);
+  auto engine = std::make_shared<device::Drive>(identity);
+  if (e->engine->image()) {
+    if (Status s = engine->insert(e->engine->image()); !s.ok()) return {ErrorCode::internal, json(s.message())};
+  } else if (st.tray == device::TrayState::open) {
+    (void)engine->eject(true);
+  }
+  if (e->attachment) {
+    // The logout itself fails while a program holds the volume (Windows checks
+    // that the device can be removed): nothing has changed then.
+    if (Status s = detach_drive(initiator_, *e->attachment, req.force); !s.ok()) {
+      return {ErrorCode::locked, json(s.message())};
+    }
+    e->attachment.reset();
+  }
+  host_.stop(e->number);
+  e->engine = std::move(engine);
+  e->identity = identity;
+  if (Status s = bring_up(*e); !s.ok()) {
+    e->attach_error = s.message();
+    persist();
+    return {ErrorCode::unavailable, json("drive " + std::to_string(e->number) +
+                                         " has its new identity but could not be attached again: " + s.message())};
+  }
+  persist();
+  log("drive " + std::to_string(e->number) + " re-attached with a new identity as " + e->attachment->drive_letter);
+  return {std::nullopt, json{{"drive", drive_json(*e, who)}}};
 }
 
 json ServiceController::drive_json(const Entry& e, const Caller& who) const {

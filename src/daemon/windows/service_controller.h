@@ -107,6 +107,7 @@ class ServiceController {
   Reply op_insert(const daemon::Request& req, const Caller& who, std::optional<ReceivedImage> image);
   Reply op_eject(const daemon::Request& req, const Caller& who);
   Reply op_remove(const daemon::Request& req, const Caller& who);
+  Reply op_set_identity(const daemon::Request& req, const Caller& who);
   Entry* find(const daemon::DriveRef& ref, const Caller& who, bool for_change, Reply* error);
   Status bring_up(Entry& e);
   nlohmann::json drive_json(const Entry& e, const Caller& who) const;

@@ -159,6 +159,41 @@ TEST_F(ServiceControllerTest, InsertChangesTheMedium) {
   EXPECT_EQ(i["result"]["drive"]["image"]["path"], "b.iso");
 }
 
+TEST_F(ServiceControllerTest, IdentityChangeReattachesTheDriveWithItsMedium) {
+  ASSERT_TRUE(mount(kAnn, "a.iso")["ok"].get<bool>());
+  const std::string target = initiator_->sessions()->at(0).target_name;
+  json bob = call(kBob, R"({"v":1,"id":2,"op":"set_identity","drive":0,"identity":{"vendor":"BOB"}})");
+  EXPECT_EQ(bob["error"]["code"], "permission_denied");
+
+  // A program holds the volume: the logout is refused and nothing changes.
+  fake_initiator_hold_volume(*initiator_, "E:", true);
+  json held = call(kAnn, R"({"v":1,"id":3,"op":"set_identity","drive":0,"identity":{"vendor":"PLEXTOR"}})");
+  EXPECT_EQ(held["error"]["code"], "locked") << held.dump();
+  json st = call(kAnn, R"({"v":1,"id":4,"op":"status","drive":0})");
+  EXPECT_NE(st["result"]["drive"]["identity"]["vendor"], "PLEXTOR");
+  fake_initiator_hold_volume(*initiator_, "E:", false);
+
+  json id = call(kAnn, R"({"v":1,"id":5,"op":"set_identity","drive":0,"identity":{"vendor":"PLEXTOR","serial":"S123"}})");
+  ASSERT_TRUE(id["ok"].get<bool>()) << id.dump();
+  const json& d = id["result"]["drive"];
+  EXPECT_EQ(d["identity"]["vendor"], "PLEXTOR");
+  EXPECT_EQ(d["identity"]["serial"], "S123");
+  EXPECT_EQ(d["medium"], true);
+  EXPECT_EQ(d["image"]["sectors"], 300);
+  EXPECT_FALSE(d["letter"].is_null());
+  // Logged out and in again: one session, to the drive's target.
+  ASSERT_EQ(initiator_->sessions()->size(), 1u);
+  EXPECT_EQ(initiator_->sessions()->at(0).target_name, target);
+
+  // The new identity is in the state file: a restarted service keeps it.
+  controller_.reset();
+  host_ = make_loopback_host(make_per_boot_chap());
+  controller_ = make_controller();
+  ASSERT_TRUE(controller_->restore().ok());
+  json after = call(kAnn, R"({"v":1,"id":6,"op":"status","drive":0})");
+  EXPECT_EQ(after["result"]["drive"]["identity"]["vendor"], "PLEXTOR");
+}
+
 TEST_F(ServiceControllerTest, BadImageLeavesNoDrive) {
   ReceivedImage bad = received("empty.iso");
   bad.main = formats::memory_file({}, "empty.iso");
