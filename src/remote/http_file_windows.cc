@@ -24,11 +24,10 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 #include "platform/windows/win_error.h"
-#include "remote/http_headers.h"
+#include "remote/http_file_impl.h"
 
 namespace udisc::remote {
 namespace {
@@ -74,8 +73,6 @@ bool transient_error(DWORD code) {
   return code == ERROR_WINHTTP_TIMEOUT || code == ERROR_WINHTTP_CANNOT_CONNECT ||
          code == ERROR_WINHTTP_CONNECTION_ERROR || code == ERROR_WINHTTP_INVALID_SERVER_RESPONSE;
 }
-
-bool transient_status(long status) { return status == 429 || (status >= 500 && status <= 599); }
 
 struct HandleCloser {
   void operator()(HINTERNET h) const { WinHttpCloseHandle(h); }
@@ -191,12 +188,16 @@ Result<std::string> resolve_url(const std::string& base, const std::string& ref)
   return result;
 }
 
-class HttpFile::Impl {
- public:
-  Impl(std::string url, HttpOptions options) : url_(std::move(url)), options_(std::move(options)) {}
+namespace {
 
-  ~Impl() {
-    cache_.reset();  // stops the prefetchers before the handles go
+// HttpFile::Impl over WinHTTP: one session and connection handle; WinHTTP
+// keeps the connections alive and reuses them.
+class WinHttpImpl final : public HttpFile::Impl {
+ public:
+  using HttpFile::Impl::Impl;
+
+  ~WinHttpImpl() override {
+    stop();  // the prefetchers before the handles
     connect_.reset();
     session_.reset();
     if (ca_store_ != nullptr) CertCloseStore(ca_store_, 0);
@@ -233,105 +234,29 @@ class HttpFile::Impl {
     return Status::Ok();
   }
 
-  Status probe() {
-    std::vector<uint8_t> one(1);
-    ResponseHeaders r;
-    Status s = request(0, 0, one, &r, /*validate=*/false);
-    if (!s.ok()) return s;
-    if (r.status == 200) {
-      return Status::NotSupported("'" + url_ + "': the server does not serve byte ranges (it answered HTTP 200 to "
-                                  "'Range: bytes=0-0'" +
-                                  (r.accept_ranges.empty() ? "" : ", Accept-Ranges: " + r.accept_ranges) +
-                                  "); download the image or serve it with a server that supports ranges");
+  // One GET (http_file_impl.h), at most max_connections at once.
+  Attempt attempt(const std::string& range, const std::vector<std::string>& extra, std::span<uint8_t> out) override {
+    std::string headers = "Range: bytes=" + range + "\r\n" + authorization_;
+    for (const std::string& line : extra) headers += line + "\r\n";
+    Slot slot(*this);
+    Attempt a;
+    std::string tls_refusal;
+    const DWORD error = exchange(widen(headers), out, &a, &tls_refusal);
+    if (!tls_refusal.empty()) {
+      a.error = "TLS certificate verification failed: " + tls_refusal;
+    } else if (error != 0) {
+      a.error = winhttp_error_text(error);
+      a.transient = transient_error(error);
     }
-    const int64_t total = content_range_total(r.content_range);
-    if (total <= 0) {
-      return Status::NotSupported("'" + url_ + "': the server's range answer has no object size (Content-Range: '" +
-                                  r.content_range + "')");
-    }
-    size_ = static_cast<uint64_t>(total);
-    // A weak ETag cannot be used with If-Match (strong comparison): fall back to the date.
-    if (!r.etag.empty() && r.etag.rfind("W/", 0) != 0) {
-      etag_ = r.etag;
-    } else if (!r.last_modified.empty()) {
-      last_modified_ = r.last_modified;
-    }
-    cache_ = std::make_unique<BlockCache>(size_, options_.cache, [this](uint64_t first, uint32_t, std::span<uint8_t> out) {
-      return fetch(first * options_.cache.block_size, out);
-    });
-    return Status::Ok();
+    return a;
   }
 
-  Status fetch(uint64_t offset, std::span<uint8_t> out) {
-    if (changed_.load()) return changed_error();
-    ResponseHeaders r;
-    Status s = request(offset, offset + out.size() - 1, out, &r, /*validate=*/true);
-    if (!s.ok()) return s;
-    const int64_t total = content_range_total(r.content_range);
-    if (r.status == 412 || r.status == 416 || (r.status == 206 && total >= 0 && static_cast<uint64_t>(total) != size_)) {
-      changed_.store(true);
-      return changed_error();
-    }
-    return Status::Ok();
-  }
-
-  // One range request with retries; Ok for a full 206, a 200, 412 or 416
-  // (the caller decides what those mean), an error naming URL, range and cause otherwise.
-  Status request(uint64_t first, uint64_t last, std::span<uint8_t> out, ResponseHeaders* r, bool validate) {
-    const std::string range = std::to_string(first) + "-" + std::to_string(last);
-    const std::string where = "'" + url_ + "' bytes " + range;
-    std::chrono::milliseconds delay = options_.backoff;
-    std::string last_error;
-    for (unsigned attempt = 0; attempt <= options_.retries; ++attempt) {
-      if (attempt > 0) {
-        retries_.fetch_add(1, std::memory_order_relaxed);
-        std::this_thread::sleep_for(delay);
-        delay *= 2;
-      }
-      *r = ResponseHeaders{};
-      std::string headers = "Range: bytes=" + range + "\r\n" + authorization_;
-      if (validate && !etag_.empty()) headers += "If-Match: " + etag_ + "\r\n";
-      if (validate && etag_.empty() && !last_modified_.empty()) headers += "If-Unmodified-Since: " + last_modified_ + "\r\n";
-      Slot slot(*this);
-      requests_.fetch_add(1, std::memory_order_relaxed);
-      uint64_t received = 0;
-      bool overflow = false;
-      std::string tls_refusal;
-      const DWORD error = exchange(widen(headers), out, r, &received, &overflow, &tls_refusal);
-      bytes_.fetch_add(received, std::memory_order_relaxed);
-      if (!tls_refusal.empty()) return Status::IoError(where + ": TLS certificate verification failed: " + tls_refusal);
-      if (error != 0) {
-        last_error = winhttp_error_text(error);
-        if (transient_error(error)) continue;
-        return Status::IoError(where + ": " + last_error);
-      }
-      if (overflow) return Status::IoError(where + ": the server sent more than the range asked for");
-      if (r->status == 206) {
-        if (received != out.size()) {
-          last_error = "short answer: " + std::to_string(received) + " of " + std::to_string(out.size()) + " bytes";
-          continue;
-        }
-        return Status::Ok();
-      }
-      if (r->status == 200 || r->status == 412 || r->status == 416) return Status::Ok();
-      if (transient_status(r->status)) {
-        last_error = "HTTP " + std::to_string(r->status);
-        continue;
-      }
-      std::string why;
-      if (r->status == 401 || r->status == 403) why = " (credentials missing or refused: see --auth-file / UDISC_HTTP_AUTH)";
-      if (r->status == 404 || r->status == 410) {
-        return Status::NotFound(where + ": HTTP " + std::to_string(r->status) + " (not found)");
-      }
-      return Status::IoError(where + ": HTTP " + std::to_string(r->status) + why);
-    }
-    return Status::IoError(where + ": " + last_error + " (gave up after " + std::to_string(options_.retries + 1) +
-                           " attempts)");
-  }
-
+ private:
   // One GET; 0 or the WinHTTP error. The body is read only for a 206.
-  DWORD exchange(const std::wstring& headers, std::span<uint8_t> out, ResponseHeaders* r, uint64_t* received,
-                 bool* overflow, std::string* tls_refusal) {
+  DWORD exchange(const std::wstring& headers, std::span<uint8_t> out, Attempt* a, std::string* tls_refusal) {
+    ResponseHeaders* r = &a->headers;
+    uint64_t* received = &a->received;
+    bool* overflow = &a->overflow;
     Handle req(WinHttpOpenRequest(connect_.get(), L"GET", parts_.path.c_str(), nullptr, WINHTTP_NO_REFERER,
                                   WINHTTP_DEFAULT_ACCEPT_TYPES, parts_.https ? WINHTTP_FLAG_SECURE : 0));
     if (!req) return GetLastError();
@@ -386,7 +311,7 @@ class HttpFile::Impl {
 
   // One request's certificate check (the callback's context).
   struct Check {
-    const Impl* impl;
+    const WinHttpImpl* impl;
     std::string refusal;
     bool closed;
   };
@@ -469,21 +394,10 @@ class HttpFile::Impl {
     return "Authorization: Basic " + b64 + "\r\n";
   }
 
-  Status changed_error() const {
-    return Status::IoError("'" + url_ + "' changed on the server since it was opened (" + validator() +
-                           "); reads are refused so that no disc mixes two versions");
-  }
-
-  std::string validator() const {
-    if (!etag_.empty()) return "ETag " + etag_;
-    if (!last_modified_.empty()) return "Last-Modified " + last_modified_;
-    return "no validator; size " + std::to_string(size_);
-  }
-
   // At most max_connections requests at once.
   class Slot {
    public:
-    explicit Slot(Impl& impl) : impl_(impl) {
+    explicit Slot(WinHttpImpl& impl) : impl_(impl) {
       std::unique_lock lock(impl_.slots_mutex_);
       impl_.slots_cv_.wait(lock, [&] { return impl_.busy_ < std::max(1u, impl_.options_.max_connections); });
       ++impl_.busy_;
@@ -497,33 +411,22 @@ class HttpFile::Impl {
     Slot& operator=(const Slot&) = delete;
 
    private:
-    Impl& impl_;
+    WinHttpImpl& impl_;
   };
 
-  const std::string url_;
-  const HttpOptions options_;
   UrlParts parts_;
   Handle session_, connect_;
   HCERTSTORE ca_store_ = nullptr;
   std::string authorization_;
-  uint64_t size_ = 0;
-  std::string etag_;
-  std::string last_modified_;
-  std::atomic<bool> changed_{false};
-  std::atomic<uint64_t> requests_{0}, bytes_{0}, retries_{0};
-  std::unique_ptr<BlockCache> cache_;
   std::mutex slots_mutex_;
   std::condition_variable slots_cv_;
   unsigned busy_ = 0;
 
-  friend class HttpFile;
 };
 
-HttpFile::HttpFile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-HttpFile::~HttpFile() = default;
+}  // namespace
 
-Result<std::shared_ptr<HttpFile>> HttpFile::open(const std::string& url, const HttpOptions& options) {
-  if (!is_url(url)) return Status::InvalidArgument("'" + url + "' is not an http:// or https:// URL");
+Result<std::unique_ptr<HttpFile::Impl>> make_http_impl(const std::string& url, const HttpOptions& options) {
   auto parts = crack(url);
   if (!parts.ok()) return parts.status();
   if (parts->has_user) {
@@ -531,46 +434,9 @@ Result<std::shared_ptr<HttpFile>> HttpFile::open(const std::string& url, const H
         "credentials in a URL are visible to every user of this machine; put them in a file for --auth-file "
         "(or UDISC_HTTP_AUTH) and give the URL without them");
   }
-  auto impl = std::make_unique<Impl>(url, options);
+  auto impl = std::make_unique<WinHttpImpl>(url, options);
   if (Status s = impl->connect(*parts); !s.ok()) return s;
-  if (Status s = impl->probe(); !s.ok()) return s;
-  return std::shared_ptr<HttpFile>(new HttpFile(std::move(impl)));
-}
-
-Status HttpFile::revalidate() const {
-  if (impl_->changed_.load()) return Status::Ok();
-  std::vector<uint8_t> one(1);
-  Status s = impl_->fetch(0, one);
-  return impl_->changed_.load() ? Status::Ok() : s;
-}
-
-uint64_t HttpFile::size() const { return impl_->size_; }
-const std::string& HttpFile::name() const { return impl_->url_; }
-bool HttpFile::changed() const { return impl_->changed_.load(); }
-std::string HttpFile::validator() const { return impl_->validator(); }
-
-Status HttpFile::read_at(uint64_t offset, std::span<uint8_t> out) const {
-  if (impl_->changed_.load()) return impl_->changed_error();
-  return impl_->cache_->read(offset, out);
-}
-
-HttpStats HttpFile::stats() const {
-  HttpStats s;
-  s.requests = impl_->requests_.load();
-  s.bytes_received = impl_->bytes_.load();
-  s.retries = impl_->retries_.load();
-  s.cache = impl_->cache_->stats();
-  return s;
-}
-
-formats::FileResolver url_resolver(const std::string& base_url, const HttpOptions& options) {
-  return [base_url, options](const std::string& name) -> Result<std::shared_ptr<formats::RandomAccessFile>> {
-    auto url = resolve_url(base_url, name);
-    if (!url.ok()) return url.status();
-    auto file = HttpFile::open(*url, options);
-    if (!file.ok()) return file.status();
-    return std::shared_ptr<formats::RandomAccessFile>(std::move(file).value());
-  };
+  return std::unique_ptr<HttpFile::Impl>(std::move(impl));
 }
 
 }  // namespace udisc::remote
