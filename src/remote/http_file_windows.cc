@@ -28,6 +28,7 @@
 
 #include "platform/windows/win_error.h"
 #include "remote/http_file_impl.h"
+#include "remote/url_reference.h"
 
 namespace udisc::remote {
 namespace {
@@ -141,51 +142,8 @@ Result<HCERTSTORE> load_ca_store(const std::string& pem, const std::string& wher
 
 }  // namespace
 
-// RFC 3986 5.2 for the references images hold (a file name, a relative or
-// absolute path, or a whole URL), encoding as the Linux build (libcurl's
-// CURLU_URLENCODE) does: spaces and bytes outside printable ASCII.
 Result<std::string> resolve_url(const std::string& base, const std::string& ref) {
-  std::string relative = ref;
-  std::replace(relative.begin(), relative.end(), '\\', '/');
-  std::string encoded;
-  for (unsigned char c : relative) {
-    if (c > 0x20 && c < 0x7f) {
-      encoded += static_cast<char>(c);
-    } else {
-      static const char hex[] = "0123456789ABCDEF";
-      encoded += {'%', hex[c >> 4], hex[c & 15]};
-    }
-  }
-  if (is_url(encoded)) return encoded;
-  const size_t scheme_end = base.find("://");
-  if (scheme_end == std::string::npos) return Status::InvalidArgument("cannot resolve '" + ref + "' against '" + base + "'");
-  const size_t path_start = base.find('/', scheme_end + 3);
-  const std::string origin = base.substr(0, path_start);
-  std::string path = path_start == std::string::npos ? "/" : base.substr(path_start);
-  path = path.substr(0, path.find_first_of("?#"));
-  if (!encoded.empty() && encoded[0] == '/') {
-    path = encoded;
-  } else {
-    path = path.substr(0, path.rfind('/') + 1) + encoded;
-  }
-  // remove_dot_segments
-  std::vector<std::string> out;
-  std::stringstream segments(path.substr(1));
-  std::string segment;
-  bool trailing = false;
-  while (std::getline(segments, segment, '/')) {
-    trailing = segment == "." || segment == "..";
-    if (segment == ".") continue;
-    if (segment == "..") {
-      if (!out.empty()) out.pop_back();
-      continue;
-    }
-    out.push_back(segment);
-  }
-  std::string result = origin;
-  for (const std::string& s : out) result += "/" + s;
-  if (out.empty() || trailing || path.back() == '/') result += "/";
-  return result;
+  return resolve_reference(base, ref);
 }
 
 namespace {
