@@ -62,6 +62,11 @@ Status HttpFile::Impl::fetch(uint64_t offset, std::span<uint8_t> out) {
     changed_.store(true);
     return changed_error();
   }
+  if (r.status != 206) {  // a 200: the whole object instead of the range, never read
+    return Status::IoError("'" + url_ + "' bytes " + std::to_string(offset) + "-" +
+                           std::to_string(offset + out.size() - 1) + ": the server answered HTTP " +
+                           std::to_string(r.status) + " instead of the range");
+  }
   return Status::Ok();
 }
 
