@@ -6,8 +6,10 @@
 #                    digests instead of OpenSSL, which Debian has no mingw build of
 #   CLI11::CLI11, fmt::fmt (FMT_HEADER_ONLY), nlohmann_json::nlohmann_json:
 #                    the Linux packages' headers, which are header-only
-# Not available: libFLAC (FLAC tracks fail with a clear error, see
-# src/formats/flac_unavailable.cc) and ISA-L (a portable CRC32C instead).
+#   LibLZMA::LibLZMA, PkgConfig::CHD_CODECS, PkgConfig::FLAC: liblzma, libzstd
+#                    and libFLAC, which Debian has no mingw build of, compiled
+#                    from their Debian source packages (cmake/windows-codecs.cmake)
+# Not available: ISA-L (a portable CRC32C instead).
 set(_mingw /usr/${UDISC_MINGW_TRIPLET})
 enable_language(RC)  # udisc.exe's manifest (src/cli/windows/udisc.rc)
 
@@ -22,6 +24,8 @@ add_library(Gcrypt::Gcrypt STATIC IMPORTED)
 set_target_properties(Gcrypt::Gcrypt PROPERTIES IMPORTED_LOCATION ${UDISC_MINGW_GCRYPT}
                       INTERFACE_INCLUDE_DIRECTORIES ${_mingw}/include
                       INTERFACE_LINK_LIBRARIES "${UDISC_MINGW_GPG_ERROR};ws2_32")
+
+include(${CMAKE_CURRENT_LIST_DIR}/windows-codecs.cmake)
 
 # Header-only libraries: only their own directories of the host's /usr/include
 # (never /usr/include itself, whose C headers are glibc's), through links in

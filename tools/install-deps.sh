@@ -32,3 +32,6 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+# The Debian source packages (xz-utils, libzstd, flac) the Windows build
+# compiles its codecs from, verified, into build/debian-sources (cmake/windows-codecs.cmake).
+bash "$(dirname "$0")/../cmake/fetch-debian-sources.sh"

@@ -1,5 +1,5 @@
-// open_flac with libFLAC: the FLAC half of audio_source.h. The build picks
-// this file where libFLAC is available and flac_unavailable.cc elsewhere.
+// open_flac with libFLAC: the FLAC half of audio_source.h (on Windows, libFLAC
+// is compiled from Debian's source package: cmake/windows-codecs.cmake).
 #include <FLAC/stream_decoder.h>
 
 #include <algorithm>

@@ -8,6 +8,7 @@
 
 #include "remote/http_file.h"
 #include "remote/http_headers.h"
+#include "remote/url_reference.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -22,5 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)udisc::remote::content_range_total(headers.content_range);
   (void)udisc::remote::content_range_total(input);
   (void)udisc::remote::resolve_url("http://127.0.0.1/dir/disc.cue", std::string(input.substr(0, 300)));
+  // The Windows build's resolver, without libcurl (url_reference.h).
+  (void)udisc::remote::resolve_reference("http://127.0.0.1/dir/disc.cue", std::string(input.substr(0, 300)));
   return 0;
 }

@@ -35,21 +35,11 @@ if [[ -x "$(dirname "$MIXED")/write_image" ]]; then
   "$(dirname "$MIXED")/write_image" "$WORK/$lun1" "$WORK/mixed" mixed --format nrg2 --sub && lun1="mixed/mixed.nrg"
 fi
 # LUN 3: the mixed-mode disc as a CHD, made by chdman (mame-tools) from the cue.
-# UDISC_NO_CHD (set by tests/windows/iscsi.sh: udisc.exe has no CHD codecs):
-# LUN 3 serves the same disc from its cue sheet instead.
 lun3=$WORK/mixed.chd
-if [ -n "${UDISC_NO_CHD:-}" ]; then
-  lun3=$WORK/mixed/mixed.cue
-else
-  chdman createcd -f -i "$WORK/mixed/mixed.cue" -o "$WORK/mixed.chd" > /dev/null 2>&1 || fail "chdman createcd failed"
-fi
-# UDISC_NO_URL (set by tests/windows/iscsi.sh: udisc.exe has no HTTP client):
-# LUNs 0 and 1 are read from their files instead of from nginx.
-web=$WORK
-if [ -z "${UDISC_NO_URL:-}" ]; then
-  start_nginx "$WORK" $((PORT + 1000))
-  web="http://127.0.0.1:$((PORT + 1000))"
-fi
+chdman createcd -f -i "$WORK/mixed/mixed.cue" -o "$WORK/mixed.chd" > /dev/null 2>&1 || fail "chdman createcd failed"
+# LUNs 0 and 1 are read from nginx through their URLs.
+start_nginx "$WORK" $((PORT + 1000))
+web="http://127.0.0.1:$((PORT + 1000))"
 start_serve "$PORT" "$web/test.iso" "$web/$lun1" "$WORK/udf.iso" "$lun3"
 drive() { echo "driver=iscsi,transport=tcp,portal=127.0.0.1:$PORT,target=$IQN,lun=$1,if=none,id=cd$1,readonly=on"; }
 rc=0

@@ -10,8 +10,4 @@ build_exe
 export WINE WINEPREFIX WINEDEBUG UDISC_EXE
 # The owner-only check of secret files is POSIX file modes (chap.sh skips it).
 export UDISC_NO_FILE_MODES=1
-# No CHD codecs in udisc.exe (guest.sh serves LUN 3's disc from its cue sheet).
-export UDISC_NO_CHD=1
-# udisc.exe has no HTTP client (no mingw libcurl): guest.sh serves files, not URLs.
-export UDISC_NO_URL=1
 exec bash "$SOURCE_DIR/tests/iscsi/$script" "$SOURCE_DIR/tests/windows/udisc-wine.sh" "$@"

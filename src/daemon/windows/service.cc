@@ -18,6 +18,7 @@
 #include "daemon/windows/control_pipe.h"
 #include "daemon/windows/drive_host.h"
 #include "daemon/windows/initiator.h"
+#include "daemon/windows/owner_logon.h"
 #include "daemon/windows/service_controller.h"
 #include "daemon/windows/win32.h"
 
@@ -83,10 +84,10 @@ Result<std::optional<ReceivedImage>> image_from_request(std::string_view line, R
   return std::optional<ReceivedImage>(std::move(image));
 }
 
-// After a reboot: the recorded paths, opened by the service. Not the owner's
-// rights (LocalSystem cannot take the owner's token without a logon): see
-// docs/windows.md, "What is not done".
-Result<ReceivedImage> reopen_recorded(const RecordedImage& rec, const std::string&) {
+// After a reboot: the recorded paths, opened with the owner's rights through
+// an S4U logon (owner_logon.h; not yet run on Windows). With the fake
+// initiator (the tests, under Wine, which has no S4U logon) as the service.
+Result<ReceivedImage> reopen_recorded(const RecordedImage& rec, const std::string& owner_sid, bool as_owner) {
   auto open = [](const std::string& path) -> Result<std::shared_ptr<formats::RandomAccessFile>> {
     HANDLE h = CreateFileW(widen(path).c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr,
                            OPEN_EXISTING, 0, nullptr);
@@ -95,15 +96,19 @@ Result<ReceivedImage> reopen_recorded(const RecordedImage& rec, const std::strin
   };
   ReceivedImage out;
   out.path = rec.path;
-  auto main = open(rec.path);
-  if (!main.ok()) return main.status();
-  out.main = *main;
-  for (const auto& [ref, path] : rec.companion_paths) {
-    auto f = open(path);
-    if (!f.ok()) return f.status();
-    out.companions[ref] = *f;
-    out.companion_paths[ref] = path;
-  }
+  auto open_all = [&]() -> Status {
+    auto main = open(rec.path);
+    if (!main.ok()) return main.status();
+    out.main = *main;
+    for (const auto& [ref, path] : rec.companion_paths) {
+      auto f = open(path);
+      if (!f.ok()) return f.status();
+      out.companions[ref] = *f;
+      out.companion_paths[ref] = path;
+    }
+    return Status::Ok();
+  };
+  if (Status s = as_owner ? as_user(owner_sid, open_all) : open_all(); !s.ok()) return s;
   return out;
 }
 
@@ -196,7 +201,9 @@ int serve(const ServiceRunOptions& options, HANDLE stop_event, const std::functi
     WSACleanup();
     return 1;
   }
-  ServiceController controller(so, *initiator, *host, reopen_recorded);
+  ServiceController controller(so, *initiator, *host, [&options](const RecordedImage& image, const std::string& sid) {
+    return reopen_recorded(image, sid, !options.fake_initiator);
+  });
   if (Status s = controller.restore(); !s.ok()) {
     log_line(s.message());
     WSACleanup();
