@@ -22,6 +22,8 @@ packages=(
   bash-completion zsh systemd passwd libnotify-bin
   # independent readers of the descriptor formats (issue 10): toc2cue, mdf2iso; zstd for its error test
   cdrdao mdf2iso zstd
+  # iat: independent reader of DiscJuggler .cdi images (issue 10)
+  iat
 )
 missing=()
 for p in "${packages[@]}"; do

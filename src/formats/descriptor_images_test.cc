@@ -2,11 +2,12 @@
 //
 // Sameness: the project's mixed-mode disc (make_mixed_cue, two sessions,
 // pregaps stored and not stored, ISRC, MCN, INDEX 02) is written in each
-// format by tests/fixtures/write_image; each must open as the same disc as the
+// format by tests/fixtures/write_image (CloneCD, MDS, NRG v1/v2, cdrdao TOC,
+// DiscJuggler CDI v2/v3/v3.5); each must open as the same disc as the
 // BIN/CUE it came from — the same Disc model and the same user, raw and
 // sub-channel bytes at every LBA. Independent readers check the writer:
 // libcdio's cd-info --nrg-file lists the NRG's tracks and MCN, mdf2iso
-// converts the MDF. Corruption: malformed and truncated descriptors give
+// converts the MDF, iat converts the CDI's data track. Corruption: malformed and truncated descriptors give
 // errors naming the file and field.
 #include <gtest/gtest.h>
 
@@ -200,7 +201,113 @@ TEST(DescriptorImages, CdrdaoTocIsTheSameDiscAsItsCue) {
   expect_same_disc(*p);
 }
 
+void expect_same_cd_text(const disc::Disc& a, const disc::Disc& b) {
+  auto text = [](const disc::CdText& t) { return t.title + "|" + t.performer + "|" + t.songwriter; };
+  EXPECT_EQ(text(a.cd_text), text(b.cd_text));
+  ASSERT_EQ(a.tracks.size(), b.tracks.size());
+  for (size_t i = 0; i < a.tracks.size(); ++i) EXPECT_EQ(text(a.tracks[i].cd_text), text(b.tracks[i].cd_text)) << i;
+}
+
+TEST(DescriptorImages, DiscJugglerEveryVersionIsTheSameDiscAsItsCue) {
+  for (const char* format : {"cdi2", "cdi3", "cdi35"}) {
+    SCOPED_TRACE(format);
+    auto p = make_pair("--multisession", format, "cdi");
+    ASSERT_NE(p->other, nullptr);
+    EXPECT_EQ(p->other->format_name(), "cdi");
+    expect_same_disc(*p);
+    // The disc block's raw CD-TEXT packs come back as the cue sheet's TITLE / PERFORMER.
+    EXPECT_FALSE(p->cue->disc().cd_text.empty());
+    expect_same_cd_text(p->cue->disc(), p->other->disc());
+  }
+}
+
+TEST(DescriptorImages, DiscJugglerWith96ByteSubChannelPassesItThrough) {
+  auto p = make_pair("--multisession", "cdi35", "cdi", "--sub");
+  expect_same_disc(*p);
+  // Read mode 4 stores 96 interleaved bytes after each sector: change the
+  // first Q bit-plane byte of LBA 0 (stored after the 150 lead-in sectors) and it shows.
+  std::vector<uint8_t> cdi = slurp(p->other_path);
+  const size_t at = 150 * 2448 + 2352;
+  cdi[at] ^= 0x40;  // Q is bit 6 of each interleaved byte
+  p->dir.write("disc.cdi", cdi);
+  auto reopened = open_image(p->other_path);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().to_string();
+  std::vector<uint8_t> raw(96), generated(96);
+  ASSERT_TRUE((*reopened)->read_subchannel(0, 1, raw).ok());
+  ASSERT_TRUE(p->cue->read_subchannel(0, 1, generated).ok());
+  EXPECT_EQ(raw[0], generated[0] ^ 0x40);
+}
+
+TEST(DescriptorImages, DiscJugglerDreamcastStyleAudioSessionThenDataSession) {
+  // A Dreamcast-style layout: session 1 audio only, session 2 one mode 2
+  // (XA) data track with its stored pregap. Built from the multisession
+  // disc's files so that session 1 ends where it did there and the data
+  // sectors' headers carry the LBAs they are read at (track 1 is the first
+  // file's bytes declared as audio).
+  TempDir dir;
+  int rc = 0;
+  std::string out = run(q(MAKE_MIXED_CUE) + " " + q(dir.path()) + " --multisession --audio-tracks 2", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  dir.write_text("dc.cue",
+                 "REM SESSION 01\nFILE \"mixed (Track 01).bin\" BINARY\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n"
+                 "FILE \"mixed (Track 03).bin\" BINARY\n  TRACK 02 AUDIO\n    PREGAP 00:01:00\n    INDEX 01 00:00:00\n"
+                 "REM SESSION 02\nFILE \"mixed (Track 04).bin\" BINARY\n  TRACK 03 MODE2/2352\n"
+                 "    INDEX 00 00:00:00\n    INDEX 01 00:02:00\n");
+  auto cue = open_image(dir.file("dc.cue"));
+  ASSERT_TRUE(cue.ok()) << cue.status().to_string();
+  ASSERT_EQ((*cue)->disc().sessions.size(), 2u);
+  for (const char* format : {"cdi2", "cdi35"}) {
+    SCOPED_TRACE(format);
+    out = run(q(WRITE_IMAGE) + " " + q(dir.file("dc.cue")) + " " + q(dir.path()) + " dc --format " + format, &rc);
+    ASSERT_EQ(rc, 0) << out;
+    auto cdi = open_image(dir.file("dc.cdi"));
+    ASSERT_TRUE(cdi.ok()) << cdi.status().to_string();
+    const disc::Disc& d = (*cdi)->disc();
+    EXPECT_EQ(describe((*cue)->disc()), describe(d));
+    ASSERT_EQ(d.tracks.size(), 3u);
+    EXPECT_EQ(d.tracks[1].mode, disc::TrackMode::audio);
+    EXPECT_EQ(d.tracks[2].session, 2);
+    EXPECT_EQ(d.tracks[2].mode, disc::TrackMode::mode2_form1);
+    EXPECT_EQ(d.tracks[2].start_lba, d.sessions[0].leadout_lba + 11400);
+    expect_same_sectors(**cue, **cdi);
+  }
+}
+
 // ---- Independent readers ----
+
+TEST(DescriptorImages, IatExtractsTheSameDataTrackFromOurCdi) {
+  // iat finds the ISO 9660 volume in the .cdi by itself (it does not read the
+  // descriptor) and writes 2048 bytes of each sector from there: its first
+  // track-1-length sectors must be our track 1's user data, and the ISO the
+  // disc was made from.
+  if (run("command -v iat").empty() || run("command -v xorriso").empty()) GTEST_SKIP() << "iat or xorriso not installed";
+  TempDir dir;
+  int rc = 0;
+  run("mkdir -p " + q(dir.file("root")) + " && echo udisc > " + q(dir.file("root/readme.txt")));
+  std::string out = run("xorriso -as mkisofs -quiet -V UDISC_CDI -o " + q(dir.file("in.iso")) + " " + q(dir.file("root")), &rc);
+  ASSERT_EQ(rc, 0) << out;
+  out = run(q(MAKE_MIXED_CUE) + " " + q(dir.path()) + " --multisession --iso " + q(dir.file("in.iso")), &rc);
+  ASSERT_EQ(rc, 0) << out;
+  for (const char* format : {"cdi2", "cdi35"}) {
+    SCOPED_TRACE(format);
+    out = run(q(WRITE_IMAGE) + " " + q(dir.file("mixed.cue")) + " " + q(dir.path()) + " disc --format " + format, &rc);
+    ASSERT_EQ(rc, 0) << out;
+    out = run("iat " + q(dir.file("disc.cdi")) + " " + q(dir.file("iat.iso")), &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("Block 2352"), std::string::npos) << out;
+    auto ours = open_image(dir.file("disc.cdi"));
+    ASSERT_TRUE(ours.ok()) << ours.status().to_string();
+    const disc::Track& t1 = (*ours)->disc().tracks.at(0);
+    std::vector<uint8_t> user(static_cast<size_t>(t1.length()) * 2048);
+    ASSERT_TRUE((*ours)->read_user(t1.start_lba, static_cast<uint32_t>(t1.length()), user).ok());
+    const std::vector<uint8_t> theirs = slurp(dir.file("iat.iso"));
+    ASSERT_GE(theirs.size(), user.size());
+    EXPECT_TRUE(std::equal(user.begin(), user.end(), theirs.begin())) << "iat's data track differs from ours";
+    const std::vector<uint8_t> iso = slurp(dir.file("in.iso"));
+    ASSERT_LE(iso.size(), user.size());
+    EXPECT_TRUE(std::equal(iso.begin(), iso.end(), user.begin())) << "track 1 is not the ISO it was made from";
+  }
+}
 
 TEST(DescriptorImages, Toc2cueAgreesWithOurTocLayoutAndSectors) {
   // cdrdao's own TOC parser (toc2cue) turns the TOC into a cue sheet over the
@@ -307,10 +414,11 @@ TEST(DescriptorImages, FuzzSeedsOfEachReaderOpen) {
   FileResolver none = [](const std::string& n) -> Result<std::shared_ptr<RandomAccessFile>> {
     return memory_file(std::vector<uint8_t>(64 * 2448, 0), n);
   };
-  for (const char* seed : {"nrg_v1_audio", "nrg_v2_audio"}) {
+  for (const char* seed : {"nrg_v1_audio", "nrg_v2_audio", "cdi_v2_audio", "cdi_v35_audio"}) {
     std::vector<uint8_t> bytes = slurp(dir + seed);
     ASSERT_FALSE(bytes.empty()) << seed;
-    auto img = open_nrg(memory_file(std::vector<uint8_t>(bytes.begin() + 1, bytes.end()), seed));
+    auto file = memory_file(std::vector<uint8_t>(bytes.begin() + 1, bytes.end()), seed);
+    auto img = bytes[0] == 2 ? open_nrg(file) : open_cdi(file);
     ASSERT_TRUE(img.ok()) << seed << ": " << img.status().to_string();
     EXPECT_EQ((*img)->disc().tracks.size(), 1u);
     EXPECT_EQ((*img)->disc().leadout_lba(), 4);
@@ -334,16 +442,21 @@ TEST(DescriptorImages, CompanionNamesComeFromTheDescriptor) {
   EXPECT_EQ(*mnames, (std::vector<std::string>{"disc.mdf"}));
 }
 
-TEST(DescriptorImages, DiscJugglerIsNamedAsNotSupported) {
+TEST(DescriptorImages, DiscJugglerFooterIsRecognisedByContent) {
+  // The footer, not the extension, makes a file a DiscJuggler image; a broken
+  // descriptor behind a valid footer is an error naming the DiscJuggler version.
   TempDir dir;
   std::vector<uint8_t> cdi(2352 * 4, 0);
-  const uint8_t tail[8] = {0x06, 0x00, 0x00, 0x80, 0x00, 0x10, 0x00, 0x00};  // v3.5, header offset
+  const uint8_t tail[8] = {0x06, 0x00, 0x00, 0x80, 0x00, 0x10, 0x00, 0x00};  // v3.5, descriptor of 4096 bytes
   cdi.insert(cdi.end(), std::begin(tail), std::end(tail));
-  dir.write("game.cdi", cdi);
-  auto r = open_image(dir.file("game.cdi"));
+  dir.write("game.bin", cdi);
+  auto r = open_image(dir.file("game.bin"));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), Status::Code::not_supported);
-  EXPECT_NE(r.status().to_string().find("DiscJuggler"), std::string::npos) << r.status().to_string();
+  EXPECT_EQ(r.status().code(), Status::Code::corruption);
+  EXPECT_NE(r.status().to_string().find("DiscJuggler v3.5 descriptor"), std::string::npos) << r.status().to_string();
+  auto direct = open_cdi(memory_file(std::vector<uint8_t>(4096, 0), "plain.iso"));
+  ASSERT_FALSE(direct.ok());
+  EXPECT_NE(direct.status().to_string().find("no DiscJuggler footer"), std::string::npos) << direct.status().to_string();
 }
 
 // ---- Corruption ----
@@ -466,6 +579,63 @@ TEST(DescriptorImagesCorruption, Toc) {
   bin.resize(bin.size() / 2);
   p->dir.write("disc.bin", bin);
   expect_error(open_image(p->dir.file("bad.toc")), "disc.bin");
+}
+
+TEST(DescriptorImagesCorruption, DiscJuggler) {
+  auto p = make_pair("", "cdi35", "cdi");
+  const std::vector<uint8_t> good = slurp(p->other_path);
+  const size_t n = good.size();
+  const size_t desc = n - (size_t{good[n - 4]} | size_t{good[n - 3]} << 8 | size_t{good[n - 2]} << 16 | size_t{good[n - 1]} << 24);
+  auto with = [&](std::vector<uint8_t> bytes) {
+    p->dir.write("bad.cdi", bytes);
+    return open_image(p->dir.file("bad.cdi"));
+  };
+  auto set32 = [](std::vector<uint8_t>& b, size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  // Field offsets of track 1's record (file name "disc.cdi"; docs/formats/cdi.md).
+  const size_t mark = desc + 8, indices = desc + 72, mode = desc + 88, length = desc + 108, read_mode = desc + 128;
+  auto no_sessions = good;
+  no_sessions[desc] = 0;
+  expect_error(with(no_sessions), "0 sessions");
+  auto no_mark = good;
+  no_mark[mark + 2] = 0x07;
+  expect_error(with(no_mark), "track 1: no start mark");
+  auto bad_mode = good;
+  set32(bad_mode, mode, 5);
+  expect_error(with(bad_mode), "unknown track mode 5");
+  auto bad_read = good;
+  set32(bad_read, read_mode, 9);
+  expect_error(with(bad_read), "unknown read mode 9");
+  auto bad_index = good;
+  set32(bad_index, indices + 2 + 4, 1);
+  expect_error(with(bad_index), "index lengths add up to");
+  auto too_long = good;
+  set32(too_long, length, 3000000);
+  set32(too_long, indices + 2 + 4, 3000000 - 150);
+  expect_error(with(too_long), "run into the descriptor");
+  auto many_indices = good;
+  many_indices[indices] = 0xFF;
+  expect_error(with(many_indices), "index lengths (2..100)");
+  // The descriptor cut short: every field read names the offset it wanted.
+  for (size_t keep : {size_t{10}, size_t{100}, size_t{300}}) {
+    std::vector<uint8_t> cut(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(desc + keep));
+    const uint32_t size = static_cast<uint32_t>(keep + 8);
+    cut.insert(cut.end(), {0x06, 0x00, 0x00, 0x80});
+    cut.insert(cut.end(), {static_cast<uint8_t>(size), static_cast<uint8_t>(size >> 8), 0, 0});
+    auto r = with(cut);
+    ASSERT_FALSE(r.ok()) << "cut at " << keep;
+    EXPECT_NE(r.status().to_string().find("bad.cdi"), std::string::npos) << r.status().to_string();
+    EXPECT_NE(r.status().to_string().find("offset"), std::string::npos) << r.status().to_string();
+  }
+  // The sectors truncated: the tracks run into the descriptor.
+  std::vector<uint8_t> short_data(good.begin() + 2352 * 100, good.end());
+  expect_error(with(short_data), "run into the descriptor");
+  // A v3 footer's absolute offset pointing into the sectors.
+  auto v3 = good;
+  set32(v3, n - 8, 0x80000005u);
+  set32(v3, n - 4, 2352);
+  expect_error(with(v3), "DiscJuggler v3 descriptor");
 }
 
 }  // namespace
