@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <random>
 
@@ -142,6 +143,32 @@ TEST_F(Compressed, CsoDecodesByteForByteAndOpensAsItsIso) {
   EXPECT_EQ(back, iso);
 }
 
+TEST_F(Compressed, ZsoDecodesByteForByteAndOpensAsItsIso) {
+  // ZSO: the CSO container with LZ4 raw blocks (liblz4 on both sides).
+  auto cue = open_image(dir_.file("mixed.cue"));
+  ASSERT_TRUE(cue.ok());
+  const auto& t1 = (*cue)->disc().tracks[0];
+  std::vector<uint8_t> iso(static_cast<size_t>(t1.length()) * 2048);
+  ASSERT_TRUE((*cue)->read_user(0, static_cast<uint32_t>(t1.length()), iso).ok());
+  dir_.write("disc.iso", iso);
+  const std::string zso = encode("zso", "disc.iso", "disc.zso");
+  const std::vector<uint8_t> bytes = slurp(zso);
+  ASSERT_EQ(std::string(bytes.begin(), bytes.begin() + 4), "ZISO");
+  EXPECT_LT(bytes.size(), iso.size());  // the pattern compresses: LZ4 blocks, not plain ones
+  auto file = open_file(zso);
+  ASSERT_TRUE(file.ok());
+  auto decoded = open_zso(*file);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().to_string();
+  EXPECT_EQ((*decoded)->name(), dir_.file("disc.iso"));
+  expect_decodes_to(**decoded, iso);
+  auto img = open_image(zso);
+  ASSERT_TRUE(img.ok()) << img.status().to_string();
+  EXPECT_EQ((*img)->format_name(), "iso");
+  std::vector<uint8_t> back(iso.size());
+  ASSERT_TRUE((*img)->read_user(0, static_cast<uint32_t>(t1.length()), back).ok());
+  EXPECT_EQ(back, iso);
+}
+
 void expect_error(const Result<std::shared_ptr<RandomAccessFile>>& r, const std::string& needle) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().to_string().find(needle), std::string::npos) << r.status().to_string();
@@ -178,6 +205,32 @@ TEST_F(Compressed, MalformedEcmAndCsoGiveClearErrors) {
   const Status s = (*opened)->read_at(0, out);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.to_string().find("block 0"), std::string::npos) << s.to_string();
+}
+
+TEST_F(Compressed, MalformedZsoGivesClearErrors) {
+  auto cue = open_image(dir_.file("mixed.cue"));
+  ASSERT_TRUE(cue.ok());
+  std::vector<uint8_t> iso(2048 * 64);
+  ASSERT_TRUE((*cue)->read_user(0, 64, iso).ok());
+  dir_.write("small.iso", iso);
+  const std::vector<uint8_t> zso = slurp(encode("zso", "small.iso", "small.zso"));
+  auto zso_of = [&](std::vector<uint8_t> b) { return open_zso(memory_file(std::move(b), "bad.zso")); };
+  auto v2 = zso;
+  v2[20] = 2;
+  expect_error(zso_of(v2), "ZSO version 2");
+  expect_error(zso_of(std::vector<uint8_t>(zso.begin(), zso.begin() + 40)), "block index");
+  auto cso = zso;
+  std::memcpy(cso.data(), "CISO", 4);
+  expect_error(zso_of(cso), "not a ZSO file");
+  // A damaged LZ4 block: open succeeds (index only), the read of that block fails and names it.
+  auto damaged = zso;
+  for (size_t i = 24 + 65 * 4; i < damaged.size(); ++i) damaged[i] = 0xF0;
+  auto opened = zso_of(damaged);
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  std::vector<uint8_t> out(2048);
+  const Status s = (*opened)->read_at(0, out);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.to_string().find("block 0: LZ4 data does not decode"), std::string::npos) << s.to_string();
 }
 
 TEST_F(Compressed, XzWithBlocksIsReadByBlockAndOneHugeBlockIsRefused) {

@@ -46,7 +46,6 @@ bool starts_with(std::span<const uint8_t> data, std::string_view magic, size_t a
 // Formats with a signature that we know but do not read.
 const char* unsupported_signature(std::span<const uint8_t> head) {
   if (starts_with(head, "PK\x03\x04")) return "zip archive";
-  if (starts_with(head, "ZISO")) return "LZ4-compressed ISO (ZSO)";
   return nullptr;
 }
 
@@ -101,6 +100,7 @@ FileResolver decoding_resolver(const FileResolver& resolve) {
     if ((*file)->size() < magic.size() || !(*file)->read_at(0, magic).ok()) return file;
     if (looks_like_ecm(magic)) return open_ecm(std::move(file).value());
     if (looks_like_cso(magic)) return open_cso(std::move(file).value());
+    if (looks_like_zso(magic)) return open_zso(std::move(file).value());
     std::array<uint8_t, 6> xz_magic{};
     if ((*file)->size() >= xz_magic.size() && (*file)->read_at(0, xz_magic).ok() && looks_like_xz(xz_magic)) {
       return open_xz(std::move(file).value());
@@ -132,9 +132,10 @@ Result<ImagePtr> open_decoded_image(std::shared_ptr<RandomAccessFile> main, cons
   const uint64_t size = main->size();
 
   if (looks_like_chd(head)) return open_chd(std::move(main));
-  if (decode && (looks_like_ecm(head) || looks_like_cso(head) || looks_like_xz(head))) {
+  if (decode && (looks_like_ecm(head) || looks_like_cso(head) || looks_like_zso(head) || looks_like_xz(head))) {
     auto decoded = looks_like_ecm(head)   ? open_ecm(std::move(main))
                    : looks_like_cso(head) ? open_cso(std::move(main))
+                   : looks_like_zso(head) ? open_zso(std::move(main))
                                           : open_xz(std::move(main));
     if (!decoded.ok()) return decoded.status();
     return open_decoded_image(std::move(decoded).value(), resolve, false);
