@@ -115,6 +115,13 @@ void expect_same_sectors(const disc::Image& a, const disc::Image& b, bool compar
   EXPECT_EQ(many_a, many_b);
 }
 
+void expect_same_cd_text(const disc::Disc& a, const disc::Disc& b) {
+  auto text = [](const disc::CdText& t) { return t.title + "|" + t.performer + "|" + t.songwriter; };
+  EXPECT_EQ(text(a.cd_text), text(b.cd_text));
+  ASSERT_EQ(a.tracks.size(), b.tracks.size());
+  for (size_t i = 0; i < a.tracks.size(); ++i) EXPECT_EQ(text(a.tracks[i].cd_text), text(b.tracks[i].cd_text)) << i;
+}
+
 void expect_same_disc(const Pair& p) {
   ASSERT_NE(p.cue, nullptr);
   ASSERT_NE(p.other, nullptr);
@@ -137,6 +144,9 @@ TEST(DescriptorImages, CloneCdIsTheSameDiscAsItsCue) {
   auto p = make_pair("--multisession", "ccd", "ccd");
   EXPECT_EQ(p->other->format_name(), "ccd");
   expect_same_disc(*p);
+  // The [CDText] entries come back as the cue sheet's TITLE / PERFORMER.
+  EXPECT_FALSE(p->other->disc().cd_text.empty());
+  expect_same_cd_text(p->cue->disc(), p->other->disc());
 }
 
 TEST(DescriptorImages, CloneCdWithSubFilePassesTheSubChannelThrough) {
@@ -183,11 +193,15 @@ TEST(DescriptorImages, NrgVersion2IsTheSameDiscAsItsCue) {
   auto p = make_pair("--multisession", "nrg2", "nrg");
   EXPECT_EQ(p->other->format_name(), "nrg");
   expect_same_disc(*p);
+  // The CDTX chunk's packs come back as the cue sheet's TITLE / PERFORMER.
+  EXPECT_FALSE(p->other->disc().cd_text.empty());
+  expect_same_cd_text(p->cue->disc(), p->other->disc());
 }
 
 TEST(DescriptorImages, NrgVersion1IsTheSameDiscAsItsCue) {
   auto p = make_pair("--multisession", "nrg1", "nrg");
   expect_same_disc(*p);
+  expect_same_cd_text(p->cue->disc(), p->other->disc());
 }
 
 TEST(DescriptorImages, NrgWithSubChannel) {
@@ -199,13 +213,6 @@ TEST(DescriptorImages, CdrdaoTocIsTheSameDiscAsItsCue) {
   auto p = make_pair("", "toc", "toc");
   EXPECT_EQ(p->other->format_name(), "toc");
   expect_same_disc(*p);
-}
-
-void expect_same_cd_text(const disc::Disc& a, const disc::Disc& b) {
-  auto text = [](const disc::CdText& t) { return t.title + "|" + t.performer + "|" + t.songwriter; };
-  EXPECT_EQ(text(a.cd_text), text(b.cd_text));
-  ASSERT_EQ(a.tracks.size(), b.tracks.size());
-  for (size_t i = 0; i < a.tracks.size(); ++i) EXPECT_EQ(text(a.tracks[i].cd_text), text(b.tracks[i].cd_text)) << i;
 }
 
 TEST(DescriptorImages, DiscJugglerEveryVersionIsTheSameDiscAsItsCue) {
@@ -368,7 +375,7 @@ TEST(DescriptorImages, CdInfoReadsOurTocAudioTracksFlagsAndMcn) {
   EXPECT_NE(out.find("Media Catalog Number (MCN): " + p->other->disc().mcn), std::string::npos) << out;
 }
 
-TEST(DescriptorImages, CdInfoReadsOurNrgTrackListAndMcn) {
+TEST(DescriptorImages, CdInfoReadsOurNrgTrackListMcnAndCdText) {
   // libcdio's NRG reader wants exactly INDEX 0 and 1 per track and one session.
   auto p = make_pair("", "nrg2", "nrg", "--index1-only");
   ASSERT_NE(p->other, nullptr);
@@ -387,6 +394,35 @@ TEST(DescriptorImages, CdInfoReadsOurNrgTrackListAndMcn) {
   for (const auto& t : d.tracks) EXPECT_EQ(starts[t.number], t.start_lba) << "track " << int(t.number) << "\n" << out;
   EXPECT_EQ(starts[170], d.leadout_lba()) << out;
   EXPECT_NE(out.find("Media Catalog Number (MCN): " + d.mcn), std::string::npos) << out;
+
+  // CD-TEXT: libcdio reads our CDTX chunk; what it lists is the cue sheet's
+  // TITLE / PERFORMER / SONGWRITER, and what our NRG reader has.
+  auto listing = [](const disc::Disc& disc) {
+    std::string s;
+    auto fields = [&](const std::string& who, const disc::CdText& t) {
+      s += "CD-TEXT for " + who + ":\n";
+      if (!t.title.empty()) s += "\tTITLE: " + t.title + "\n";
+      if (!t.performer.empty()) s += "\tPERFORMER: " + t.performer + "\n";
+      if (!t.songwriter.empty()) s += "\tSONGWRITER: " + t.songwriter + "\n";
+    };
+    fields("Disc", disc.cd_text);
+    for (const auto& t : disc.tracks) {
+      char who[16];
+      std::snprintf(who, sizeof who, "Track %2d", t.number);
+      fields(who, t.cd_text);
+    }
+    return s;
+  };
+  const size_t from = out.find("CD-TEXT for Disc:");
+  ASSERT_NE(from, std::string::npos) << out;
+  std::string theirs;
+  std::istringstream text(out.substr(from));
+  for (std::string l; std::getline(text, l);) {
+    if (l.rfind("CD-TEXT for", 0) == 0 || l.rfind("\t", 0) == 0) theirs += l + "\n";
+  }
+  EXPECT_EQ(theirs, listing(p->cue->disc()));
+  EXPECT_EQ(theirs, listing(d));
+  EXPECT_NE(theirs.find("TITLE: Mixed-mode test disc"), std::string::npos) << theirs;
 }
 
 TEST(DescriptorImages, Mdf2isoExtractsTheSameDataTrack) {
@@ -482,6 +518,14 @@ TEST(DescriptorImagesCorruption, CloneCd) {
   expect_error(with(std::regex_replace(good, std::regex("DataTracksScrambled=0"), "DataTracksScrambled=1")),
                "DataTracksScrambled");
   expect_error(with(good.substr(0, good.find("[Entry 3]"))), "no track entries");
+  // [CDText] entries: the writer's section replaced by broken ones.
+  const std::string no_text = std::regex_replace(good, std::regex("\\[CDText\\]\n(Entr[^\n]*\n)*"), "");
+  ASSERT_EQ(no_text.find("[CDText]"), std::string::npos);
+  expect_error(with(no_text + "[CDText]\nEntries=1\nEntry 0=80 00 00 zz\n"), "expected 16 hex bytes");
+  expect_error(with(no_text + "[CDText]\nEntry 1=80 00 00 00 41 42 43 00 00 00 00 00 00 00 00 00\n"), "numbered 0, 1, 2");
+  // A pack naming a track the disc does not have.
+  expect_error(with(no_text + "[CDText]\nEntry 0=80 09 00 00 41 42 43 00 00 00 00 00 00 00 00 00\n"),
+               "[CDText] at line");
   // The image file shorter than the TOC says.
   p->dir.write_text("bad.ccd", good);
   auto img = slurp(p->dir.file("disc.img"));
