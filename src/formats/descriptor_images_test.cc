@@ -546,7 +546,11 @@ TEST(DescriptorImagesCorruption, Mds) {
   };
   auto v2 = good;
   v2[16] = 2;
-  expect_error(with(v2), "MDS version 2");
+  expect_error(with(v2), "MDS version 2.3 is not supported: only version 1");
+  expect_error(with(v2), "compressed and encrypted");
+  auto mdx = v2;
+  for (size_t i = 44; i < 48; ++i) mdx[i] = 0xFF;
+  expect_error(with(mdx), "MDX (MDS version 2 with the data in the same file) is not supported");
   for (size_t cut : {size_t{20}, size_t{100}, size_t{200}, good.size() - 3}) {
     auto r = with(std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut)));
     EXPECT_FALSE(r.ok()) << "truncated at " << cut;
