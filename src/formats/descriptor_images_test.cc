@@ -149,19 +149,30 @@ TEST(DescriptorImages, CloneCdIsTheSameDiscAsItsCue) {
   expect_same_cd_text(p->cue->disc(), p->other->disc());
 }
 
+// Flips `mask` in byte `at` of the image's file `name`, reopens the image and
+// reads LBA 0's sub-channel into `read`, and the BIN/CUE's into `generated`:
+// stored sub-channel is what is served.
+void sub_after_flip(Pair& p, const std::string& name, size_t at, uint8_t mask, std::vector<uint8_t>& read,
+                    std::vector<uint8_t>& generated) {
+  std::vector<uint8_t> bytes = slurp(p.dir.file(name));
+  ASSERT_GT(bytes.size(), at);
+  bytes[at] ^= mask;
+  p.dir.write(name, bytes);
+  auto reopened = open_image(p.other_path);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().to_string();
+  read.resize(96);
+  generated.resize(96);
+  ASSERT_TRUE((*reopened)->read_subchannel(0, 1, read).ok());
+  ASSERT_TRUE(p.cue->read_subchannel(0, 1, generated).ok());
+}
+
 TEST(DescriptorImages, CloneCdWithSubFilePassesTheSubChannelThrough) {
   auto p = make_pair("--multisession", "ccd", "ccd", "--sub");
   expect_same_disc(*p);
-  // The .sub is what is read: change one Q byte of sector 0 and it shows.
-  std::vector<uint8_t> sub = slurp(p->dir.file("disc.sub"));
-  ASSERT_EQ(sub.size() % 96, 0u);
-  sub[12] ^= 0xFF;  // Q channel, byte 0 of sector 0 (deinterleaved: P = 0..11, Q = 12..23)
-  p->dir.write("disc.sub", sub);
-  auto reopened = open_image(p->other_path);
-  ASSERT_TRUE(reopened.ok()) << reopened.status().to_string();
-  std::vector<uint8_t> raw(96), generated(96);
-  ASSERT_TRUE((*reopened)->read_subchannel(0, 1, raw).ok());
-  ASSERT_TRUE(p->cue->read_subchannel(0, 1, generated).ok());
+  // The .sub is what is read: change one Q byte of sector 0 and it shows
+  // (deinterleaved: P = 0..11, Q = 12..23).
+  std::vector<uint8_t> raw, generated;
+  ASSERT_NO_FATAL_FAILURE(sub_after_flip(*p, "disc.sub", 12, 0xFF, raw, generated));
   const auto q_read = disc::extract_q(std::span<const uint8_t, 96>(raw.data(), 96));
   const auto q_gen = disc::extract_q(std::span<const uint8_t, 96>(generated.data(), 96));
   EXPECT_EQ(q_read[0], q_gen[0] ^ 0xFF);
@@ -231,17 +242,10 @@ TEST(DescriptorImages, DiscJugglerEveryVersionIsTheSameDiscAsItsCue) {
 TEST(DescriptorImages, DiscJugglerWith96ByteSubChannelPassesItThrough) {
   auto p = make_pair("--multisession", "cdi35", "cdi", "--sub");
   expect_same_disc(*p);
-  // Read mode 4 stores 96 interleaved bytes after each sector: change the
-  // first Q bit-plane byte of LBA 0 (stored after the 150 lead-in sectors) and it shows.
-  std::vector<uint8_t> cdi = slurp(p->other_path);
-  const size_t at = 150 * 2448 + 2352;
-  cdi[at] ^= 0x40;  // Q is bit 6 of each interleaved byte
-  p->dir.write("disc.cdi", cdi);
-  auto reopened = open_image(p->other_path);
-  ASSERT_TRUE(reopened.ok()) << reopened.status().to_string();
-  std::vector<uint8_t> raw(96), generated(96);
-  ASSERT_TRUE((*reopened)->read_subchannel(0, 1, raw).ok());
-  ASSERT_TRUE(p->cue->read_subchannel(0, 1, generated).ok());
+  // Read mode 4 stores 96 interleaved bytes after each sector: change the Q
+  // bit (bit 6) of LBA 0's first byte (after the 150 lead-in sectors) and it shows.
+  std::vector<uint8_t> raw, generated;
+  ASSERT_NO_FATAL_FAILURE(sub_after_flip(*p, "disc.cdi", 150 * 2448 + 2352, 0x40, raw, generated));
   EXPECT_EQ(raw[0], generated[0] ^ 0x40);
 }
 
