@@ -239,6 +239,17 @@ TEST(DescriptorImages, DiscJugglerEveryVersionIsTheSameDiscAsItsCue) {
   }
 }
 
+TEST(DescriptorImages, DiscJugglerWithCookedDataTracksIsTheSameDisc) {
+  // Data tracks stored as 2048-byte (mode 1, read mode 0) and 2336-byte
+  // (mode 2, read mode 1) sectors: raw sectors are synthesised, and equal the
+  // BIN/CUE's (whose data sectors are well-formed).
+  auto p = make_pair("--multisession", "cdi35", "cdi", "--cooked");
+  ASSERT_NE(p->other, nullptr);
+  expect_same_disc(*p);
+  EXPECT_FALSE(p->other->stores_raw(p->other->disc().tracks.front().start_lba));
+  EXPECT_TRUE(p->other->stores_raw(p->other->disc().tracks.at(1).start_lba));
+}
+
 TEST(DescriptorImages, DiscJugglerWith96ByteSubChannelPassesItThrough) {
   auto p = make_pair("--multisession", "cdi35", "cdi", "--sub");
   expect_same_disc(*p);
