@@ -263,7 +263,15 @@ class CdiReader {
 
 }  // namespace
 
-bool looks_like_cdi(const RandomAccessFile& file) { return find_footer(file).has_value(); }
+bool looks_like_cdi(const RandomAccessFile& file) {
+  // The footer alone could be the last samples of an audio image; the
+  // descriptor it points to must also start with a session count of 1..99.
+  const auto footer = find_footer(file);
+  std::array<uint8_t, 2> sessions{};
+  if (!footer || !file.read_at(footer->descriptor, sessions).ok()) return false;
+  const unsigned count = sessions[0] | unsigned{sessions[1]} << 8;
+  return count >= 1 && count <= 99;
+}
 
 Result<ImagePtr> open_cdi(std::shared_ptr<RandomAccessFile> cdi) {
   const auto footer = find_footer(*cdi);

@@ -36,7 +36,8 @@ Result<std::vector<std::string>> mds_companions(const RandomAccessFile& mds);
 bool looks_like_nrg(const RandomAccessFile& file);
 Result<ImagePtr> open_nrg(std::shared_ptr<RandomAccessFile> nrg);
 
-// DiscJuggler footer: version 0x80000004..6 and a descriptor offset in the last 8 bytes.
+// DiscJuggler footer: version 0x80000004..6 and a descriptor offset in the last
+// 8 bytes, pointing at a session count of 1..99.
 bool looks_like_cdi(const RandomAccessFile& file);
 Result<ImagePtr> open_cdi(std::shared_ptr<RandomAccessFile> cdi);
 

@@ -498,6 +498,7 @@ TEST(DescriptorImages, DiscJugglerFooterIsRecognisedByContent) {
   // descriptor behind a valid footer is an error naming the DiscJuggler version.
   TempDir dir;
   std::vector<uint8_t> cdi(2352 * 4, 0);
+  cdi[cdi.size() + 8 - 4096] = 1;  // one session
   const uint8_t tail[8] = {0x06, 0x00, 0x00, 0x80, 0x00, 0x10, 0x00, 0x00};  // v3.5, descriptor of 4096 bytes
   cdi.insert(cdi.end(), std::begin(tail), std::end(tail));
   dir.write("game.bin", cdi);
@@ -660,7 +661,9 @@ TEST(DescriptorImagesCorruption, DiscJuggler) {
   const size_t mark = desc + 8, indices = desc + 72, mode = desc + 88, length = desc + 108, read_mode = desc + 128;
   auto no_sessions = good;
   no_sessions[desc] = 0;
-  expect_error(with(no_sessions), "0 sessions");
+  expect_error(open_cdi(memory_file(no_sessions, "bad.cdi")), "0 sessions");
+  // Not recognised as DiscJuggler by content: the descriptor must start with 1..99 sessions.
+  EXPECT_FALSE(looks_like_cdi(*memory_file(no_sessions, "bad.cdi")));
   auto no_mark = good;
   no_mark[mark + 2] = 0x07;
   expect_error(with(no_mark), "track 1: no start mark");
@@ -698,7 +701,7 @@ TEST(DescriptorImagesCorruption, DiscJuggler) {
   auto v3 = good;
   set32(v3, n - 8, 0x80000005u);
   set32(v3, n - 4, 2352);
-  expect_error(with(v3), "DiscJuggler v3 descriptor");
+  expect_error(open_cdi(memory_file(v3, "bad.cdi")), "DiscJuggler v3 descriptor");
 }
 
 }  // namespace
