@@ -250,6 +250,14 @@ TEST(DescriptorImages, DiscJugglerWithCookedDataTracksIsTheSameDisc) {
   EXPECT_TRUE(p->other->stores_raw(p->other->disc().tracks.at(1).start_lba));
 }
 
+TEST(DescriptorImages, DiscJugglerWith16BytePqSubChannelIsTheSameDisc) {
+  // Read mode 3: 2352 + 16 bytes per sector. The 16 P/Q bytes are stepped
+  // over; the sub-channel served is generated, as for the BIN/CUE.
+  auto p = make_pair("--multisession", "cdi3", "cdi", "--pq16");
+  ASSERT_NE(p->other, nullptr);
+  expect_same_disc(*p);
+}
+
 TEST(DescriptorImages, DiscJugglerWith96ByteSubChannelPassesItThrough) {
   auto p = make_pair("--multisession", "cdi35", "cdi", "--sub");
   expect_same_disc(*p);
