@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the Debian source packages the Windows build compiles its codecs
-# from (cmake/windows-codecs.cmake): xz-utils (liblzma), libzstd and flac
-# (libFLAC), at the versions of the host's -dev packages where the mirror has
+# from (cmake/windows-codecs.cmake): xz-utils (liblzma), libzstd, flac
+# (libFLAC) and lz4, at the versions of the host's -dev packages where the mirror has
 # them, so udisc.exe decodes with the same library versions as the Linux udisc.
 #
 # Debian only, verified: a private apt configuration under the cache (the
@@ -26,9 +26,9 @@ exec 9>"$cache/.lock"
 flock 9
 
 # source package <- the -dev package whose version it must match
-declare -A dev=([xz-utils]=liblzma-dev [libzstd]=libzstd-dev [flac]=libflac-dev)
+declare -A dev=([xz-utils]=liblzma-dev [libzstd]=libzstd-dev [flac]=libflac-dev [lz4]=liblz4-dev)
 wanted=()
-for src in xz-utils libzstd flac; do
+for src in xz-utils libzstd flac lz4; do
   version="$(dpkg-query -W -f='${source:Version}' "${dev[$src]}" 2>/dev/null || true)"
   [[ -n "$version" ]] || { echo "fetch-debian-sources.sh: ${dev[$src]} is not installed (tools/install-deps.sh)" >&2; exit 1; }
   upstream="${version#*:}"; upstream="${upstream%-*}"

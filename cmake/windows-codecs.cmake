@@ -1,5 +1,5 @@
 # The codecs Debian builds no mingw-w64 package of -- liblzma (xz-utils),
-# libzstd and libFLAC -- compiled into the Windows build from their Debian
+# libzstd, libFLAC and liblz4 -- compiled into the Windows build from their Debian
 # source packages (with Debian's patches applied), static, decoders only.
 # cmake/fetch-debian-sources.sh (run by tools/install-deps.sh) puts the
 # sources in the cache below; they never enter the git tree.
@@ -13,6 +13,7 @@
 #   LibLZMA::LibLZMA      xz files (xz_file.cc) and the CHD lzma codec
 #   PkgConfig::CHD_CODECS liblzma + libzstd (chd_codecs.cc)
 #   PkgConfig::FLAC       FLAC tracks (flac_source.cc) and the CHD flac codec
+#   PkgConfig::LZ4        ZSO blocks (lz4_block.cc)
 set(UDISC_DEBIAN_SOURCES "$ENV{UDISC_DEBIAN_SOURCES}" CACHE PATH
     "Unpacked Debian source packages for the Windows build (cmake/fetch-debian-sources.sh)")
 if(NOT UDISC_DEBIAN_SOURCES)
@@ -145,3 +146,10 @@ target_include_directories(udisc_flac PRIVATE ${PROJECT_BINARY_DIR}/flac-config 
 target_compile_definitions(udisc_flac PRIVATE HAVE_CONFIG_H PUBLIC FLAC__NO_DLL)
 udisc_third_party(udisc_flac)
 add_library(PkgConfig::FLAC ALIAS udisc_flac)
+
+# --- liblz4 (block decompression, for ZSO) ---
+udisc_debian_source(_lz4 lz4)
+add_library(udisc_lz4 STATIC ${_lz4}/lib/lz4.c)
+target_include_directories(udisc_lz4 PUBLIC ${_lz4}/lib)
+udisc_third_party(udisc_lz4)
+add_library(PkgConfig::LZ4 ALIAS udisc_lz4)

@@ -1,10 +1,11 @@
 // The same disc in every format reads as the same disc through the udisc
 // binary: `udisc info --json` prints the same document, and `udisc convert`
 // writes the same raw sector stream (the same BIN files, byte for byte), for
-// the project's mixed-mode disc written as CloneCD, NRG v1/v2, cdrdao TOC
-// and an ECM-compressed BIN/CUE (issue 10, "Sameness"). MDS v1 cannot hold
-// the MCN/ISRC/INDEX 02 (docs/formats/mds.md): its converted sectors are
-// compared, not its TOC.
+// the project's mixed-mode disc written as CloneCD, NRG v1/v2, cdrdao TOC,
+// DiscJuggler CDI v2/v3.5 and an ECM-compressed BIN/CUE (issue 10,
+// "Sameness"); the converted cue sheet, CD-TEXT included, is the same for
+// every format that keeps CD-TEXT. MDS v1 cannot hold the MCN/ISRC/INDEX 02
+// (docs/formats/mds.md): its converted sectors are compared, not its TOC.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -81,6 +82,8 @@ TEST_F(FormatsE2e, EveryFormatIsTheSameDiscForInfoAndConvert) {
   ok(w + " nrg2 --format nrg2 --sub");
   ok(w + " toc --format toc");
   ok(w + " mds --format mds --sub");
+  ok(w + " cdi2 --format cdi2");
+  ok(w + " cdi35 --format cdi35 --sub");
   // An ECM-compressed BIN named by its cue sheet.
   ok(quote(WRITE_IMAGE) + " --ecm " + quote((dir_ / "mixed (Track 01).bin").string()) + " " +
      quote((dir_ / "mixed (Track 01).bin.ecm").string()));
@@ -91,11 +94,20 @@ TEST_F(FormatsE2e, EveryFormatIsTheSameDiscForInfoAndConvert) {
   const std::string info = ok(quote(UDISC_BIN) + " info --json " + quote(cue.string()));
   const std::string reference = converted(cue, "cue");
   ASSERT_GT(reference.size(), 1000000u);
-  for (const char* image : {"ccd.ccd", "nrg1.nrg", "nrg2.nrg", "toc.toc", "ecm.cue"}) {
+  for (const char* image : {"ccd.ccd", "nrg1.nrg", "nrg2.nrg", "toc.toc", "cdi2.cdi", "cdi35.cdi", "ecm.cue"}) {
     EXPECT_EQ(ok(quote(UDISC_BIN) + " info --json " + quote((dir_ / image).string())), info) << image;
     EXPECT_TRUE(converted(dir_ / image, image) == reference) << image << ": converted sectors differ";
   }
   EXPECT_TRUE(converted(dir_ / "mds.mds", "mds") == reference) << "mds: converted sectors differ";
+  // The cue sheet convert writes carries the disc's CD-TEXT (TITLE, PERFORMER
+  // of the disc and tracks): read from the CloneCD [CDText] entries, the Nero
+  // CDTX chunk and the DiscJuggler disc block, it is the source cue's. (cdrdao
+  // TOC CD_TEXT blocks and MDS v1 hold none here.)
+  const std::string sheet_ref = slurp(dir_ / "conv-cue" / "disc.cue");
+  ASSERT_NE(sheet_ref.find("TITLE \"Mixed-mode test disc\""), std::string::npos) << sheet_ref;
+  for (const char* image : {"ccd.ccd", "nrg1.nrg", "nrg2.nrg", "cdi2.cdi", "cdi35.cdi", "ecm.cue"}) {
+    EXPECT_EQ(slurp(dir_ / ("conv-" + std::string(image)) / "disc.cue"), sheet_ref) << image;
+  }
 }
 
 }  // namespace

@@ -6,7 +6,7 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libgtest-dev libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-  libflac-dev zlib1g-dev libssl-dev libisal-dev liblzma-dev libzstd-dev
+  libflac-dev zlib1g-dev libssl-dev libisal-dev liblzma-dev libzstd-dev liblz4-dev
   # fixtures and independent peers
   xorriso udftools mame-tools flac sox
   libcdio-utils cdparanoia sg3-utils dvd+rw-tools
@@ -22,6 +22,8 @@ packages=(
   bash-completion zsh systemd passwd libnotify-bin
   # independent readers of the descriptor formats (issue 10): toc2cue, mdf2iso; zstd for its error test
   cdrdao mdf2iso zstd
+  # iat: independent reader of DiscJuggler .cdi images (issue 10)
+  iat
 )
 missing=()
 for p in "${packages[@]}"; do

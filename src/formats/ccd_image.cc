@@ -2,6 +2,7 @@
 // (96 bytes of deinterleaved P–W sub-channel per sector). Layout rules and
 // sources: docs/formats/ccd.md.
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cstring>
@@ -9,6 +10,7 @@
 #include <optional>
 #include <string_view>
 
+#include "formats/cd_text_packs.h"
 #include "formats/descriptor_images.h"
 #include "formats/track_image.h"
 
@@ -20,6 +22,7 @@ constexpr size_t kMaxEntries = 1000;
 constexpr int32_t kFirstSessionGap = 6750 + 4500;  // lead-out + lead-in after session 1
 constexpr int32_t kLaterSessionGap = 2250 + 4500;
 constexpr int32_t kMaxLba = 100 * 60 * 75;
+constexpr size_t kMaxCdTextPacks = 8 * 256;  // 8 blocks of at most 256 packs
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -64,6 +67,8 @@ struct Ccd {
   std::vector<Entry> entries;
   std::map<int, TrackSection> tracks;
   std::map<int, int> pregap_mode;  // session -> PreGapMode (read, reported in errors only)
+  std::vector<uint8_t> cd_text;    // [CDText] entries as 18-byte packs (CRC zero: CloneCD keeps 16 bytes)
+  int cd_text_line = 0;
 };
 
 class CcdParser {
@@ -97,7 +102,7 @@ class CcdParser {
   }
 
  private:
-  enum class Section { none, clonecd, disc, session, entry, track, other };
+  enum class Section { none, clonecd, disc, session, entry, track, cdtext, other };
 
   Status error(int line, const std::string& what) const {
     return Status::Corruption(ccd_.name + ": line " + std::to_string(line) + ": " + what);
@@ -126,10 +131,13 @@ class CcdParser {
       if (number_ < 1 || number_ > 99) return error(line, "[TRACK " + std::to_string(number_) + "]: track numbers are 1..99");
       section_ = Section::track;
       ccd_.tracks[number_].line = line;
+    } else if (header == "cdtext") {
+      section_ = Section::cdtext;
+      ccd_.cd_text_line = line;
     } else if (header.rfind("session", 0) == 0 || header.rfind("entry", 0) == 0 || header.rfind("track", 0) == 0) {
       return error(line, "section [" + header + "] has no valid number");
     } else {
-      section_ = Section::other;  // [CDText] and sections of later versions: not needed for the layout
+      section_ = Section::other;  // sections of later versions: not needed for the layout
     }
     return Status::Ok();
   }
@@ -215,8 +223,37 @@ class CcdParser {
         }
         return Status::Ok();
       }
+      case Section::cdtext: return set_cd_text(key, value, line);
       default: return Status::Ok();
     }
+  }
+
+  // "Entry n=80 00 00 00 ..." : the first 16 bytes of CD-TEXT pack n in hex.
+  Status set_cd_text(const std::string& key, std::string_view value, int line) {
+    if (key.rfind("entry", 0) != 0 || key == "entries") return Status::Ok();
+    auto n = number(trim(std::string_view(key).substr(5)));
+    if (!n || *n != static_cast<int64_t>(ccd_.cd_text.size() / 18)) {
+      return error(line, "'" + key + "': CD-TEXT entries must be numbered 0, 1, 2, ... in order");
+    }
+    if (ccd_.cd_text.size() >= kMaxCdTextPacks * 18) {
+      return error(line, "more than " + std::to_string(kMaxCdTextPacks) + " CD-TEXT entries");
+    }
+    std::array<uint8_t, 18> pack{};
+    size_t count = 0;
+    while (!value.empty()) {
+      const size_t space = value.find_first_of(" \t");
+      const std::string_view byte = value.substr(0, space);
+      value = space == std::string_view::npos ? std::string_view() : trim(value.substr(space));
+      unsigned v = 0;
+      auto [p, ec] = std::from_chars(byte.data(), byte.data() + byte.size(), v, 16);
+      if (ec != std::errc() || p != byte.data() + byte.size() || v > 0xFF || count >= 16) {
+        return error(line, "'" + key + "': expected 16 hex bytes");
+      }
+      pack[count++] = static_cast<uint8_t>(v);
+    }
+    if (count != 16) return error(line, "'" + key + "': expected 16 hex bytes, found " + std::to_string(count));
+    ccd_.cd_text.insert(ccd_.cd_text.end(), pack.begin(), pack.end());
+    return Status::Ok();
   }
 
   Ccd ccd_;
@@ -339,6 +376,9 @@ Result<ImagePtr> build(const Ccd& ccd, const FileResolver& resolve) {
     }
     runs.push_back(r);
     img_sectors += static_cast<uint64_t>(r.count);
+  }
+  if (Status s = decode_cd_text_packs(ccd.cd_text, d); !s.ok()) {
+    return s.with_context(name + ": [CDText] at line " + std::to_string(ccd.cd_text_line));
   }
   finish_disc(d);
   return make_track_image("ccd", name, std::move(d), std::move(files), std::move(runs));

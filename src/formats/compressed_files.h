@@ -1,6 +1,6 @@
 // Files stored compressed, read as the file they decode to.
 //
-// A compressed image (an ECM-encoded BIN, a CSO ISO, an xz file) is not an image
+// A compressed image (an ECM-encoded BIN, a CSO or ZSO ISO, an xz file) is not an image
 // format of its own: open_image decodes it through a RandomAccessFile that
 // presents the original bytes, then chooses the reader for those by content
 // as usual. Only an index of the compressed stream is built at open — no full
@@ -28,6 +28,10 @@ Result<std::shared_ptr<RandomAccessFile>> open_ecm(std::shared_ptr<RandomAccessF
 // "CISO" (deflate) compressed ISO, format version 0 or 1.
 bool looks_like_cso(std::span<const uint8_t> head);
 Result<std::shared_ptr<RandomAccessFile>> open_cso(std::shared_ptr<RandomAccessFile> cso);
+
+// "ZISO": the same container with LZ4 raw blocks (maxcso's ZSO), version 0 or 1.
+bool looks_like_zso(std::span<const uint8_t> head);
+Result<std::shared_ptr<RandomAccessFile>> open_zso(std::shared_ptr<RandomAccessFile> zso);
 
 // xz with its block index (every .xz has one): random access per block when
 // blocks are at most 16 MiB (made with `xz -T0` or `--block-size`).

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <random>
 
@@ -43,6 +44,46 @@ class Compressed : public ::testing::Test {
     const std::string msg = run(q(WRITE_IMAGE) + " --" + how + " " + q(dir_.file(in)) + " " + q(dir_.file(out)), &rc);
     EXPECT_EQ(rc, 0) << msg;
     return dir_.file(out);
+  }
+  // Track 1's user data as disc.iso, encoded `how` (cso, zso) by write_image:
+  // the file starts with `magic`, is smaller (the pattern compresses, so
+  // blocks are stored compressed), decodes byte for byte, and opens as the ISO.
+  void expect_iso_round_trip(const std::string& how,
+                             Result<std::shared_ptr<RandomAccessFile>> (*open)(std::shared_ptr<RandomAccessFile>),
+                             const std::string& magic) {
+    auto cue = open_image(dir_.file("mixed.cue"));
+    ASSERT_TRUE(cue.ok());
+    const auto& t1 = (*cue)->disc().tracks[0];
+    std::vector<uint8_t> iso(static_cast<size_t>(t1.length()) * 2048);
+    ASSERT_TRUE((*cue)->read_user(0, static_cast<uint32_t>(t1.length()), iso).ok());
+    dir_.write("disc.iso", iso);
+    const std::string path = encode(how, "disc.iso", "disc." + how);
+    const std::vector<uint8_t> bytes = slurp(path);
+    ASSERT_GE(bytes.size(), 4u);
+    EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 4), magic);
+    EXPECT_LT(bytes.size(), iso.size());
+    auto file = open_file(path);
+    ASSERT_TRUE(file.ok());
+    auto decoded = open(*file);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().to_string();
+    EXPECT_EQ((*decoded)->name(), dir_.file("disc.iso"));
+    expect_decodes_to(**decoded, iso);
+    auto img = open_image(path);
+    ASSERT_TRUE(img.ok()) << img.status().to_string();
+    EXPECT_EQ((*img)->format_name(), "iso");
+    std::vector<uint8_t> back(iso.size());
+    ASSERT_TRUE((*img)->read_user(0, static_cast<uint32_t>(t1.length()), back).ok());
+    EXPECT_EQ(back, iso);
+  }
+  // Track 1's first 64 sectors as small.iso, encoded `how` (cso, zso); the encoded bytes.
+  std::vector<uint8_t> small_encoded(const std::string& how) {
+    auto cue = open_image(dir_.file("mixed.cue"));
+    EXPECT_TRUE(cue.ok());
+    if (!cue.ok()) return {};
+    std::vector<uint8_t> iso(2048 * 64);
+    EXPECT_TRUE((*cue)->read_user(0, 64, iso).ok());
+    dir_.write("small.iso", iso);
+    return slurp(encode(how, "small.iso", "small." + how));
   }
   // The decoded file equals `original` in one read and in random small reads.
   void expect_decodes_to(const RandomAccessFile& f, const std::vector<uint8_t>& original) {
@@ -121,30 +162,25 @@ TEST_F(Compressed, EcmAloneOpensAsTheImageItEncodes) {
   EXPECT_EQ(a, b);
 }
 
-TEST_F(Compressed, CsoDecodesByteForByteAndOpensAsItsIso) {
-  // An ISO: the user data of track 1.
-  auto cue = open_image(dir_.file("mixed.cue"));
-  ASSERT_TRUE(cue.ok());
-  const auto& t1 = (*cue)->disc().tracks[0];
-  std::vector<uint8_t> iso(static_cast<size_t>(t1.length()) * 2048);
-  ASSERT_TRUE((*cue)->read_user(0, static_cast<uint32_t>(t1.length()), iso).ok());
-  dir_.write("disc.iso", iso);
-  const std::string cso = encode("cso", "disc.iso", "disc.cso");
-  auto file = open_file(cso);
-  ASSERT_TRUE(file.ok());
-  auto decoded = open_cso(*file);
-  ASSERT_TRUE(decoded.ok()) << decoded.status().to_string();
-  expect_decodes_to(**decoded, iso);
-  auto img = open_image(cso);
-  ASSERT_TRUE(img.ok()) << img.status().to_string();
-  std::vector<uint8_t> back(iso.size());
-  ASSERT_TRUE((*img)->read_user(0, static_cast<uint32_t>(t1.length()), back).ok());
-  EXPECT_EQ(back, iso);
+TEST_F(Compressed, CsoDecodesByteForByteAndOpensAsItsIso) { expect_iso_round_trip("cso", open_cso, "CISO"); }
+
+TEST_F(Compressed, ZsoDecodesByteForByteAndOpensAsItsIso) {
+  // ZSO: the CSO container with LZ4 raw blocks (liblz4 on both sides).
+  expect_iso_round_trip("zso", open_zso, "ZISO");
 }
 
 void expect_error(const Result<std::shared_ptr<RandomAccessFile>>& r, const std::string& needle) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().to_string().find(needle), std::string::npos) << r.status().to_string();
+}
+
+// The file opens (only the index is read at open) and its first read fails, naming the block.
+void expect_first_read_fails(const Result<std::shared_ptr<RandomAccessFile>>& opened, const std::string& needle) {
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  std::vector<uint8_t> out(2048);
+  const Status s = opened.value()->read_at(0, out);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.to_string().find(needle), std::string::npos) << s.to_string();
 }
 
 TEST_F(Compressed, MalformedEcmAndCsoGiveClearErrors) {
@@ -155,12 +191,7 @@ TEST_F(Compressed, MalformedEcmAndCsoGiveClearErrors) {
   expect_error(ecm_of({'E', 'C', 'M', 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01}), "offset 4");
   expect_error(ecm_of({'E', 'C', 'M', 1}), "not an ECM file");
 
-  auto cue = open_image(dir_.file("mixed.cue"));
-  ASSERT_TRUE(cue.ok());
-  std::vector<uint8_t> iso(2048 * 64);
-  ASSERT_TRUE((*cue)->read_user(0, 64, iso).ok());
-  dir_.write("small.iso", iso);
-  const std::vector<uint8_t> cso = slurp(encode("cso", "small.iso", "small.cso"));
+  const std::vector<uint8_t> cso = small_encoded("cso");
   auto cso_of = [&](std::vector<uint8_t> b) { return open_cso(memory_file(std::move(b), "bad.cso")); };
   auto v2 = cso;
   v2[20] = 2;
@@ -172,12 +203,23 @@ TEST_F(Compressed, MalformedEcmAndCsoGiveClearErrors) {
   // Damaged deflate data: open succeeds (index only), the read of that block fails and names it.
   auto damaged = cso;
   for (size_t i = 24 + 65 * 4; i < damaged.size(); ++i) damaged[i] ^= 0x5A;
-  auto opened = cso_of(damaged);
-  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
-  std::vector<uint8_t> out(2048);
-  const Status s = (*opened)->read_at(0, out);
-  EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.to_string().find("block 0"), std::string::npos) << s.to_string();
+  expect_first_read_fails(cso_of(damaged), "block 0");
+}
+
+TEST_F(Compressed, MalformedZsoGivesClearErrors) {
+  const std::vector<uint8_t> zso = small_encoded("zso");
+  auto zso_of = [&](std::vector<uint8_t> b) { return open_zso(memory_file(std::move(b), "bad.zso")); };
+  auto v2 = zso;
+  v2[20] = 2;
+  expect_error(zso_of(v2), "ZSO version 2");
+  expect_error(zso_of(std::vector<uint8_t>(zso.begin(), zso.begin() + 40)), "block index");
+  auto cso = zso;
+  std::memcpy(cso.data(), "CISO", 4);
+  expect_error(zso_of(cso), "not a ZSO file");
+  // A damaged LZ4 block: open succeeds (index only), the read of that block fails and names it.
+  auto damaged = zso;
+  for (size_t i = 24 + 65 * 4; i < damaged.size(); ++i) damaged[i] = 0xF0;
+  expect_first_read_fails(zso_of(damaged), "block 0: LZ4 data does not decode");
 }
 
 TEST_F(Compressed, XzWithBlocksIsReadByBlockAndOneHugeBlockIsRefused) {

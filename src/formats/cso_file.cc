@@ -1,11 +1,13 @@
-// CSO ("CISO") decoding on demand: the file is cut into blocks of
-// block_size bytes, each stored raw-deflate compressed or plain, and an index
-// of block offsets follows the 24-byte header. The index is read at open
+// CSO ("CISO") and ZSO ("ZISO") decoding on demand: the file is cut into
+// blocks of block_size bytes, each stored compressed (raw deflate in CSO, an
+// LZ4 raw block in ZSO) or plain, and an index of block offsets follows the
+// 24-byte header. The index is read at open
 // (4 bytes per block); a read inflates only the blocks it covers.
 // Layout and sources: docs/formats/cso.md.
 #include <zlib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "util/per_thread.h"
 #include "formats/compressed_files.h"
 #include "formats/decoded_file.h"
+#include "formats/lz4_block.h"
 
 namespace udisc::formats {
 namespace {
@@ -21,11 +24,15 @@ constexpr uint32_t kHeaderSize = 24;
 constexpr uint64_t kMaxBlocks = 64u << 20;  // 64 Mi blocks: a 256 MiB index at most
 constexpr uint32_t kPlainBit = 0x80000000u;
 
+// What a compressed block holds.
+enum class Codec : uint8_t { deflate, lz4 };
+
 class CsoFile final : public DecodedFile {
  public:
   CsoFile(std::shared_ptr<RandomAccessFile> cso, std::string name, std::vector<uint32_t> index, uint64_t size,
-          uint32_t block, uint8_t align)
-      : DecodedFile(std::move(name), size), cso_(std::move(cso)), index_(std::move(index)), block_(block), align_(align) {}
+          uint32_t block, uint8_t align, Codec codec)
+      : DecodedFile(std::move(name), size), cso_(std::move(cso)), index_(std::move(index)), block_(block), align_(align),
+        codec_(codec) {}
 
   Status read_decoded(uint64_t offset, std::span<uint8_t> out) const override {
     struct PlainTag;
@@ -59,6 +66,7 @@ class CsoFile final : public DecodedFile {
     }
     packed.resize(static_cast<size_t>(next - pos));
     if (Status s = cso_->read_at(pos, packed); !s.ok()) return s.with_context(where);
+    if (codec_ == Codec::lz4) return lz4_decode_block(packed, std::span<uint8_t>(plain.data(), length), where);
     z_stream z{};
     if (inflateInit2(&z, -15) != Z_OK) return Status::IoError(where + ": inflateInit2 failed");
     z.next_in = packed.data();
@@ -79,19 +87,18 @@ class CsoFile final : public DecodedFile {
   std::vector<uint32_t> index_;
   uint32_t block_;
   uint8_t align_;
+  Codec codec_;
 };
 
-}  // namespace
-
-bool looks_like_cso(std::span<const uint8_t> head) {
-  return head.size() >= 4 && std::memcmp(head.data(), "CISO", 4) == 0;
-}
-
-Result<std::shared_ptr<RandomAccessFile>> open_cso(std::shared_ptr<RandomAccessFile> cso) {
+// Both formats: `magic` "CISO" (deflate) or "ZISO" (LZ4); `ext` the file
+// extension replaced by ".iso" in the decoded file's name.
+Result<std::shared_ptr<RandomAccessFile>> open_compressed_iso(std::shared_ptr<RandomAccessFile> cso, const char* magic,
+                                                              Codec codec, const char* ext) {
   const std::string shown = "'" + cso->name() + "'";
+  const char* format = codec == Codec::lz4 ? "ZSO" : "CSO";
   std::vector<uint8_t> header(kHeaderSize);
-  if (cso->size() < kHeaderSize || !cso->read_at(0, header).ok() || !looks_like_cso(header)) {
-    return Status::Corruption(shown + ": no 24-byte \"CISO\" header; not a CSO file");
+  if (cso->size() < kHeaderSize || !cso->read_at(0, header).ok() || std::memcmp(header.data(), magic, 4) != 0) {
+    return Status::Corruption(shown + ": no 24-byte \"" + magic + "\" header; not a " + format + " file");
   }
   ByteView v(header, shown);
   const uint64_t total = v.le(8, 8, "uncompressed size");
@@ -99,8 +106,8 @@ Result<std::shared_ptr<RandomAccessFile>> open_cso(std::shared_ptr<RandomAccessF
   const uint8_t version = v.u8(20, "version");
   const uint8_t align = v.u8(21, "index alignment");
   if (version > 1) {
-    return Status::NotSupported(shown + ": CSO version " + std::to_string(version) +
-                                " is not supported (versions 0 and 1, deflate blocks)");
+    return Status::NotSupported(shown + ": " + format + " version " + std::to_string(version) +
+                                " is not supported (versions 0 and 1)");
   }
   if (block < 512 || block > (1u << 20) || (block & (block - 1)) != 0) {
     return v.fail(16, "block size " + std::to_string(block) + " is not a power of two in 512..1048576");
@@ -133,12 +140,34 @@ Result<std::shared_ptr<RandomAccessFile>> open_cso(std::shared_ptr<RandomAccessF
     }
   }
   std::string name = cso->name();
-  if (name.size() > 4 && (name.compare(name.size() - 4, 4, ".cso") == 0 || name.compare(name.size() - 4, 4, ".CSO") == 0)) {
-    name.resize(name.size() - 4);
-    name += ".iso";
+  if (name.size() > 4) {
+    std::string tail = name.substr(name.size() - 4);
+    for (char& c : tail) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (tail == ext) {
+      name.resize(name.size() - 4);
+      name += ".iso";
+    }
   }
   return std::shared_ptr<RandomAccessFile>(
-      std::make_shared<CsoFile>(std::move(cso), std::move(name), std::move(index), total, block, align));
+      std::make_shared<CsoFile>(std::move(cso), std::move(name), std::move(index), total, block, align, codec));
+}
+
+}  // namespace
+
+bool looks_like_cso(std::span<const uint8_t> head) {
+  return head.size() >= 4 && std::memcmp(head.data(), "CISO", 4) == 0;
+}
+
+Result<std::shared_ptr<RandomAccessFile>> open_cso(std::shared_ptr<RandomAccessFile> cso) {
+  return open_compressed_iso(std::move(cso), "CISO", Codec::deflate, ".cso");
+}
+
+bool looks_like_zso(std::span<const uint8_t> head) {
+  return head.size() >= 4 && std::memcmp(head.data(), "ZISO", 4) == 0;
+}
+
+Result<std::shared_ptr<RandomAccessFile>> open_zso(std::shared_ptr<RandomAccessFile> zso) {
+  return open_compressed_iso(std::move(zso), "ZISO", Codec::lz4, ".zso");
 }
 
 }  // namespace udisc::formats

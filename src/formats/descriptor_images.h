@@ -4,6 +4,7 @@
 //   mds_image.cc  Alcohol 120% .mds (v1) + .mdf
 //   nrg_image.cc  Nero .nrg (v1 "NERO" and v2 "NER5" footers)
 //   toc_image.cc  cdrdao .toc + its data files
+//   cdi_image.cc  DiscJuggler .cdi (v2, v3, v3.5)
 // open_image (open.h) picks among them by content; these entry points let
 // tests and fuzzers open one format directly. Companions come only through
 // `resolve`, under the names *_companions returns.
@@ -34,6 +35,11 @@ Result<std::vector<std::string>> mds_companions(const RandomAccessFile& mds);
 // Nero footer ("NER5" 12 bytes before the end, or "NERO" 8 bytes before it).
 bool looks_like_nrg(const RandomAccessFile& file);
 Result<ImagePtr> open_nrg(std::shared_ptr<RandomAccessFile> nrg);
+
+// DiscJuggler footer: version 0x80000004..6 and a descriptor offset in the last
+// 8 bytes, pointing at a session count of 1..99.
+bool looks_like_cdi(const RandomAccessFile& file);
+Result<ImagePtr> open_cdi(std::shared_ptr<RandomAccessFile> cdi);
 
 // Text whose first word (after // comments) is a TOC header keyword
 // (CD_DA, CD_ROM, CD_ROM_XA, CD_I, CATALOG, TRACK, CD_TEXT).

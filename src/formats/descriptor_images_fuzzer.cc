@@ -1,7 +1,7 @@
-// libFuzzer target: the CloneCD, Alcohol MDS and Nero NRG readers on
-// arbitrary descriptors. The first byte picks the reader (0: .ccd, 1: .mds,
-// 2: .nrg; others wrap to these); the rest is the descriptor (for NRG the
-// whole file, data and chunks). Companion files (.img, .sub, .mdf) are a
+// libFuzzer target: the CloneCD, Alcohol MDS, Nero NRG and DiscJuggler CDI
+// readers on arbitrary descriptors. The first byte picks the reader (0: .ccd,
+// 1: .mds, 2: .nrg, 3: .cdi; others wrap to these); the rest is the
+// descriptor (for NRG and CDI the whole file, data and descriptor). Companion files (.img, .sub, .mdf) are a
 // fixed in-memory 64-sector raw image. Every track is read at its first and
 // last sector in every form. Nothing may crash or read out of bounds.
 #include <cstddef>
@@ -28,7 +28,7 @@ std::shared_ptr<udisc::formats::RandomAccessFile> companion(const std::string& n
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   using namespace udisc::formats;
-  const int which = data[0] % 3;
+  const int which = data[0] % 4;
   std::vector<uint8_t> body(data + 1, data + size);
   FileResolver resolve = [](const std::string& name) -> udisc::Result<std::shared_ptr<RandomAccessFile>> {
     return companion(name);
@@ -40,8 +40,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto mds = memory_file(std::move(body), "fuzz.mds");
     (void)mds_companions(*mds);
     image = open_mds(*mds, resolve);
-  } else {
+  } else if (which == 2) {
     image = open_nrg(memory_file(std::move(body), "fuzz.nrg"));
+  } else {
+    image = open_cdi(memory_file(std::move(body), "fuzz.cdi"));
   }
   if (!image.ok()) return 0;
   const udisc::disc::Image& im = **image;

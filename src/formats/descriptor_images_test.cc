@@ -2,11 +2,12 @@
 //
 // Sameness: the project's mixed-mode disc (make_mixed_cue, two sessions,
 // pregaps stored and not stored, ISRC, MCN, INDEX 02) is written in each
-// format by tests/fixtures/write_image; each must open as the same disc as the
+// format by tests/fixtures/write_image (CloneCD, MDS, NRG v1/v2, cdrdao TOC,
+// DiscJuggler CDI v2/v3/v3.5); each must open as the same disc as the
 // BIN/CUE it came from — the same Disc model and the same user, raw and
 // sub-channel bytes at every LBA. Independent readers check the writer:
 // libcdio's cd-info --nrg-file lists the NRG's tracks and MCN, mdf2iso
-// converts the MDF. Corruption: malformed and truncated descriptors give
+// converts the MDF, iat converts the CDI's data track. Corruption: malformed and truncated descriptors give
 // errors naming the file and field.
 #include <gtest/gtest.h>
 
@@ -114,6 +115,13 @@ void expect_same_sectors(const disc::Image& a, const disc::Image& b, bool compar
   EXPECT_EQ(many_a, many_b);
 }
 
+void expect_same_cd_text(const disc::Disc& a, const disc::Disc& b) {
+  auto text = [](const disc::CdText& t) { return t.title + "|" + t.performer + "|" + t.songwriter; };
+  EXPECT_EQ(text(a.cd_text), text(b.cd_text));
+  ASSERT_EQ(a.tracks.size(), b.tracks.size());
+  for (size_t i = 0; i < a.tracks.size(); ++i) EXPECT_EQ(text(a.tracks[i].cd_text), text(b.tracks[i].cd_text)) << i;
+}
+
 void expect_same_disc(const Pair& p) {
   ASSERT_NE(p.cue, nullptr);
   ASSERT_NE(p.other, nullptr);
@@ -136,21 +144,35 @@ TEST(DescriptorImages, CloneCdIsTheSameDiscAsItsCue) {
   auto p = make_pair("--multisession", "ccd", "ccd");
   EXPECT_EQ(p->other->format_name(), "ccd");
   expect_same_disc(*p);
+  // The [CDText] entries come back as the cue sheet's TITLE / PERFORMER.
+  EXPECT_FALSE(p->other->disc().cd_text.empty());
+  expect_same_cd_text(p->cue->disc(), p->other->disc());
+}
+
+// Flips `mask` in byte `at` of the image's file `name`, reopens the image and
+// reads LBA 0's sub-channel into `read`, and the BIN/CUE's into `generated`:
+// stored sub-channel is what is served.
+void sub_after_flip(Pair& p, const std::string& name, size_t at, uint8_t mask, std::vector<uint8_t>& read,
+                    std::vector<uint8_t>& generated) {
+  std::vector<uint8_t> bytes = slurp(p.dir.file(name));
+  ASSERT_GT(bytes.size(), at);
+  bytes[at] ^= mask;
+  p.dir.write(name, bytes);
+  auto reopened = open_image(p.other_path);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().to_string();
+  read.resize(96);
+  generated.resize(96);
+  ASSERT_TRUE((*reopened)->read_subchannel(0, 1, read).ok());
+  ASSERT_TRUE(p.cue->read_subchannel(0, 1, generated).ok());
 }
 
 TEST(DescriptorImages, CloneCdWithSubFilePassesTheSubChannelThrough) {
   auto p = make_pair("--multisession", "ccd", "ccd", "--sub");
   expect_same_disc(*p);
-  // The .sub is what is read: change one Q byte of sector 0 and it shows.
-  std::vector<uint8_t> sub = slurp(p->dir.file("disc.sub"));
-  ASSERT_EQ(sub.size() % 96, 0u);
-  sub[12] ^= 0xFF;  // Q channel, byte 0 of sector 0 (deinterleaved: P = 0..11, Q = 12..23)
-  p->dir.write("disc.sub", sub);
-  auto reopened = open_image(p->other_path);
-  ASSERT_TRUE(reopened.ok()) << reopened.status().to_string();
-  std::vector<uint8_t> raw(96), generated(96);
-  ASSERT_TRUE((*reopened)->read_subchannel(0, 1, raw).ok());
-  ASSERT_TRUE(p->cue->read_subchannel(0, 1, generated).ok());
+  // The .sub is what is read: change one Q byte of sector 0 and it shows
+  // (deinterleaved: P = 0..11, Q = 12..23).
+  std::vector<uint8_t> raw, generated;
+  ASSERT_NO_FATAL_FAILURE(sub_after_flip(*p, "disc.sub", 12, 0xFF, raw, generated));
   const auto q_read = disc::extract_q(std::span<const uint8_t, 96>(raw.data(), 96));
   const auto q_gen = disc::extract_q(std::span<const uint8_t, 96>(generated.data(), 96));
   EXPECT_EQ(q_read[0], q_gen[0] ^ 0xFF);
@@ -182,11 +204,15 @@ TEST(DescriptorImages, NrgVersion2IsTheSameDiscAsItsCue) {
   auto p = make_pair("--multisession", "nrg2", "nrg");
   EXPECT_EQ(p->other->format_name(), "nrg");
   expect_same_disc(*p);
+  // The CDTX chunk's packs come back as the cue sheet's TITLE / PERFORMER.
+  EXPECT_FALSE(p->other->disc().cd_text.empty());
+  expect_same_cd_text(p->cue->disc(), p->other->disc());
 }
 
 TEST(DescriptorImages, NrgVersion1IsTheSameDiscAsItsCue) {
   auto p = make_pair("--multisession", "nrg1", "nrg");
   expect_same_disc(*p);
+  expect_same_cd_text(p->cue->disc(), p->other->disc());
 }
 
 TEST(DescriptorImages, NrgWithSubChannel) {
@@ -200,7 +226,118 @@ TEST(DescriptorImages, CdrdaoTocIsTheSameDiscAsItsCue) {
   expect_same_disc(*p);
 }
 
+TEST(DescriptorImages, DiscJugglerEveryVersionIsTheSameDiscAsItsCue) {
+  for (const char* format : {"cdi2", "cdi3", "cdi35"}) {
+    SCOPED_TRACE(format);
+    auto p = make_pair("--multisession", format, "cdi");
+    ASSERT_NE(p->other, nullptr);
+    EXPECT_EQ(p->other->format_name(), "cdi");
+    expect_same_disc(*p);
+    // The disc block's raw CD-TEXT packs come back as the cue sheet's TITLE / PERFORMER.
+    EXPECT_FALSE(p->cue->disc().cd_text.empty());
+    expect_same_cd_text(p->cue->disc(), p->other->disc());
+  }
+}
+
+TEST(DescriptorImages, DiscJugglerWithCookedDataTracksIsTheSameDisc) {
+  // Data tracks stored as 2048-byte (mode 1, read mode 0) and 2336-byte
+  // (mode 2, read mode 1) sectors: raw sectors are synthesised, and equal the
+  // BIN/CUE's (whose data sectors are well-formed).
+  auto p = make_pair("--multisession", "cdi35", "cdi", "--cooked");
+  ASSERT_NE(p->other, nullptr);
+  expect_same_disc(*p);
+  EXPECT_FALSE(p->other->stores_raw(p->other->disc().tracks.front().start_lba));
+  EXPECT_TRUE(p->other->stores_raw(p->other->disc().tracks.at(1).start_lba));
+}
+
+TEST(DescriptorImages, DiscJugglerWith16BytePqSubChannelIsTheSameDisc) {
+  // Read mode 3: 2352 + 16 bytes per sector. The 16 P/Q bytes are stepped
+  // over; the sub-channel served is generated, as for the BIN/CUE.
+  auto p = make_pair("--multisession", "cdi3", "cdi", "--pq16");
+  ASSERT_NE(p->other, nullptr);
+  expect_same_disc(*p);
+}
+
+TEST(DescriptorImages, DiscJugglerWith96ByteSubChannelPassesItThrough) {
+  auto p = make_pair("--multisession", "cdi35", "cdi", "--sub");
+  expect_same_disc(*p);
+  // Read mode 4 stores 96 interleaved bytes after each sector: change the Q
+  // bit (bit 6) of LBA 0's first byte (after the 150 lead-in sectors) and it shows.
+  std::vector<uint8_t> raw, generated;
+  ASSERT_NO_FATAL_FAILURE(sub_after_flip(*p, "disc.cdi", 150 * 2448 + 2352, 0x40, raw, generated));
+  EXPECT_EQ(raw[0], generated[0] ^ 0x40);
+}
+
+TEST(DescriptorImages, DiscJugglerDreamcastStyleAudioSessionThenDataSession) {
+  // A Dreamcast-style layout: session 1 audio only, session 2 one mode 2
+  // (XA) data track with its stored pregap. Built from the multisession
+  // disc's files so that session 1 ends where it did there and the data
+  // sectors' headers carry the LBAs they are read at (track 1 is the first
+  // file's bytes declared as audio).
+  TempDir dir;
+  int rc = 0;
+  std::string out = run(q(MAKE_MIXED_CUE) + " " + q(dir.path()) + " --multisession --audio-tracks 2", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  dir.write_text("dc.cue",
+                 "REM SESSION 01\nFILE \"mixed (Track 01).bin\" BINARY\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n"
+                 "FILE \"mixed (Track 03).bin\" BINARY\n  TRACK 02 AUDIO\n    PREGAP 00:01:00\n    INDEX 01 00:00:00\n"
+                 "REM SESSION 02\nFILE \"mixed (Track 04).bin\" BINARY\n  TRACK 03 MODE2/2352\n"
+                 "    INDEX 00 00:00:00\n    INDEX 01 00:02:00\n");
+  auto cue = open_image(dir.file("dc.cue"));
+  ASSERT_TRUE(cue.ok()) << cue.status().to_string();
+  ASSERT_EQ((*cue)->disc().sessions.size(), 2u);
+  for (const char* format : {"cdi2", "cdi35"}) {
+    SCOPED_TRACE(format);
+    out = run(q(WRITE_IMAGE) + " " + q(dir.file("dc.cue")) + " " + q(dir.path()) + " dc --format " + format, &rc);
+    ASSERT_EQ(rc, 0) << out;
+    auto cdi = open_image(dir.file("dc.cdi"));
+    ASSERT_TRUE(cdi.ok()) << cdi.status().to_string();
+    const disc::Disc& d = (*cdi)->disc();
+    EXPECT_EQ(describe((*cue)->disc()), describe(d));
+    ASSERT_EQ(d.tracks.size(), 3u);
+    EXPECT_EQ(d.tracks[1].mode, disc::TrackMode::audio);
+    EXPECT_EQ(d.tracks[2].session, 2);
+    EXPECT_EQ(d.tracks[2].mode, disc::TrackMode::mode2_form1);
+    EXPECT_EQ(d.tracks[2].start_lba, d.sessions[0].leadout_lba + 11400);
+    expect_same_sectors(**cue, **cdi);
+  }
+}
+
 // ---- Independent readers ----
+
+TEST(DescriptorImages, IatExtractsTheSameDataTrackFromOurCdi) {
+  // iat finds the ISO 9660 volume in the .cdi by itself (it does not read the
+  // descriptor) and writes 2048 bytes of each sector from there: its first
+  // track-1-length sectors must be our track 1's user data, and the ISO the
+  // disc was made from.
+  if (run("command -v iat").empty() || run("command -v xorriso").empty()) GTEST_SKIP() << "iat or xorriso not installed";
+  TempDir dir;
+  int rc = 0;
+  run("mkdir -p " + q(dir.file("root")) + " && echo udisc > " + q(dir.file("root/readme.txt")));
+  std::string out = run("xorriso -as mkisofs -quiet -V UDISC_CDI -o " + q(dir.file("in.iso")) + " " + q(dir.file("root")), &rc);
+  ASSERT_EQ(rc, 0) << out;
+  out = run(q(MAKE_MIXED_CUE) + " " + q(dir.path()) + " --multisession --iso " + q(dir.file("in.iso")), &rc);
+  ASSERT_EQ(rc, 0) << out;
+  for (const char* format : {"cdi2", "cdi35"}) {
+    SCOPED_TRACE(format);
+    out = run(q(WRITE_IMAGE) + " " + q(dir.file("mixed.cue")) + " " + q(dir.path()) + " disc --format " + format, &rc);
+    ASSERT_EQ(rc, 0) << out;
+    out = run("iat " + q(dir.file("disc.cdi")) + " " + q(dir.file("iat.iso")), &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("Block 2352"), std::string::npos) << out;
+    auto ours = open_image(dir.file("disc.cdi"));
+    ASSERT_TRUE(ours.ok()) << ours.status().to_string();
+    const disc::Track& t1 = (*ours)->disc().tracks.at(0);
+    std::vector<uint8_t> user(static_cast<size_t>(t1.length()) * 2048);
+    ASSERT_TRUE((*ours)->read_user(t1.start_lba, static_cast<uint32_t>(t1.length()), user).ok());
+    const std::vector<uint8_t> theirs = slurp(dir.file("iat.iso"));
+    ASSERT_GE(theirs.size(), user.size());
+    EXPECT_TRUE(std::equal(user.begin(), user.end(), theirs.begin())) << "iat's data track differs from ours";
+    const std::vector<uint8_t> iso = slurp(dir.file("in.iso"));
+    ASSERT_LE(iso.size(), user.size());
+    EXPECT_TRUE(std::equal(iso.begin(), iso.end(), user.begin())) << "track 1 is not the ISO it was made from";
+  }
+}
 
 TEST(DescriptorImages, Toc2cueAgreesWithOurTocLayoutAndSectors) {
   // cdrdao's own TOC parser (toc2cue) turns the TOC into a cue sheet over the
@@ -261,7 +398,7 @@ TEST(DescriptorImages, CdInfoReadsOurTocAudioTracksFlagsAndMcn) {
   EXPECT_NE(out.find("Media Catalog Number (MCN): " + p->other->disc().mcn), std::string::npos) << out;
 }
 
-TEST(DescriptorImages, CdInfoReadsOurNrgTrackListAndMcn) {
+TEST(DescriptorImages, CdInfoReadsOurNrgTrackListMcnAndCdText) {
   // libcdio's NRG reader wants exactly INDEX 0 and 1 per track and one session.
   auto p = make_pair("", "nrg2", "nrg", "--index1-only");
   ASSERT_NE(p->other, nullptr);
@@ -280,6 +417,35 @@ TEST(DescriptorImages, CdInfoReadsOurNrgTrackListAndMcn) {
   for (const auto& t : d.tracks) EXPECT_EQ(starts[t.number], t.start_lba) << "track " << int(t.number) << "\n" << out;
   EXPECT_EQ(starts[170], d.leadout_lba()) << out;
   EXPECT_NE(out.find("Media Catalog Number (MCN): " + d.mcn), std::string::npos) << out;
+
+  // CD-TEXT: libcdio reads our CDTX chunk; what it lists is the cue sheet's
+  // TITLE / PERFORMER / SONGWRITER, and what our NRG reader has.
+  auto listing = [](const disc::Disc& disc) {
+    std::string s;
+    auto fields = [&](const std::string& who, const disc::CdText& t) {
+      s += "CD-TEXT for " + who + ":\n";
+      if (!t.title.empty()) s += "\tTITLE: " + t.title + "\n";
+      if (!t.performer.empty()) s += "\tPERFORMER: " + t.performer + "\n";
+      if (!t.songwriter.empty()) s += "\tSONGWRITER: " + t.songwriter + "\n";
+    };
+    fields("Disc", disc.cd_text);
+    for (const auto& t : disc.tracks) {
+      char who[16];
+      std::snprintf(who, sizeof who, "Track %2d", t.number);
+      fields(who, t.cd_text);
+    }
+    return s;
+  };
+  const size_t from = out.find("CD-TEXT for Disc:");
+  ASSERT_NE(from, std::string::npos) << out;
+  std::string theirs;
+  std::istringstream text(out.substr(from));
+  for (std::string l; std::getline(text, l);) {
+    if (l.rfind("CD-TEXT for", 0) == 0 || l.rfind("\t", 0) == 0) theirs += l + "\n";
+  }
+  EXPECT_EQ(theirs, listing(p->cue->disc()));
+  EXPECT_EQ(theirs, listing(d));
+  EXPECT_NE(theirs.find("TITLE: Mixed-mode test disc"), std::string::npos) << theirs;
 }
 
 TEST(DescriptorImages, Mdf2isoExtractsTheSameDataTrack) {
@@ -307,10 +473,11 @@ TEST(DescriptorImages, FuzzSeedsOfEachReaderOpen) {
   FileResolver none = [](const std::string& n) -> Result<std::shared_ptr<RandomAccessFile>> {
     return memory_file(std::vector<uint8_t>(64 * 2448, 0), n);
   };
-  for (const char* seed : {"nrg_v1_audio", "nrg_v2_audio"}) {
+  for (const char* seed : {"nrg_v1_audio", "nrg_v2_audio", "cdi_v2_audio", "cdi_v35_audio"}) {
     std::vector<uint8_t> bytes = slurp(dir + seed);
     ASSERT_FALSE(bytes.empty()) << seed;
-    auto img = open_nrg(memory_file(std::vector<uint8_t>(bytes.begin() + 1, bytes.end()), seed));
+    auto file = memory_file(std::vector<uint8_t>(bytes.begin() + 1, bytes.end()), seed);
+    auto img = bytes[0] == 2 ? open_nrg(file) : open_cdi(file);
     ASSERT_TRUE(img.ok()) << seed << ": " << img.status().to_string();
     EXPECT_EQ((*img)->disc().tracks.size(), 1u);
     EXPECT_EQ((*img)->disc().leadout_lba(), 4);
@@ -334,16 +501,22 @@ TEST(DescriptorImages, CompanionNamesComeFromTheDescriptor) {
   EXPECT_EQ(*mnames, (std::vector<std::string>{"disc.mdf"}));
 }
 
-TEST(DescriptorImages, DiscJugglerIsNamedAsNotSupported) {
+TEST(DescriptorImages, DiscJugglerFooterIsRecognisedByContent) {
+  // The footer, not the extension, makes a file a DiscJuggler image; a broken
+  // descriptor behind a valid footer is an error naming the DiscJuggler version.
   TempDir dir;
   std::vector<uint8_t> cdi(2352 * 4, 0);
-  const uint8_t tail[8] = {0x06, 0x00, 0x00, 0x80, 0x00, 0x10, 0x00, 0x00};  // v3.5, header offset
+  cdi[cdi.size() + 8 - 4096] = 1;  // one session
+  const uint8_t tail[8] = {0x06, 0x00, 0x00, 0x80, 0x00, 0x10, 0x00, 0x00};  // v3.5, descriptor of 4096 bytes
   cdi.insert(cdi.end(), std::begin(tail), std::end(tail));
-  dir.write("game.cdi", cdi);
-  auto r = open_image(dir.file("game.cdi"));
+  dir.write("game.bin", cdi);
+  auto r = open_image(dir.file("game.bin"));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), Status::Code::not_supported);
-  EXPECT_NE(r.status().to_string().find("DiscJuggler"), std::string::npos) << r.status().to_string();
+  EXPECT_EQ(r.status().code(), Status::Code::corruption);
+  EXPECT_NE(r.status().to_string().find("DiscJuggler v3.5 descriptor"), std::string::npos) << r.status().to_string();
+  auto direct = open_cdi(memory_file(std::vector<uint8_t>(4096, 0), "plain.iso"));
+  ASSERT_FALSE(direct.ok());
+  EXPECT_NE(direct.status().to_string().find("no DiscJuggler footer"), std::string::npos) << direct.status().to_string();
 }
 
 // ---- Corruption ----
@@ -369,6 +542,14 @@ TEST(DescriptorImagesCorruption, CloneCd) {
   expect_error(with(std::regex_replace(good, std::regex("DataTracksScrambled=0"), "DataTracksScrambled=1")),
                "DataTracksScrambled");
   expect_error(with(good.substr(0, good.find("[Entry 3]"))), "no track entries");
+  // [CDText] entries: the writer's section replaced by broken ones.
+  const std::string no_text = std::regex_replace(good, std::regex("\\[CDText\\]\n(Entr[^\n]*\n)*"), "");
+  ASSERT_EQ(no_text.find("[CDText]"), std::string::npos);
+  expect_error(with(no_text + "[CDText]\nEntries=1\nEntry 0=80 00 00 zz\n"), "expected 16 hex bytes");
+  expect_error(with(no_text + "[CDText]\nEntry 1=80 00 00 00 41 42 43 00 00 00 00 00 00 00 00 00\n"), "numbered 0, 1, 2");
+  // A pack naming a track the disc does not have.
+  expect_error(with(no_text + "[CDText]\nEntry 0=80 09 00 00 41 42 43 00 00 00 00 00 00 00 00 00\n"),
+               "[CDText] at line");
   // The image file shorter than the TOC says.
   p->dir.write_text("bad.ccd", good);
   auto img = slurp(p->dir.file("disc.img"));
@@ -389,7 +570,11 @@ TEST(DescriptorImagesCorruption, Mds) {
   };
   auto v2 = good;
   v2[16] = 2;
-  expect_error(with(v2), "MDS version 2");
+  expect_error(with(v2), "MDS version 2.3 is not supported: only version 1");
+  expect_error(with(v2), "compressed and encrypted");
+  auto mdx = v2;
+  for (size_t i = 44; i < 48; ++i) mdx[i] = 0xFF;
+  expect_error(with(mdx), "MDX (MDS version 2 with the data in the same file) is not supported");
   for (size_t cut : {size_t{20}, size_t{100}, size_t{200}, good.size() - 3}) {
     auto r = with(std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut)));
     EXPECT_FALSE(r.ok()) << "truncated at " << cut;
@@ -466,6 +651,65 @@ TEST(DescriptorImagesCorruption, Toc) {
   bin.resize(bin.size() / 2);
   p->dir.write("disc.bin", bin);
   expect_error(open_image(p->dir.file("bad.toc")), "disc.bin");
+}
+
+TEST(DescriptorImagesCorruption, DiscJuggler) {
+  auto p = make_pair("", "cdi35", "cdi");
+  const std::vector<uint8_t> good = slurp(p->other_path);
+  const size_t n = good.size();
+  const size_t desc = n - (size_t{good[n - 4]} | size_t{good[n - 3]} << 8 | size_t{good[n - 2]} << 16 | size_t{good[n - 1]} << 24);
+  auto with = [&](std::vector<uint8_t> bytes) {
+    p->dir.write("bad.cdi", bytes);
+    return open_image(p->dir.file("bad.cdi"));
+  };
+  auto set32 = [](std::vector<uint8_t>& b, size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  // Field offsets of track 1's record (file name "disc.cdi"; docs/formats/cdi.md).
+  const size_t mark = desc + 8, indices = desc + 72, mode = desc + 88, length = desc + 108, read_mode = desc + 128;
+  auto no_sessions = good;
+  no_sessions[desc] = 0;
+  expect_error(open_cdi(memory_file(no_sessions, "bad.cdi")), "0 sessions");
+  // Not recognised as DiscJuggler by content: the descriptor must start with 1..99 sessions.
+  EXPECT_FALSE(looks_like_cdi(*memory_file(no_sessions, "bad.cdi")));
+  auto no_mark = good;
+  no_mark[mark + 2] = 0x07;
+  expect_error(with(no_mark), "track 1: no start mark");
+  auto bad_mode = good;
+  set32(bad_mode, mode, 5);
+  expect_error(with(bad_mode), "unknown track mode 5");
+  auto bad_read = good;
+  set32(bad_read, read_mode, 9);
+  expect_error(with(bad_read), "unknown read mode 9");
+  auto bad_index = good;
+  set32(bad_index, indices + 2 + 4, 1);
+  expect_error(with(bad_index), "index lengths add up to");
+  auto too_long = good;
+  set32(too_long, length, 3000000);
+  set32(too_long, indices + 2 + 4, 3000000 - 150);
+  expect_error(with(too_long), "run into the descriptor");
+  auto many_indices = good;
+  many_indices[indices] = 0xFF;
+  expect_error(with(many_indices), "index lengths (2..100)");
+  // The descriptor cut short: every field read names the offset it wanted.
+  for (size_t keep : {size_t{10}, size_t{100}, size_t{300}}) {
+    std::vector<uint8_t> cut(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(desc + keep));
+    const uint32_t size = static_cast<uint32_t>(keep + 8);
+    cut.insert(cut.end(), {0x06, 0x00, 0x00, 0x80});
+    cut.insert(cut.end(), {static_cast<uint8_t>(size), static_cast<uint8_t>(size >> 8), 0, 0});
+    auto r = with(cut);
+    ASSERT_FALSE(r.ok()) << "cut at " << keep;
+    EXPECT_NE(r.status().to_string().find("bad.cdi"), std::string::npos) << r.status().to_string();
+    EXPECT_NE(r.status().to_string().find("offset"), std::string::npos) << r.status().to_string();
+  }
+  // The sectors truncated: the tracks run into the descriptor.
+  std::vector<uint8_t> short_data(good.begin() + 2352 * 100, good.end());
+  expect_error(with(short_data), "run into the descriptor");
+  // A v3 footer's absolute offset pointing into the sectors.
+  auto v3 = good;
+  set32(v3, n - 8, 0x80000005u);
+  set32(v3, n - 4, 2352);
+  expect_error(open_cdi(memory_file(v3, "bad.cdi")), "DiscJuggler v3 descriptor");
 }
 
 }  // namespace

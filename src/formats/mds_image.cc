@@ -54,9 +54,16 @@ class MdsReader {
     const uint8_t major = v_.u8(16, "version");
     const uint8_t minor = v_.u8(17, "version");
     if (major != 1) {
-      return Status::NotSupported(name_ + ": MDS version " + std::to_string(major) + "." + std::to_string(minor) +
-                                  " is not supported (only version 1, Alcohol 120% 1.x; version 2 descriptors have "
-                                  "no public layout description)");
+      // Version 2 (DAEMON Tools, Alcohol 2.x): the descriptor after a 48-byte
+      // header is zlib-compressed and AES-256 encrypted under a TrueCrypt-style
+      // key header; an MDX holds descriptor and data in one file (header bytes
+      // 44..47 all FF, then the 64-bit descriptor offset). docs/formats/mds.md.
+      const bool mdx = major == 2 && data_.size() >= 48 && v_.le(44, 4, "MDX marker") == 0xFFFFFFFFu;
+      return Status::NotSupported(
+          name_ + ": " + (mdx ? "MDX (MDS version 2 with the data in the same file)" : "MDS version ") +
+          (mdx ? std::string() : std::to_string(major) + "." + std::to_string(minor)) +
+          " is not supported: only version 1 (Alcohol 120% 1.x) is read; version 2 descriptors are compressed and "
+          "encrypted (AES-256, TrueCrypt-style key header), which this reader does not decode");
     }
     medium_ = static_cast<uint16_t>(v_.le(18, 2, "medium type"));
     const uint16_t sessions = static_cast<uint16_t>(v_.le(20, 2, "session count"));

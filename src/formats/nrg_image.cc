@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "formats/byte_view.h"
+#include "formats/cd_text_packs.h"
 #include "formats/descriptor_images.h"
 #include "formats/track_image.h"
 
@@ -130,6 +131,12 @@ class NrgReader {
     } else {
       return Status::Corruption(v_name() + ": no " + std::string(dao_id) + " (disc-at-once) or " + etn_id +
                                 " (track-at-once) chunk describes the tracks");
+    }
+    for (const Chunk& c : chunks_) {
+      if (c.id != "CDTX") continue;
+      // Raw 18-byte CD-TEXT packs (docs/formats/nrg.md).
+      Status s = decode_cd_text_packs(std::span<const uint8_t>(data_.data() + c.at, static_cast<size_t>(c.size)), disc_);
+      if (!s.ok()) return Status(s).with_context(v_name() + " chunk CDTX at offset " + std::to_string(footer_.chunks + c.at));
     }
     finish_disc(disc_);
     if ((media_ & kMediaDvdAny) != 0 && disc_.tracks.size() == 1 && disc::is_data(disc_.tracks[0].mode)) {

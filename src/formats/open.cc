@@ -3,7 +3,7 @@
 // Order of decisions (docs/formats/iso.md, "Format detection"):
 //   0. Signatures that open a reader: CHD ("MComprHD"); the descriptor
 //      formats (descriptor_images.h): a "[CloneCD]" control file, an Alcohol
-//      "MEDIA DESCRIPTOR", a Nero footer; ECM and CSO files are decoded first.
+//      "MEDIA DESCRIPTOR", a Nero or DiscJuggler footer; ECM and CSO files are decoded first.
 //   1. Signatures of formats we recognise but do not read (compressed
 //      files without an index, ...) give a clear "not supported" error.
 //   2. A text file whose first keyword is a cue sheet keyword is a cue sheet.
@@ -44,18 +44,8 @@ bool starts_with(std::span<const uint8_t> data, std::string_view magic, size_t a
 }
 
 // Formats with a signature that we know but do not read.
-const char* unsupported_signature(std::span<const uint8_t> head, uint64_t size, const RandomAccessFile& file) {
+const char* unsupported_signature(std::span<const uint8_t> head) {
   if (starts_with(head, "PK\x03\x04")) return "zip archive";
-  if (starts_with(head, "ZISO")) return "LZ4-compressed ISO (ZSO)";
-  // DiscJuggler images end with a version (0x80000004 v2, ...05 v3, ...06 v3.5) and a
-  // header offset, both 32-bit little-endian (libMirage's CDI parser).
-  if (size >= 8) {
-    std::array<uint8_t, 8> tail{};
-    if (file.read_at(size - 8, tail).ok()) {
-      const uint32_t version = uint32_t{tail[0]} | uint32_t{tail[1]} << 8 | uint32_t{tail[2]} << 16 | uint32_t{tail[3]} << 24;
-      if (version >= 0x80000004u && version <= 0x80000006u) return "DiscJuggler image (.cdi)";
-    }
-  }
   return nullptr;
 }
 
@@ -110,6 +100,7 @@ FileResolver decoding_resolver(const FileResolver& resolve) {
     if ((*file)->size() < magic.size() || !(*file)->read_at(0, magic).ok()) return file;
     if (looks_like_ecm(magic)) return open_ecm(std::move(file).value());
     if (looks_like_cso(magic)) return open_cso(std::move(file).value());
+    if (looks_like_zso(magic)) return open_zso(std::move(file).value());
     std::array<uint8_t, 6> xz_magic{};
     if ((*file)->size() >= xz_magic.size() && (*file)->read_at(0, xz_magic).ok() && looks_like_xz(xz_magic)) {
       return open_xz(std::move(file).value());
@@ -141,9 +132,10 @@ Result<ImagePtr> open_decoded_image(std::shared_ptr<RandomAccessFile> main, cons
   const uint64_t size = main->size();
 
   if (looks_like_chd(head)) return open_chd(std::move(main));
-  if (decode && (looks_like_ecm(head) || looks_like_cso(head) || looks_like_xz(head))) {
+  if (decode && (looks_like_ecm(head) || looks_like_cso(head) || looks_like_zso(head) || looks_like_xz(head))) {
     auto decoded = looks_like_ecm(head)   ? open_ecm(std::move(main))
                    : looks_like_cso(head) ? open_cso(std::move(main))
+                   : looks_like_zso(head) ? open_zso(std::move(main))
                                           : open_xz(std::move(main));
     if (!decoded.ok()) return decoded.status();
     return open_decoded_image(std::move(decoded).value(), resolve, false);
@@ -155,8 +147,9 @@ Result<ImagePtr> open_decoded_image(std::shared_ptr<RandomAccessFile> main, cons
   if (looks_like_ccd(head)) return open_ccd(*main, resolve);
   if (looks_like_mds(head)) return open_mds(*main, resolve);
   if (looks_like_nrg(*main)) return open_nrg(std::move(main));
+  if (looks_like_cdi(*main)) return open_cdi(std::move(main));
   if (looks_like_toc(head) && (lower_extension(path) == "toc" || !looks_like_cue(head))) return open_toc(*main, resolve);
-  if (const char* what = unsupported_signature(head, size, *main)) {
+  if (const char* what = unsupported_signature(head)) {
     return Status::NotSupported("'" + path + "': " + what + " is not a supported image format");
   }
   const std::string ext = lower_extension(path);
