@@ -4,10 +4,11 @@
 # line ends aside), exit with the same status, and convert must write the
 # same BIN/CUE bytes. Fixtures: a bootable xorriso ISO, and the project's
 # mixed-mode multisession BIN/CUE with WAVE tracks (make_mixed_cue), the same
-# with FLAC tracks, a CHD made by chdman, and the ISO compressed with xz.
-#   parity.sh UDISC MAKE_MIXED_CUE WORKDIR
+# with FLAC tracks, a CHD made by chdman, and the ISO compressed with xz and
+# as a ZSO (LZ4 blocks, written by the project's write_image).
+#   parity.sh UDISC MAKE_MIXED_CUE WORKDIR WRITE_IMAGE
 # Exit 77 (skip) only without Wine or mingw-w64.
-UDISC=$1 MAKE_MIXED_CUE=$2 WORK=$3
+UDISC=$1 MAKE_MIXED_CUE=$2 WORK=$3 WRITE_IMAGE=$4
 source "$(dirname "$0")/lib.sh"
 setup_wine
 build_exe
@@ -28,6 +29,7 @@ grep -q '\.flac" WAVE' flac.cue || fail "no FLAC track in flac.cue"
 "$MAKE_MIXED_CUE" . --iso boot.iso --audio-tracks 2 --wave --name single >/dev/null
 chdman createcd -i single.cue -o single.chd >/dev/null 2>&1 || fail "chdman createcd failed"
 xz -k -T1 --block-size=65536 boot.iso
+"$WRITE_IMAGE" --zso boot.iso boot.zso >/dev/null || fail "write_image --zso failed"
 echo "not a disc image" > junk.iso
 cp boot.iso "café-ディスク.iso"  # a name outside any ANSI code page: UTF-8 through udisc.exe's manifest
 
@@ -47,7 +49,7 @@ same() {
   last_rc=$linux_rc
 }
 
-images=(boot.iso mixed.cue flac.cue single.chd boot.iso.xz)
+images=(boot.iso mixed.cue flac.cue single.chd boot.iso.xz boot.zso)
 for image in "${images[@]}"; do
   same info "$image"
   same info --json "$image"
