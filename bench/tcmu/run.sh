@@ -27,7 +27,7 @@ echo "$rounds" > "$work/rounds"; echo "$reads" > "$work/reads"; echo "${UDISC_TC
 "$here/../../tests/guest/run.sh" --script "${UDISC_BENCH_GUEST:-$here/guest.sh}" --memory $((1024 + mb * 2)) --no-default-tools \
   --bin "$udisc" --bin "$reader" --file "$work/bench.iso" --file "$work/rounds" --file "$work/reads" --file "$work/profile" \
   --smp "${UDISC_BENCH_SMP:-1}" --timeout 900 ${UDISC_BENCH_LOG:+--log "$UDISC_BENCH_LOG"} | tee "$work/out.txt" | grep -E "^(BENCH|MOUNT|devices|GUEST-RESULT|tcmu profile)"
-awk '/^BENCH/ { split($2, w, "-"); v[w[1] " " $3 " " w[2]] = $4; n = w[2] > n ? w[2] : n }
+awk '/^BENCH/ && $2 != "pingpong" { split($2, w, "-"); v[w[1] " " $3 " " w[2]] = $4; n = w[2] > n ? w[2] : n }
   END {
     split("seq-64k rand-2k-qd1 rand-2k-qd32", m, " ")
     for (i = 1; i <= 3; ++i) {
