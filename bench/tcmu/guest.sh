@@ -26,6 +26,8 @@ modprobe loop
 loopdev=$(losetup -f)
 losetup -r "$loopdev" /data/bench.iso || exit 1
 echo "devices: udisc=$node loop=$loopdev"
+# The floor under any daemon-served read: a round trip between two processes.
+udisc-blockread pingpong 2000 || exit 1
 for r in $(seq "$rounds"); do
   if [ $((r % 2)) = 1 ]; then order="loop udisc"; else order="udisc loop"; fi
   for which in $order; do

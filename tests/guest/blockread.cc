@@ -16,7 +16,16 @@
 //       IMAGE (a 2048-byte-sector ISO). Prints "VERIFY <reads> reads
 //       <blocks> blocks <MB> MB ok", or the first differing LBA; exits 1 on
 //       any difference or read error.
+//   udisc-blockread pingpong COUNT
+//       The floor under any user-space-served block device: one byte bounced
+//       COUNT times between two processes (fork) through two pipes, then
+//       between two threads of one process. Prints "BENCH pingpong
+//       processes <us> us per round trip" and "... threads ...". A read
+//       served by a daemon costs at least one such round trip (the reader
+//       wakes the server, the server wakes the reader); under TCG a switch
+//       of address space (processes) flushes QEMU's software TLB.
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <linux/aio_abi.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -253,10 +262,61 @@ int verify(const std::string& dev, const std::string& image, double duration, in
   return reads.load() > 0 ? 0 : 1;
 }
 
+// One byte from `out` to the peer and back on `in`, COUNT times.
+bool bounce(int in, int out, int count) {
+  char b = 0;
+  for (int i = 0; i < count; ++i)
+    if (::write(out, &b, 1) != 1 || ::read(in, &b, 1) != 1) return false;
+  return true;
+}
+
+bool echo(int in, int out, int count) {
+  char b = 0;
+  for (int i = 0; i < count; ++i)
+    if (::read(in, &b, 1) != 1 || ::write(out, &b, 1) != 1) return false;
+  return true;
+}
+
+int pingpong(int count) {
+  for (const bool processes : {true, false}) {
+    int there[2], back[2];
+    if (::pipe(there) != 0 || ::pipe(back) != 0) {
+      std::fprintf(stderr, "udisc-blockread: pipe: %s\n", std::strerror(errno));
+      return 1;
+    }
+    const auto t0 = Clock::now();
+    bool ok = true;
+    if (processes) {
+      const pid_t pid = ::fork();
+      if (pid < 0) return 1;
+      if (pid == 0) ::_exit(echo(there[0], back[1], count) ? 0 : 1);
+      ok = bounce(back[0], there[1], count);
+      int status = 0;
+      ok = ::waitpid(pid, &status, 0) == pid && ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    } else {
+      bool peer = false;
+      std::thread t([&] { peer = echo(there[0], back[1], count); });
+      ok = bounce(back[0], there[1], count);
+      t.join();
+      ok = ok && peer;
+    }
+    const double s = seconds_since(t0);
+    for (int fd : {there[0], there[1], back[0], back[1]}) ::close(fd);
+    if (!ok) {
+      std::fprintf(stderr, "udisc-blockread: pingpong between %s failed\n", processes ? "processes" : "threads");
+      return 1;
+    }
+    std::printf("BENCH pingpong %s %.1f us per round trip (%d in %.2f s)\n", processes ? "processes" : "threads",
+                s * 1e6 / count, count, s);
+  }
+  return 0;
+}
+
 int usage() {
   std::fprintf(stderr,
                "usage: udisc-blockread bench LABEL DEV [RANDOM_READS]\n"
-               "       udisc-blockread verify DEV IMAGE SECONDS THREADS\n");
+               "       udisc-blockread verify DEV IMAGE SECONDS THREADS\n"
+               "       udisc-blockread pingpong COUNT\n");
   return 2;
 }
 
@@ -268,5 +328,6 @@ int main(int argc, char** argv) {
     return bench(args[1], args[2], args.size() == 4 ? std::max(1, std::atoi(args[3].c_str())) : 4000);
   if (args.size() == 5 && args[0] == "verify")
     return verify(args[1], args[2], std::atof(args[3].c_str()), std::max(1, std::atoi(args[4].c_str())));
+  if (args.size() == 2 && args[0] == "pingpong") return pingpong(std::max(1, std::atoi(args[1].c_str())));
   return usage();
 }

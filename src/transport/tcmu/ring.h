@@ -89,6 +89,10 @@ class Ring {
   // the kernel offers it. Corruption if cmd_tail does not lead to a command.
   Status complete(const RingCommand& cmd, const device::Response& rsp);
 
+  // Whether the kernel has queued entries after our position (one load of
+  // cmd_head; for polling the ring without a system call).
+  bool pending() const { return load_head() != pos_; }
+
   // Number of commands returned by next() and not completed.
   uint32_t in_flight() const { return in_flight_; }
 
