@@ -209,6 +209,11 @@ Status save_state(const DaemonState& state, const std::string& path) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return Status::IoError("creating folder '" + dir + "': " + std::strerror(errno));
   }
+  return replace_file(path, data);
+}
+
+Status replace_file(const std::string& path, const std::string& data) {
+  const std::string dir = folder_of_path(path);
   const std::string tmp = path + ".tmp";
   // O_EXCL | O_NOFOLLOW: in a folder others may write (a sticky /tmp), a file
   // or symlink planted at the temporary name is never written through. A

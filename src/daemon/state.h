@@ -71,4 +71,8 @@ Result<DaemonState> state_from_json(const nlohmann::json& j, const std::string& 
 Status save_state(const DaemonState& state, const std::string& path);
 Result<DaemonState> load_state(const std::string& path);
 
+// Replaces the file at `path` with `data` as save_state() does (a temporary
+// beside it, fsync, rename, fsync of the folder), in an existing folder.
+Status replace_file(const std::string& path, const std::string& data);
+
 }  // namespace udisc::daemon
