@@ -1,6 +1,7 @@
 # Guest side of the daemon checks (run by tests/guest/run.sh inside the VM, see
 # guest_test.sh): the defaults as the hints print them (no options, no
-# /var/lib/udisc nor /run/udisc yet), a BIN/CUE with two files (TOC, isofs checksums, audio track
+# /var/lib/udisc nor /run/udisc yet), the custom-socket start hint as printed,
+# tools/demo.sh (its mount and its `udisc unmount <drive>` hint), a BIN/CUE with two files (TOC, isofs checksums, audio track
 # ripped bit-exact), doctor, identity change seen by the kernel, a second
 # uid in group udisc (own drive, no access to root's, restored as itself after
 # kill -9), SIGTERM

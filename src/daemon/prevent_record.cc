@@ -1,6 +1,5 @@
 #include "daemon/prevent_record.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <array>
@@ -8,7 +7,6 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "daemon/safe_dir.h"
 #include "daemon/state.h"
 
 namespace udisc::daemon {
@@ -21,29 +19,12 @@ constexpr size_t kMaxRecordBytes = 4096;
 }  // namespace
 
 Result<PreventHolders> load_prevent_record(const std::string& path) {
-  auto opened = open_own_file(path, O_RDONLY);
-  if (!opened.ok()) {
-    if (opened.status().code() == Status::Code::not_found) return PreventHolders{};
-    return opened.status().with_context("lock record");
+  auto data = read_own_file(path, kMaxRecordBytes, "lock record");
+  if (!data.ok()) {
+    if (data.status().code() == Status::Code::not_found) return PreventHolders{};
+    return data.status();
   }
-  const int fd = *opened;
-  std::string data(kMaxRecordBytes + 1, '\0');
-  size_t got = 0;
-  while (got < data.size()) {
-    const ssize_t n = ::read(fd, data.data() + got, data.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      return Status::IoError("reading lock record '" + path + "': " + std::strerror(e));
-    }
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  if (got > kMaxRecordBytes) return Status::Corruption("lock record '" + path + "' is larger than 4 KiB");
-  data.resize(got);
-  const nlohmann::json j = nlohmann::json::parse(data, nullptr, false);
+  const nlohmann::json j = nlohmann::json::parse(*data, nullptr, false);
   if (!j.is_object() || !j.contains("prevent") || !j["prevent"].is_array()) {
     return Status::Corruption("lock record '" + path + "': expected {\"prevent\": [initiator ids]}");
   }
