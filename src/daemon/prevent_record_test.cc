@@ -36,7 +36,9 @@ class PreventRecordTest : public ::testing::Test {
     r.initiator = kHost;
     return keeper.execute(r);
   }
-  static device::Response prevent(PreventKeeper& k, bool on) { return send(k, {0x1E, 0, 0, 0, on ? uint8_t{1} : uint8_t{0}, 0}); }
+  static device::Response prevent(PreventKeeper& k, bool on) {
+    return send(k, {0x1E, 0, 0, 0, on ? uint8_t{1} : uint8_t{0}, 0});
+  }
   // TEST UNIT READY until the new engine's power-on unit attention is consumed
   // (the drive is empty: it then answers NOT READY).
   static void settle(PreventKeeper& k, const device::Drive& drive) {

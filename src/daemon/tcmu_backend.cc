@@ -150,11 +150,11 @@ class TcmuBackend final : public Backend {
   // The command handler of drive `number`: the engine, with its medium-removal
   // lock kept in the drive's record (prevent_record.h).
   tcmu::CommandHandler keep_lock(uint32_t number, std::shared_ptr<device::Drive> drive, PreventHolders holders) const {
-    auto keeper = std::make_shared<PreventKeeper>(
-        std::move(drive), lock_record_path(drive_name(number)), std::move(holders),
-        [log = log_, number](const std::string& line) {
-          if (log) log("drive " + std::to_string(number) + ": " + line);
-        });
+    auto report = [log = log_, number](const std::string& line) {
+      if (log) log("drive " + std::to_string(number) + ": " + line);
+    };
+    auto keeper = std::make_shared<PreventKeeper>(std::move(drive), lock_record_path(drive_name(number)),
+                                                  std::move(holders), std::move(report));
     return [keeper](const device::Request& r) { return keeper->execute(r); };
   }
 
