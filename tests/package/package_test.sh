@@ -9,7 +9,7 @@
 #   message before joining group udisc), the desktop entry's command, installing
 #   twice (dpkg -i), removing while the daemon has drives (the prerm removes
 #   them), then purge and check nothing is left; then dist/README.md's
-#   `sudo cmake --install build/default`, undone from its install_manifest.txt.
+#   `sudo cmake --install build/default` (a fully built default tree), undone.
 # systemd is not PID 1 in CI containers: units are checked with systemd-analyze
 # verify and enabled by the maintainer scripts (symlinks), nothing is started by
 # systemd; the daemon is started by hand (backend none: no TCMU kernel here).
@@ -180,19 +180,22 @@ if [[ -z $left ]]; then ok "purge left nothing (group udisc stays, as Debian doe
 else bad "purge left" "$left"; fi
 
 # ---- dist/README.md: installing from the build tree, as written, then undone --
-# (after the package is gone: /usr/local/bin/udisc would stand before /usr/bin's)
-manifest=build/default/install_manifest.txt
-if [[ -f build/default/CMakeCache.txt ]]; then
-  rm -f "$manifest"
-  if sudo cmake --install build/default >"$work/cmake-install.log" 2>&1 && [[ -s $manifest ]]; then
-    prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' build/default/CMakeCache.txt)
-    if [[ $("$prefix/bin/udisc" --version 2>&1) == "udisc "* ]] && ! grep -qv "^$prefix/" "$manifest"; then
-      ok "sudo cmake --install build/default: $(wc -l <"$manifest") files under $prefix"
-    else bad "sudo cmake --install build/default" "$(cat "$manifest")"; fi
-    xargs -d '\n' rm -f -- <"$manifest"
+# (after the package is gone: /usr/local/bin/udisc would stand before /usr/bin's).
+# Every file it reports "Installing:" is removed again, also after a failure
+# (install_manifest.txt is only written on success); files it found already
+# there ("Up-to-date:") were someone's before and stay. The CI runs this after
+# building the whole tree; in a partly built tree it is not run (said so).
+if [[ -f build/default/build.ninja ]] && ninja -C build/default -n 2>/dev/null | grep -q "no work to do"; then
+  prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' build/default/CMakeCache.txt)
+  if sudo cmake --install build/default >"$work/cmake-install.log" 2>&1; then
+    installed=$(sed -n 's/^-- \(Installing\|Up-to-date\): //p' "$work/cmake-install.log")
+    if [[ $("$prefix/bin/udisc" --version 2>&1) == "udisc "* ]] && [[ -n $installed ]] && ! grep -qv "^$prefix/" <<<"$installed"; then
+      ok "sudo cmake --install build/default: $(wc -l <<<"$installed") files under $prefix"
+    else bad "sudo cmake --install build/default" "$installed"; fi
   else bad "sudo cmake --install build/default" "$(tail -20 "$work/cmake-install.log")"; fi
+  sed -n 's/^-- Installing: //p' "$work/cmake-install.log" | xargs -r -d '\n' rm -f --
 else
-  echo "NOT RUN: sudo cmake --install build/default (no build/default here)"
+  echo "NOT RUN: sudo cmake --install build/default (build/default is not a fully built tree here)"
 fi
 
 echo "MEASURE package test: $((SECONDS - t0)) s"
