@@ -194,6 +194,8 @@ if [[ -f build/default/build.ninja ]] && ninja -C build/default -n 2>/dev/null |
     else bad "sudo cmake --install build/default" "$installed"; fi
   else bad "sudo cmake --install build/default" "$(tail -20 "$work/cmake-install.log")"; fi
   sed -n 's/^-- Installing: //p' "$work/cmake-install.log" | xargs -r -d '\n' rm -f --
+  # and the folder of our own it made (libexec/udisc), when empty now
+  sed -n 's/^-- Installing: \(.*\/udisc\)\/[^/]*$/\1/p' "$work/cmake-install.log" | sort -u | xargs -r rmdir -- 2>/dev/null || true
 else
   echo "NOT RUN: sudo cmake --install build/default (build/default is not a fully built tree here)"
 fi
