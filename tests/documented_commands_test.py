@@ -11,9 +11,16 @@ Collects the command lines that users are told to type:
 Each must be listed in tests/documented_commands.txt with where it runs:
   host             run here, by this test, as written (HostRun: DEMO, TMP and
                    IMAGE stand for files it makes; `udisc serve` runs 2 s
-                   and is stopped with Ctrl-C as the text says)
+                   and is stopped with Ctrl-C as the text says; COMMAND
+                   stands for every subcommand of `udisc --help`, each run)
   <path>           that test script runs it verbatim (checked: the exact
                    text must appear in the file)
+  tools/demo.sh in <path>
+                   a command tools/demo.sh prints and runs, and <path> runs
+                   tools/demo.sh and checks the command's echo (checked: the
+                   command was found in tools/demo.sh, and <path> holds
+                   "tools/demo.sh" and the command with DEMO as the demo
+                   names it, build/demo)
   pending <why>    not run by any test yet (printed; a known gap)
 A documented command missing from the list fails the test, so a new hint
 cannot go untested unnoticed; so does a listed one that no longer appears.
@@ -99,7 +106,7 @@ def collect(udisc, src, tmp):
             add([m.replace("$demo", "DEMO")], "tools/demo.sh")
         for m in re.findall(r'echo "[^"]*\$udisc (\w+ [^ "]+)', demo):
             add(["udisc " + m], "tools/demo.sh")
-    return found
+    return found, subcommands
 
 
 def read_manifest(path):
@@ -117,8 +124,8 @@ def read_manifest(path):
 class HostRun:
     """The host-runnable examples, in the order a user would type them."""
 
-    def __init__(self, udisc, tmp):
-        self.udisc, self.tmp = udisc, tmp
+    def __init__(self, udisc, tmp, subcommands):
+        self.udisc, self.tmp, self.subcommands = udisc, tmp, subcommands
         self.bin = os.path.dirname(udisc)
         self.daemon = None
 
@@ -144,6 +151,15 @@ class HostRun:
 
     def run(self, cmd):
         cmd = self.substitute(cmd)
+        if "COMMAND" in cmd:
+            # One run per subcommand: each prints its usage and exits 0.
+            if not self.subcommands:
+                return False, "no subcommands found in `udisc --help`"
+            for sub in self.subcommands:
+                r = sh(cmd.replace("COMMAND", sub), shell=True, env=self.env(), cwd=self.tmp, timeout=30)
+                if r.returncode != 0 or not re.search(rf"^Usage: \S+ {sub}\b", r.stdout, re.M):
+                    return False, f"`{cmd.replace('COMMAND', sub)}`: exit status {r.returncode}: {r.stdout}{r.stderr}"
+            return True, ""
         if cmd.startswith("udisc serve "):
             # Serves in the foreground until Ctrl-C, as the text says.
             p = subprocess.Popen("exec " + cmd, shell=True, env=self.env(), cwd=self.tmp, stdout=subprocess.PIPE,
@@ -184,7 +200,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="udisc-doc-")
     failures = []
     try:
-        found = collect(udisc, src, tmp)
+        found, subcommands = collect(udisc, src, tmp)
         manifest = read_manifest(os.path.join(src, "tests/documented_commands.txt"))
         for cmd, where in sorted(found.items()):
             if cmd not in manifest:
@@ -192,7 +208,7 @@ def main():
         for cmd in manifest:
             if cmd not in found:
                 failures.append(f"tests/documented_commands.txt lists a command nothing documents now: {cmd}")
-        host = HostRun(udisc, tmp)
+        host = HostRun(udisc, tmp, subcommands)
         host.prepare()
         pending = 0
         try:
@@ -207,6 +223,15 @@ def main():
                 elif how.startswith("pending"):
                     pending += 1
                     print(f"NOT RUN ({how}): {cmd}")
+                elif how.startswith("tools/demo.sh in "):
+                    test = how[len("tools/demo.sh in "):]
+                    with open(os.path.join(src, test)) as f:
+                        text = f.read()
+                    ok = found[cmd] == "tools/demo.sh" and "tools/demo.sh" in text and \
+                        cmd.replace("DEMO", "build/demo") in text
+                    print(f"{'ok  ' if ok else 'FAIL'} {how}: {cmd}")
+                    if not ok:
+                        failures.append(f"{test} does not run tools/demo.sh and check `{cmd}` (found in {found[cmd]})")
                 else:
                     with open(os.path.join(src, how)) as f:
                         ok = cmd in f.read()

@@ -8,12 +8,16 @@
 # run as root, a daemon is started and the sample mounted there; otherwise the
 # sample is served over iSCSI in the foreground (Ctrl-C stops it), with the
 # commands to attach it from an initiator or a VM. It says which and why.
+# UDISC=PATH runs that udisc binary instead of building one (the daemon's
+# guest test runs the demo so, in a VM that has no compiler).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cmake --preset default >/dev/null
-cmake --build --preset default --target udisc -j"$(nproc)"
-udisc=build/default/src/cli/udisc
+if [ -z "${UDISC:-}" ]; then
+  cmake --preset default >/dev/null
+  cmake --build --preset default --target udisc -j"$(nproc)"
+fi
+udisc=${UDISC:-build/default/src/cli/udisc}
 
 demo=build/demo
 rm -rf "$demo"

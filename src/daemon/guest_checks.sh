@@ -1,6 +1,7 @@
 # Guest side of the daemon checks (run by tests/guest/run.sh inside the VM, see
 # guest_test.sh): the defaults as the hints print them (no options, no
-# /var/lib/udisc nor /run/udisc yet), a BIN/CUE with two files (TOC, isofs checksums, audio track
+# /var/lib/udisc nor /run/udisc yet), the custom-socket start hint as printed,
+# tools/demo.sh (its mount and its `udisc unmount <drive>` hint), a BIN/CUE with two files (TOC, isofs checksums, audio track
 # ripped bit-exact), doctor, identity change seen by the kernel, a second
 # uid in group udisc (own drive, no access to root's, restored as itself after
 # kill -9), SIGTERM
@@ -55,6 +56,42 @@ echo "$out"
 [ $rc = 69 ] && echo "$out" | grep -q "/var/lib/udisc.*writable by other users" && ok defaults-refuse-writable ||
   bad defaults-refuse-writable "rc=$rc"
 chmod 700 /var/lib/udisc
+
+# The start command the no-daemon hint prints for a custom socket (the
+# documented form, TMP standing for the folder), run as printed.
+hint=$(UDISC_SOCKET=/tmp/none.sock udisc list 2>&1)
+custom_cmd=$(echo "$hint" | sed -n 's/.*Run `\([^`]*\)` in another terminal.*/\1/p')
+if [ "$custom_cmd" = "$(echo 'sudo udisc daemon --socket TMP/none.sock' | sed 's|TMP|/tmp|')" ]; then
+  $custom_cmd >> /tmp/custom-daemon.log 2>&1 &
+  cpid=$!
+  for i in $(seq 200); do UDISC_SOCKET=/tmp/none.sock udisc list >/dev/null 2>&1 && break; sleep 0.05; done
+  UDISC_SOCKET=/tmp/none.sock udisc list | grep -q "no drives" && ok hint-custom-socket ||
+    bad hint-custom-socket "$(cat /tmp/custom-daemon.log)"
+  kill -TERM $cpid; wait $cpid
+else bad hint-custom-socket "hint: $hint"; fi
+
+# tools/demo.sh, as root on a kernel with TCMU: it makes the sample, shows
+# info/convert/verify, starts a daemon and mounts the sample on a /dev/srN
+# (`udisc mount DEMO/sample.iso`); then its hint `udisc unmount <drive>`, as
+# printed. UDISC=/bin/udisc: the guest has no compiler.
+out=$(cd /src && UDISC=/bin/udisc bash tools/demo.sh 2>&1); rc=$?
+echo "$out" | tail -n 12
+demo_drive=$(udisc list | awk '/sample.iso/ {print $1}')
+demo_dev=$(udisc list | awk '/sample.iso/ {print $2}')
+if [ $rc = 0 ] && echo "$out" | grep -q '^\$ udisc mount build/demo/sample.iso$' && [ -b "$demo_dev" ] &&
+  mount -t iso9660 -o ro "$demo_dev" /mnt && grep -q "Hello from uDiscMounter" /mnt/README.TXT; then
+  ok demo-mounts-sample
+else bad demo-mounts-sample "rc=$rc dev='$demo_dev'"; fi
+umount /mnt 2>/dev/null
+rm_hint=$(echo "$out" | sed -n 's/^Remove it with: .*udisc \(unmount <drive>\) .*/udisc \1/p')
+if [ "$rm_hint" = "udisc unmount <drive>" ] && [ -n "$demo_drive" ]; then
+  rm_cmd=$(echo "$rm_hint" | sed "s/<drive>/$demo_drive/")
+  $rm_cmd && [ ! -b "$demo_dev" ] && ok demo-unmount-hint || bad demo-unmount-hint "$rm_cmd: $(udisc list)"
+else bad demo-unmount-hint "hint '$rm_hint', drive '$demo_drive'"; fi
+# The demo leaves its daemon running, as it says; this test stops it.
+demo_pid=$(pidof udisc)
+[ -n "$demo_pid" ] && kill -TERM $demo_pid
+for i in $(seq 100); do [ -z "$(pidof udisc)" ] && break; sleep 0.05; done
 
 export UDISC_SOCKET=/run/udisc.sock
 STATE=/tmp/state.json

@@ -209,6 +209,11 @@ Status save_state(const DaemonState& state, const std::string& path) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return Status::IoError("creating folder '" + dir + "': " + std::strerror(errno));
   }
+  return replace_file(path, data);
+}
+
+Status replace_file(const std::string& path, const std::string& data) {
+  const std::string dir = folder_of_path(path);
   const std::string tmp = path + ".tmp";
   // O_EXCL | O_NOFOLLOW: in a folder others may write (a sticky /tmp), a file
   // or symlink planted at the temporary name is never written through. A
@@ -237,33 +242,46 @@ Status save_state(const DaemonState& state, const std::string& path) {
   return Status::Ok();
 }
 
-Result<DaemonState> load_state(const std::string& path) {
-  // Only a state file of the daemon's own user is believed: one planted by
-  // another user (in a folder they may write) would name owners and paths.
+Result<std::string> read_own_file(const std::string& path, size_t max_bytes, const std::string& what) {
   auto opened = open_own_file(path, O_RDONLY);
   if (!opened.ok()) {
-    if (opened.status().code() == Status::Code::not_found) return DaemonState{};
-    return opened.status().with_context("state file");
+    if (opened.status().code() == Status::Code::not_found) return opened.status();
+    return opened.status().with_context(what);
   }
   const int fd = *opened;
   std::string data;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       const int e = errno;
       ::close(fd);
-      return Status::IoError("reading state file '" + path + "': " + std::strerror(e));
+      return Status::IoError("reading " + what + " '" + path + "': " + std::strerror(e));
     }
     if (n == 0) break;
     data.append(buf, static_cast<size_t>(n));
-    if (data.size() > kMaxStateBytes) {
+    if (data.size() > max_bytes) {
       ::close(fd);
-      return Status::Corruption("state file '" + path + "' is larger than 16 MiB");
+      const std::string limit = max_bytes % (1 << 20) == 0   ? std::to_string(max_bytes >> 20) + " MiB"
+                                : max_bytes % (1 << 10) == 0 ? std::to_string(max_bytes >> 10) + " KiB"
+                                                             : std::to_string(max_bytes) + " bytes";
+      return Status::Corruption(what + " '" + path + "' is larger than " + limit);
     }
   }
   ::close(fd);
+  return data;
+}
+
+Result<DaemonState> load_state(const std::string& path) {
+  // Only a state file of the daemon's own user is believed: one planted by
+  // another user (in a folder they may write) would name owners and paths.
+  auto read = read_own_file(path, kMaxStateBytes, "state file");
+  if (!read.ok()) {
+    if (read.status().code() == Status::Code::not_found) return DaemonState{};
+    return read.status();
+  }
+  const std::string& data = *read;
   json j = json::parse(data, nullptr, false);
   if (j.is_discarded()) {
     std::string where;

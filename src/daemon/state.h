@@ -71,4 +71,12 @@ Result<DaemonState> state_from_json(const nlohmann::json& j, const std::string& 
 Status save_state(const DaemonState& state, const std::string& path);
 Result<DaemonState> load_state(const std::string& path);
 
+// Replaces the file at `path` with `data` as save_state() does (a temporary
+// beside it, fsync, rename, fsync of the folder), in an existing folder.
+Status replace_file(const std::string& path, const std::string& data);
+// Reads a file of the daemon's own (open_own_file: no symlink, a regular file
+// of the daemon's uid) of at most `max_bytes`. NotFound when it does not
+// exist; other errors name `what` ("state file") and the path.
+Result<std::string> read_own_file(const std::string& path, size_t max_bytes, const std::string& what);
+
 }  // namespace udisc::daemon

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "daemon/prevent_record.h"
 #include "daemon/unix_socket.h"
 
 namespace udisc::daemon {
@@ -70,14 +71,16 @@ class TcmuBackend final : public Backend {
         if (Status s = tcmu::remove_stale(dev, base_.configfs_root); !s.ok()) {
           problems += (problems.empty() ? "" : "; ") + s.with_context("removing stale " + dev.name).message();
         } else {
+          forget_lock(dev.name);
           note("removed " + dev.name + (dev.device_node.empty() ? "" : " (" + dev.device_node + ")") +
                ", left by an earlier run with no record in the state file");
         }
         continue;
       }
       tcmu::TcmuConfig cfg = config_for(*n);
-      auto adopted = tcmu::TcmuDrive::adopt(dev, it->second, cfg);
+      auto adopted = tcmu::TcmuDrive::adopt_with_handler(dev, restore_lock(*n, it->second, cfg), cfg);
       if (!adopted.ok()) {
+        it->second->initiator_gone(cfg.initiator);  // no host: no lock either
         (*failures)[*n] = adopted.status().with_context("taking over " + dev.name);
         continue;
       }
@@ -96,7 +99,9 @@ class TcmuBackend final : public Backend {
     if (drives_.count(number))
       return Status::InvalidArgument("drive " + std::to_string(number) + " is already attached");
     if (Status s = available(); !s.ok()) return s;
-    auto created = tcmu::TcmuDrive::create(config_for(number), std::move(drive));
+    // A new device is a new nexus: whatever lock an earlier one held is gone.
+    forget_lock(drive_name(number));
+    auto created = tcmu::TcmuDrive::create_with_handler(config_for(number), keep_lock(number, drive, {}));
     if (!created.ok()) return created.status();
     drives_[number] = std::move(created).value();
     return Status::Ok();
@@ -107,6 +112,7 @@ class TcmuBackend final : public Backend {
     if (it == drives_.end()) return Status::Ok();
     if (Status s = it->second->remove(); !s.ok()) return s;
     drives_.erase(it);
+    forget_lock(drive_name(number));
     return Status::Ok();
   }
 
@@ -139,6 +145,47 @@ class TcmuBackend final : public Backend {
     cfg.name = drive_name(number);
     cfg.wwn.clear();
     return cfg;
+  }
+
+  // The command handler of drive `number`: the engine, with its medium-removal
+  // lock kept in the drive's record (prevent_record.h).
+  tcmu::CommandHandler keep_lock(uint32_t number, std::shared_ptr<device::Drive> drive, PreventHolders holders) const {
+    auto report = [log = log_, number](const std::string& line) {
+      if (log) log("drive " + std::to_string(number) + ": " + line);
+    };
+    auto keeper = std::make_shared<PreventKeeper>(std::move(drive), lock_record_path(drive_name(number)),
+                                                  std::move(holders), std::move(report));
+    return [keeper](const device::Request& r) { return keeper->execute(r); };
+  }
+
+  // Taking a device over: the new engine continues where the old one stopped
+  // (no power-on, no medium change for the host) and holds the lock the host
+  // set before the restart, which the kernel does not set again.
+  tcmu::CommandHandler restore_lock(uint32_t number, const std::shared_ptr<device::Drive>& drive,
+                                    const tcmu::TcmuConfig& cfg) const {
+    tcmu::settle_restored_drive(*drive, cfg.initiator);
+    auto holders = load_prevent_record(lock_record_path(drive_name(number)));
+    if (!holders.ok()) {
+      note("drive " + std::to_string(number) + ": " + holders.status().message() + "; taken over unlocked");
+      return keep_lock(number, drive, {});
+    }
+    PreventHolders restored;
+    for (device::InitiatorId id : *holders) {
+      if (Status s = replay_prevent(*drive, id); s.ok()) {
+        restored.insert(id);
+      } else {
+        note("drive " + std::to_string(number) + ": lock not restored: " + s.message());
+      }
+    }
+    if (!restored.empty()) note("drive " + std::to_string(number) + ": medium removal stays prevented, as before");
+    return keep_lock(number, drive, std::move(restored));
+  }
+
+  static std::string lock_record_path(const std::string& name) {
+    return std::string(kLockFolder) + "/" + name + ".prevent";
+  }
+  void forget_lock(const std::string& name) const {
+    if (Status s = save_prevent_record(lock_record_path(name), {}); !s.ok()) note(s.message());
   }
 
   static constexpr char kLockFolder[] = "/run/udisc";

@@ -3,8 +3,8 @@
 # boots the guest kernel with udisc-tcmu-tool and runs tcmu_guest.sh.
 # usage: tcmu_test.sh PATH/TO/udisc-tcmu-tool [PATH/TO/udisc [PATH/TO/make_mixed_cue]] [run.sh options...]
 # Exit 77 (skipped) when QEMU or busybox-static is missing.
-set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/lib.sh"
 tool="$1"; shift
 # Optional second argument: the udisc binary (daemon + CLI checks).
 udisc=""
@@ -12,27 +12,20 @@ if [[ $# -gt 0 && "$1" != -* ]]; then udisc="$1"; shift; fi
 # Optional third argument: the make_mixed_cue generator (mixed-mode BIN/CUE checks).
 mixed_gen=""
 if [[ $# -gt 0 && "$1" != -* ]]; then mixed_gen="$1"; shift; fi
-for t in qemu-system-x86_64 xorriso cpio; do
-  command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
-done
-[[ -x /bin/busybox ]] || { echo "SKIP: busybox-static not installed"; exit 77; }
-work="$(mktemp -d "${TMPDIR:-/tmp}/udisc-tcmu-test.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+guest_setup tcmu-test
 mkdir -p "$work/tree/sub/deeper"
 head -c 3000000 /dev/urandom > "$work/tree/big.bin"
 head -c 70001 /dev/urandom > "$work/tree/sub/odd.bin"
 echo "hello from the guest test" > "$work/tree/hello.txt"
 for i in $(seq 40); do head -c $((i * 997)) /dev/urandom > "$work/tree/sub/deeper/f$i"; done
-xorriso -as mkisofs -quiet -R -J -V UDISC_TCMU -o "$work/test.iso" "$work/tree" 2>/dev/null
-(cd "$work/tree" && find . -type f | sort | xargs sha256sum) > "$work/sums"
+guest_iso UDISC_TCMU "$work/tree" "$work/test.iso" "$work/sums" -J
 args=(--script "$here/tcmu_guest.sh" --bin "$tool" --file "$work/test.iso" --file "$work/sums")
 # With the udisc binary: the daemon and CLI checks (udisc_guest.sh) in the same boot.
 if [[ -n "$udisc" ]]; then
   mkdir -p "$work/tree2"
   head -c 1234567 /dev/urandom > "$work/tree2/second.bin"
   echo "the second disc" > "$work/tree2/readme.txt"
-  xorriso -as mkisofs -quiet -R -J -V UDISC_TWO -o "$work/test2.iso" "$work/tree2" 2>/dev/null
-  (cd "$work/tree2" && find . -type f | sort | xargs sha256sum) > "$work/sums2"
+  guest_iso UDISC_TWO "$work/tree2" "$work/test2.iso" "$work/sums2" -J
   args+=(--bin "$udisc" --file "$here/udisc_guest.sh:/udisc_guest.sh" --file "$work/test2.iso" --file "$work/sums2")
   # sg3-utils, libcdio, dvd+rw-mediainfo and the kernel's cdrom view (CD, DVD, BD) in the same boot.
   args+=(--file "$here/mmc_tools_guest.sh:/mmc_tools_guest.sh")
@@ -66,4 +59,4 @@ if [[ -n "$udisc" ]]; then
     args+=(--file "$work/empty.udf")
   fi
 fi
-exec "$here/run.sh" "${args[@]}" --timeout 360 "$@"
+guest_run "${args[@]}" --timeout 360 "$@"

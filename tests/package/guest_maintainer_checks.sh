@@ -1,8 +1,10 @@
 # Guest side of guest_maintainer_scripts.sh: with a disc mounted from a udisc
 # drive, an upgrade (prerm upgrade, then the service restart) keeps the drive and
-# the mounted file system; removal refuses while the file system is mounted (and
-# while the kernel has drives but no daemon answers), saying why; after umount
-# it removes every drive; purge removes the state directory.
+# the mounted file system; the drive stays locked across daemon restarts
+# (SIGTERM and kill -9: `udisc eject` refused naming the reason, until umount);
+# removal refuses while the file system is mounted (and while the kernel has
+# drives but no daemon answers), saying why; after umount it removes every
+# drive; purge removes the state directory.
 fails=0
 ok() { echo "CHECK $1: ok"; }
 bad() { echo "CHECK $1: FAIL $2"; fails=$((fails + 1)); }
@@ -20,13 +22,23 @@ if [ -b "$dev" ] && mount -t iso9660 -o ro "$dev" /mnt && (cd /mnt && sha256sum 
   ok mounted
 else bad mounted "$dev"; fi
 
-# Removal refused while mounted (the daemon's lock state and /proc/mounts agree).
+# A mounted drive is locked: eject is refused, naming the reason and the fix.
+eject_refused() {  # CHECK-NAME
+  out=$(udisc eject 0 2>&1); rc=$?
+  echo "  udisc eject 0 -> $rc: $out"
+  if [ $rc != 0 ] && echo "$out" | grep -q "locked" && echo "$out" | grep -q "umount $dev" &&
+    [ "$(udisc list --json | grep -c '"locked": true')" = 1 ] && (cd /mnt && sha256sum -c /data/sums >/dev/null); then
+    ok "$1"
+  else bad "$1" "rc=$rc $(udisc list 2>&1)"; fi
+}
+eject_refused eject-refused-while-mounted
+
+# Removal refused while mounted, naming the drive and its device.
 out=$(sh /data/prerm remove 2>&1); rc=$?
 echo "$out"
-if [ $rc != 0 ] && echo "$out" | grep -q "umount" && udisc list | grep -q /data/disc.iso; then
+if [ $rc != 0 ] && echo "$out" | grep -q "umount" && echo "$out" | grep -q "0 ($dev)" && udisc list | grep -q /data/disc.iso; then
   ok remove-refused-while-mounted
 else bad remove-refused-while-mounted "rc=$rc"; fi
-echo "INFO locked before the restart: $(udisc list --json | grep -c '"locked": true')"
 
 # Upgrade: the old package's prerm, then (dh_installsystemd's postinst) the
 # service restart, here by hand: SIGTERM and the new daemon.
@@ -41,14 +53,28 @@ if udisc list | grep -q /data/disc.iso && (cd /mnt && sha256sum -c /data/sums >/
   ok upgrade-keeps-drive-and-mount
 else bad upgrade-keeps-drive-and-mount "$(udisc list 2>&1)"; fi
 
-echo "INFO locked after the restart: $(udisc list --json | grep -c '"locked": true')"
+# The kernel does not lock the drive again: the new daemon knows it is locked.
+eject_refused eject-refused-after-sigterm-restart
 # Removal after the upgrade, still mounted: refused, with the reason.
 out=$(sh /data/prerm remove 2>&1); rc=$?
 echo "$out"
-if [ $rc != 0 ] && echo "$out" | grep -q "mounted on /mnt" && udisc list | grep -q /data/disc.iso; then
+if [ $rc != 0 ] && echo "$out" | grep -q "locked by a mounted file system" && echo "$out" | grep -q "0 ($dev)" &&
+  udisc list | grep -q /data/disc.iso; then
   ok remove-refused-while-mounted-after-upgrade
 else bad remove-refused-while-mounted-after-upgrade "rc=$rc"; fi
+# A crash (kill -9) and a restart: still locked, still refused.
+kill -9 $dpid; wait $dpid 2>/dev/null
+start_daemon
+eject_refused eject-refused-after-kill9-restart
+# Unmounted, the kernel allows removal again (seen by this daemon, and kept
+# across one more crash): eject works.
 umount /mnt
+kill -9 $dpid; wait $dpid 2>/dev/null
+start_daemon
+out=$(udisc eject 0 2>&1); rc=$?
+echo "  udisc eject 0 -> $rc: $out"
+[ $rc = 0 ] && udisc list --json | grep -q '"tray": "open"' && [ "$(udisc list --json | grep -c '"locked": true')" = 0 ] &&
+  ok eject-after-umount || bad eject-after-umount "rc=$rc $(udisc list 2>&1)"
 
 # No daemon but drives in the kernel: refused, with the reason.
 kill -TERM $dpid; wait $dpid

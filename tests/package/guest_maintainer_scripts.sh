@@ -7,18 +7,12 @@
 # does it: SIGTERM, then the new daemon.)
 # usage: guest_maintainer_scripts.sh PATH/TO/udisc SOURCE_DIR [run.sh options...]
 # Exit 77 (skipped) when QEMU, xorriso or busybox-static is missing.
-set -euo pipefail
 udisc="$1"; src="$2"; shift 2
-for t in qemu-system-x86_64 xorriso cpio; do
-  command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
-done
-[[ -x /bin/busybox ]] || { echo "SKIP: busybox-static not installed"; exit 77; }
-work="$(mktemp -d "${TMPDIR:-/tmp}/udisc-maint-guest.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+source "$src/tests/guest/lib.sh"
+guest_setup maint-guest
 mkdir -p "$work/tree"
 head -c 300000 /dev/urandom >"$work/tree/a.bin"
-(cd "$work/tree" && sha256sum a.bin >"$work/sums")
-xorriso -as mkisofs -quiet -R -V UDISC_PKG -o "$work/disc.iso" "$work/tree" 2>/dev/null
-exec "$src/tests/guest/run.sh" --script "$src/tests/package/guest_maintainer_checks.sh" --bin "$udisc" \
+guest_iso UDISC_PKG "$work/tree" "$work/disc.iso" "$work/sums"
+guest_run --script "$src/tests/package/guest_maintainer_checks.sh" --bin "$udisc" \
   --file "$work/disc.iso" --file "$work/sums" --file "$src/debian/udisc.prerm:/data/prerm" \
   --file "$src/debian/udisc.postrm:/data/postrm" --no-default-tools --timeout 300 "$@"

@@ -8,7 +8,8 @@
 #   the README's desktop-user commands as a fresh user (refused with a clear
 #   message before joining group udisc), the desktop entry's command, installing
 #   twice (dpkg -i), removing while the daemon has drives (the prerm removes
-#   them), then purge and check nothing is left.
+#   them), then purge and check nothing is left; then dist/README.md's
+#   `sudo cmake --install build/default` (a fully built default tree), undone.
 # systemd is not PID 1 in CI containers: units are checked with systemd-analyze
 # verify and enabled by the maintainer scripts (symlinks), nothing is started by
 # systemd; the daemon is started by hand (backend none: no TCMU kernel here).
@@ -70,10 +71,17 @@ if grep -q '^ Depends:.*libfmt' "$work/info" && ! grep -q '^ Depends:.*qemu' "$w
 else bad "Depends" "$(grep Depends "$work/info")"; fi
 
 # ---- install as the README says ---------------------------------------------
+# The README's lines are run as written, `sudo` included: as root, sudo (when
+# installed) or a stand-in that runs its arguments (the CI container has none).
+if ! command -v sudo >/dev/null; then
+  mkdir -p "$work/bin" && printf '#!/bin/sh\nexec "$@"\n' >"$work/bin/sudo" && chmod 755 "$work/bin/sudo"
+  PATH=$work/bin:$PATH
+fi
 userdel "$user" 2>/dev/null || true
 useradd --system --no-create-home --shell /bin/sh "$user"
 # (answering apt-get's question as a user would, when it has dependencies to add)
-if (yes || true) | DEBIAN_FRONTEND=noninteractive apt-get install ./build/deb/udisc_*.deb >"$work/install.log" 2>&1; then ok "apt-get install ./build/deb/udisc_*.deb"
+if (yes || true) | DEBIAN_FRONTEND=noninteractive sudo apt-get install ./build/deb/udisc_*.deb >"$work/install.log" 2>&1; then
+  ok "sudo apt-get install ./build/deb/udisc_*.deb"
 else cat "$work/install.log"; bad "apt-get install"; exit 1; fi
 check "group udisc exists after install" getent group udisc
 if [[ ! -d /run/systemd/system ]]; then
@@ -120,9 +128,9 @@ if out=$(as_user 'udisc mount disc.iso' 2>&1); then bad "mount before joining gr
 elif grep -q "group 'udisc'" <<<"$out" && grep -q "usermod -aG udisc" <<<"$out" && grep -q "log in again" <<<"$out"; then
   ok "not in group udisc: says which group, how to join, that a new login is needed"
 else bad "message for a user outside group udisc" "$out"; fi
-# The README's three commands for a desktop user (USER is that user; root needs no sudo).
+# The README's three commands for a desktop user (USER is that user).
 USER=$user
-usermod -aG udisc "$USER"
+sudo usermod -aG udisc "$USER"
 check "README: udisc mount disc.iso (as $user)" as_user 'udisc mount disc.iso'
 check "README: udisc unmount 0 (as $user)" as_user 'udisc unmount 0'
 exec_line=$(sed -n 's/^Exec=//p' /usr/share/applications/udisc-mount.desktop)
@@ -170,6 +178,27 @@ done
 grep -q "x-ccd" /usr/share/mime/globs2 && left+=" (MIME type application/x-ccd)"
 if [[ -z $left ]]; then ok "purge left nothing (group udisc stays, as Debian does with system groups)"
 else bad "purge left" "$left"; fi
+
+# ---- dist/README.md: installing from the build tree, as written, then undone --
+# (after the package is gone: /usr/local/bin/udisc would stand before /usr/bin's).
+# Every file it reports "Installing:" is removed again, also after a failure
+# (install_manifest.txt is only written on success); files it found already
+# there ("Up-to-date:") were someone's before and stay. The CI runs this after
+# building the whole tree; in a partly built tree it is not run (said so).
+if [[ -f build/default/build.ninja ]] && ninja -C build/default -n 2>/dev/null | grep -q "no work to do"; then
+  prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' build/default/CMakeCache.txt)
+  if sudo cmake --install build/default >"$work/cmake-install.log" 2>&1; then
+    installed=$(sed -n 's/^-- \(Installing\|Up-to-date\): //p' "$work/cmake-install.log")
+    if [[ $("$prefix/bin/udisc" --version 2>&1) == "udisc "* ]] && [[ -n $installed ]] && ! grep -qv "^$prefix/" <<<"$installed"; then
+      ok "sudo cmake --install build/default: $(wc -l <<<"$installed") files under $prefix"
+    else bad "sudo cmake --install build/default" "$installed"; fi
+  else bad "sudo cmake --install build/default" "$(tail -20 "$work/cmake-install.log")"; fi
+  sed -n 's/^-- Installing: //p' "$work/cmake-install.log" | xargs -r -d '\n' rm -f --
+  # and the folder of our own it made (libexec/udisc), when empty now
+  sed -n 's/^-- Installing: \(.*\/udisc\)\/[^/]*$/\1/p' "$work/cmake-install.log" | sort -u | xargs -r rmdir -- 2>/dev/null || true
+else
+  echo "NOT RUN: sudo cmake --install build/default (build/default is not a fully built tree here)"
+fi
 
 echo "MEASURE package test: $((SECONDS - t0)) s"
 echo "$failures failure(s)"

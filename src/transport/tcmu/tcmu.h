@@ -155,6 +155,12 @@ class TcmuDrive {
   std::unique_ptr<Impl> impl_;
 };
 
+// What adopt() does to `drive` before serving it: consumes, as `initiator`, the
+// unit attentions and the media event that constructing it and inserting its
+// image queued, so the host sees no power-on nor medium change. For callers of
+// adopt_with_handler() whose handler wraps a device::Drive.
+void settle_restored_drive(device::Drive& drive, device::InitiatorId initiator);
+
 // Our devices (names starting with kNamePrefix) present in configfs.
 Result<std::vector<ExistingTcmuDevice>> scan_configfs(const std::string& configfs_root = kDefaultConfigfsRoot);
 

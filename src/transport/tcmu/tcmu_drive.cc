@@ -10,6 +10,7 @@ namespace {
 CommandHandler drive_handler(const std::shared_ptr<device::Drive>& drive) {
   return [drive](const device::Request& r) { return drive->execute(r); };
 }
+}  // namespace
 
 // A drive rebuilt for a device the kernel already knows continues where the
 // old one stopped: the host must see neither a power-on nor a medium change
@@ -40,7 +41,6 @@ void settle_restored_drive(device::Drive& drive, device::InitiatorId initiator) 
   r.initiator = initiator;
   drive.execute(r);
 }
-}  // namespace
 
 Result<std::unique_ptr<TcmuDrive>> TcmuDrive::create(const TcmuConfig& config, std::shared_ptr<device::Drive> drive) {
   if (!drive) return Status::InvalidArgument("tcmu drive " + config.name + ": no drive");
