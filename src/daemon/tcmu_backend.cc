@@ -59,6 +59,10 @@ class TcmuBackend final : public Backend {
       for (const auto& [n, d] : known) (*failures)[n] = s;
       return Status::Ok();
     }
+    // Modules and configfs now, not at the first mount, which would wait
+    // for modprobe (a few hundred milliseconds in a VM). Not fatal: attach()
+    // tries again and reports the reason to the user who mounts.
+    if (Status s = tcmu::prepare_kernel(base_); !s.ok()) note("preparing the kernel for local drives: " + s.message());
     auto existing = tcmu::scan_configfs(base_.configfs_root);
     if (!existing.ok()) return existing.status();
     std::string problems;

@@ -142,7 +142,9 @@ void set_io_scheduler(const std::string& node, const std::string& scheduler) {
 
 bool module_loaded(const std::string& m) { return fs::is_dir("/sys/module/" + m); }
 
-Status ensure_kernel(const TcmuConfig& cfg) {
+}  // namespace
+
+Status prepare_kernel(const TcmuConfig& cfg) {
   if (cfg.load_modules) {
     // One modprobe for both (a first mount waits for it; each program
     // started costs tens of milliseconds in a VM).
@@ -176,8 +178,6 @@ Status ensure_kernel(const TcmuConfig& cfg) {
   }
   return Status::Ok();
 }
-
-}  // namespace
 
 class TcmuDrive::Impl {
  public:
@@ -557,7 +557,7 @@ Result<std::unique_ptr<TcmuDrive>> TcmuDrive::create_with_handler(const TcmuConf
     steps += fmt_ms(what, now - t_step);
     t_step = now;
   };
-  Status st = ensure_kernel(config);
+  Status st = prepare_kernel(config);
   if (!st.ok()) return st;
   step("kernel modules");
 

@@ -183,4 +183,10 @@ struct KernelSupport {
 };
 KernelSupport check_kernel_support(const std::string& configfs_root = kDefaultConfigfsRoot);
 
+// What the first drive needs from the kernel, done ahead: target_core_user
+// and tcm_loop loaded (with cfg.load_modules), configfs mounted, the loopback
+// fabric registered. create() does the same when it was not done; a daemon
+// calls it at start so that the first mount does not wait for modprobe.
+Status prepare_kernel(const TcmuConfig& cfg);
+
 }  // namespace udisc::tcmu
