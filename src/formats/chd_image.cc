@@ -35,6 +35,7 @@
 #include "disc/ecma130.h"
 #include "disc/subchannel.h"
 #include "formats/chd_codecs.h"
+#include "formats/companions.h"
 
 namespace udisc::formats {
 namespace {
@@ -98,6 +99,7 @@ struct Header {
   uint32_t unit_bytes = 0;
   uint64_t hunk_count = 0;
   std::array<uint8_t, 20> raw_sha1{};
+  std::array<uint8_t, 20> sha1{};  // data and metadata: what a child names its parent by
   std::array<uint8_t, 20> parent_sha1{};
   bool has_parent = false;
 };
@@ -164,6 +166,7 @@ Result<Header> read_header(const RandomAccessFile& file, uint64_t max_hunks) {
     out.hunk_bytes = static_cast<uint32_t>(be(h, 56, 4));
     out.unit_bytes = static_cast<uint32_t>(be(h, 60, 4));
     std::copy_n(h.begin() + 64, 20, out.raw_sha1.begin());
+    std::copy_n(h.begin() + 84, 20, out.sha1.begin());
     std::copy_n(h.begin() + 104, 20, out.parent_sha1.begin());
     out.has_parent = !all_zero(out.parent_sha1);
     if (out.hunk_bytes != 0) out.hunk_count = (out.logical_bytes + out.hunk_bytes - 1) / out.hunk_bytes;
@@ -175,12 +178,14 @@ Result<Header> read_header(const RandomAccessFile& file, uint64_t max_hunks) {
     out.meta_offset = be(h, 36, 8);
     if (out.version == 4) {
       out.hunk_bytes = static_cast<uint32_t>(be(h, 44, 4));
+      std::copy_n(h.begin() + 48, 20, out.sha1.begin());
       std::copy_n(h.begin() + 68, 20, out.parent_sha1.begin());
       std::copy_n(h.begin() + 88, 20, out.raw_sha1.begin());
     } else {
       out.hunk_bytes = static_cast<uint32_t>(be(h, 76, 4));
       std::copy_n(h.begin() + 100, 20, out.parent_sha1.begin());
       std::copy_n(h.begin() + 80, 20, out.raw_sha1.begin());  // v3 SHA-1 is of the data
+      out.sha1 = out.raw_sha1;
     }
     out.has_parent = (flags & 1) != 0;
     out.map_offset = expected;
@@ -216,12 +221,6 @@ Result<Header> read_header(const RandomAccessFile& file, uint64_t max_hunks) {
       }
     }
   }
-  if (out.has_parent) {
-    return Status::NotSupported("'" + name + "': this CHD holds only the differences from a parent CHD (parent SHA-1 " +
-                                hex(out.parent_sha1) +
-                                "); reading a child CHD needs its parent, which is not supported: use a CHD made "
-                                "without a parent");
-  }
   return out;
 }
 
@@ -244,6 +243,10 @@ Result<std::vector<MapEntry>> read_v5_map(const RandomAccessFile& file, const He
     if (Status s = file.read_at(h.map_offset, raw); !s.ok()) return s;
     for (size_t i = 0; i < map.size(); ++i) {
       const uint64_t block = be(raw, i * 4, 4);
+      if (block == 0 && h.has_parent) {  // a child's hunk not stored: the parent's of the same number
+        map[i].kind = HunkKind::parent;
+        map[i].offset = i * (h.hunk_bytes / h.unit_bytes);
+      }
       if (block == 0) continue;
       map[i].kind = HunkKind::raw;
       map[i].offset = block * h.hunk_bytes;
@@ -822,6 +825,8 @@ class ChdImage final : public disc::Image {
   }
 
   // ---- building (open_chd only) ----
+  void set_parent(std::shared_ptr<const ChdImage> parent) { parent_ = std::move(parent); }
+  const Header& header() const { return header_; }
   Status build_cd(const std::vector<CdTrack>& tracks);
   Status build_plain(bool dvd);
   void probe_modes();
@@ -928,7 +933,12 @@ class ChdImage final : public disc::Image {
         std::copy_n(other->get(), out.size(), out.begin());
         return Status::Ok();
       }
-      case HunkKind::parent: return Status::NotSupported("stored in the parent CHD");
+      case HunkKind::parent: {
+        if (parent_ == nullptr) return Status::Corruption("is stored in a parent CHD, yet the header names no parent");
+        // v5: the parent's bytes from unit N on; v3/v4: the parent's hunk of the same number.
+        const uint64_t at = header_.version == 5 ? e.offset * header_.unit_bytes : h * header_.hunk_bytes;
+        return parent_->read_bytes(at, out);  // its errors name the parent file
+      }
       case HunkKind::raw:
       case HunkKind::codec: break;
     }
@@ -962,7 +972,28 @@ class ChdImage final : public disc::Image {
     return Status::Ok();
   }
 
+  // `out.size()` logical bytes from `offset` on, through the cache (a
+  // child's parent hunks are read this way).
+  Status read_bytes(uint64_t offset, std::span<uint8_t> out) const {
+    const uint64_t hb = header_.hunk_bytes;
+    if (offset > map_.size() * hb || out.size() > map_.size() * hb - offset) {
+      return Status::Corruption("'" + file_->name() + "': " + std::to_string(out.size()) + " bytes at offset " +
+                                std::to_string(offset) + " lie beyond its " + std::to_string(map_.size()) + " hunks");
+    }
+    for (size_t done = 0; done < out.size();) {
+      const uint64_t at = offset + done;
+      auto data = hunk(at / hb, "");
+      if (!data.ok()) return data.status();
+      const size_t within = static_cast<size_t>(at % hb);
+      const size_t n = std::min(out.size() - done, static_cast<size_t>(hb) - within);
+      std::memcpy(out.data() + done, data->get() + within, n);
+      done += n;
+    }
+    return Status::Ok();
+  }
+
   std::shared_ptr<RandomAccessFile> file_;
+  std::shared_ptr<const ChdImage> parent_;  // a child's parent CHD, opened with it
   Header header_;
   std::vector<MapEntry> map_;
   mutable HunkCache cache_;
@@ -1090,11 +1121,60 @@ bool looks_like_chd(std::span<const uint8_t> head) {
   return head.size() >= kSignature.size() && std::memcmp(head.data(), kSignature.data(), kSignature.size()) == 0;
 }
 
-Result<ImagePtr> open_chd(std::shared_ptr<RandomAccessFile> file, const ChdOptions& options) {
+namespace {
+
+constexpr int kMaxParentDepth = 8;  // child, parent, grandparent, ...
+
+Result<std::shared_ptr<const ChdImage>> open_chd_image(std::shared_ptr<RandomAccessFile> file,
+                                                       const ChdOptions& options, const FileResolver& resolve,
+                                                       int depth);
+
+// The parent a child CHD names by SHA-1, through `resolve`; its header must
+// record that SHA-1 and the child's unit size.
+Result<std::shared_ptr<const ChdImage>> open_parent(const std::string& name, const Header& child,
+                                                    const ChdOptions& options, const FileResolver& resolve,
+                                                    int depth) {
+  const std::string wanted = hex(child.parent_sha1);
+  const std::string what = "'" + name + "': this child CHD stores only its differences from a parent CHD (SHA-1 " +
+                           wanted + ")";
+  if (!resolve) return Status::NotSupported(what + ", and no parent can be looked for here");
+  if (depth >= kMaxParentDepth) {
+    return Status::NotSupported(what + ": more than " + std::to_string(kMaxParentDepth) + " CHDs in the parent chain");
+  }
+  auto file = resolve(chd_parent_ref(wanted));
+  if (!file.ok()) return file.status().with_context(what + ", which is missing");
+  const std::string parent_name = (*file)->name();
+  auto parent = open_chd_image(std::move(file).value(), options, resolve, depth + 1);
+  if (!parent.ok()) return parent.status().with_context(what + ": opening the parent");
+  const Header& ph = (*parent)->header();
+  if (ph.sha1 != child.parent_sha1) {
+    return Status::InvalidArgument("'" + name + "': the parent given, '" + parent_name + "', has SHA-1 " +
+                                   hex(ph.sha1) + "; this child CHD was made from the CHD with SHA-1 " + wanted);
+  }
+  if (child.version == 5 && ph.unit_bytes != child.unit_bytes) {
+    return Status::Corruption("'" + name + "': unit size " + std::to_string(child.unit_bytes) + " differs from its parent '" +
+                              parent_name + "' (" + std::to_string(ph.unit_bytes) + ")");
+  }
+  if (child.version != 5 && ph.hunk_bytes != child.hunk_bytes) {
+    return Status::Corruption("'" + name + "': hunk size " + std::to_string(child.hunk_bytes) +
+                              " differs from its parent '" + parent_name + "' (" + std::to_string(ph.hunk_bytes) + ")");
+  }
+  return parent;
+}
+
+Result<std::shared_ptr<const ChdImage>> open_chd_image(std::shared_ptr<RandomAccessFile> file,
+                                                       const ChdOptions& options, const FileResolver& resolve,
+                                                       int depth) {
   if (file == nullptr) return Status::InvalidArgument("open_chd: no file");
   const std::string name = file->name();
   auto header = read_header(*file, options.max_hunks);
   if (!header.ok()) return header.status();
+  std::shared_ptr<const ChdImage> parent;
+  if (header->has_parent) {
+    auto opened = open_parent(name, *header, options, resolve, depth);
+    if (!opened.ok()) return opened.status();
+    parent = std::move(opened).value();
+  }
   auto map = header->version == 5 ? read_v5_map(*file, *header) : read_v34_map(*file, *header);
   if (!map.ok()) return map.status();
   auto metadata = read_metadata(*file, *header);
@@ -1130,11 +1210,27 @@ Result<ImagePtr> open_chd(std::shared_ptr<RandomAccessFile> file, const ChdOptio
                               " is not whole 2448-byte frames");
   }
   auto image = std::make_shared<ChdImage>(std::move(file), h, std::move(map).value(), options.cache_bytes);
+  image->set_parent(std::move(parent));
   Status s = tracks.empty() ? image->build_plain(dvd) : image->build_cd(tracks);
   if (!s.ok()) return s;
   if (image->cd()) image->probe_modes();
   if (Status v = disc::validate(image->disc()); !v.ok()) return v.with_context("'" + name + "'");
-  return ImagePtr(std::move(image));
+  return std::shared_ptr<const ChdImage>(std::move(image));
+}
+
+}  // namespace
+
+Result<ImagePtr> open_chd(std::shared_ptr<RandomAccessFile> file, const ChdOptions& options,
+                          const FileResolver& resolve) {
+  auto image = open_chd_image(std::move(file), options, resolve, 0);
+  if (!image.ok()) return image.status();
+  return ImagePtr(std::move(image).value());
+}
+
+std::optional<ChdIdentity> chd_identity(const RandomAccessFile& file) {
+  auto header = read_header(file, UINT64_MAX);
+  if (!header.ok()) return std::nullopt;
+  return ChdIdentity{hex(header->sha1), header->has_parent ? hex(header->parent_sha1) : std::string()};
 }
 
 std::optional<ChdCacheStats> chd_cache_stats(const disc::Image& image) {

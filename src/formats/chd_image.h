@@ -14,10 +14,19 @@
 // at most max(cache_bytes, kChdCacheShards hunks); nothing else grows with
 // the image except the decoded map (16 bytes per hunk).
 //
+// A child CHD (made with `chdman ... -op PARENT`) stores only the hunks that
+// differ from its parent; the others name a unit of the parent (or a hunk of
+// itself). The parent is asked of the FileResolver by chd_parent_ref(its
+// SHA-1) (formats/companions.h: the .chd beside the child whose header
+// records that SHA-1, or the file the user named with --parent) and opened
+// with the child; its header SHA-1 must be the one the child records.
+//
 // Errors: a bad header, map or metadata -> Corruption naming the file and
-// field at open; an unsupported variant (parent/child CHD, A/V or GD-ROM
-// CHD, unknown codec) -> NotSupported naming it; a hunk that fails to
-// decompress or whose CRC differs -> IoError naming the hunk and the LBA.
+// field at open; a child whose parent is missing -> NotFound, whose parent
+// has another SHA-1 -> InvalidArgument, both naming the SHA-1 wanted; an
+// unsupported variant (A/V or GD-ROM CHD, unknown codec) -> NotSupported
+// naming it; a hunk that fails to decompress or whose CRC differs -> IoError
+// naming the hunk and the LBA.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +36,7 @@
 #include <string>
 
 #include "disc/image.h"
+#include "formats/companions.h"
 #include "formats/file.h"
 #include "formats/open.h"
 #include "util/status.h"
@@ -43,8 +53,19 @@ struct ChdOptions {
   uint64_t max_hunks = uint64_t{1} << 24;
 };
 
-// Opens the CHD in `file`. Reads metadata only.
-Result<ImagePtr> open_chd(std::shared_ptr<RandomAccessFile> file, const ChdOptions& options = {});
+// Opens the CHD in `file` (and, for a child, its parent chain through
+// `resolve`). Reads metadata only.
+Result<ImagePtr> open_chd(std::shared_ptr<RandomAccessFile> file, const ChdOptions& options = {},
+                          const FileResolver& resolve = {});
+
+// What a CHD header says about identity, as lower-case hex: the SHA-1 a
+// child names its parent by, and this CHD's parent ("" when it has none).
+struct ChdIdentity {
+  std::string sha1;
+  std::string parent_sha1;
+};
+// nullopt when `file` holds no CHD header we read.
+std::optional<ChdIdentity> chd_identity(const RandomAccessFile& file);
 
 // Whether `head` (the first bytes of a file) starts with the CHD signature.
 bool looks_like_chd(std::span<const uint8_t> head);

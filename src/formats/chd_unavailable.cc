@@ -13,11 +13,13 @@ bool looks_like_chd(std::span<const uint8_t> head) {
   return head.size() >= 8 && std::memcmp(head.data(), kSignature, 8) == 0;
 }
 
-Result<ImagePtr> open_chd(std::shared_ptr<RandomAccessFile> file, const ChdOptions&) {
+Result<ImagePtr> open_chd(std::shared_ptr<RandomAccessFile> file, const ChdOptions&, const FileResolver&) {
   return Status::NotSupported("'" + file->name() +
                               "': CHD images are not supported by this build of udisc (built without its LZMA, "
                               "Zstandard and FLAC codecs); convert it with chdman extractcd on another system");
 }
+
+std::optional<ChdIdentity> chd_identity(const RandomAccessFile&) { return std::nullopt; }
 
 std::optional<ChdCacheStats> chd_cache_stats(const disc::Image&) { return std::nullopt; }
 
