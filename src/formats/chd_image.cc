@@ -228,136 +228,180 @@ Status map_error(const std::string& name, const std::string& what) {
   return Status::Corruption("'" + name + "': CHD map: " + what);
 }
 
-Result<std::vector<MapEntry>> read_v5_map(const RandomAccessFile& file, const Header& h) {
-  const std::string& name = file.name();
-  const uint64_t size = file.size();
-  std::vector<MapEntry> map(static_cast<size_t>(h.hunk_count));
-  if (h.codecs[0] == chd::kCodecNone) {
-    // Uncompressed CHD: a hunk number per hunk (0: not present, reads as zeros).
-    const uint64_t bytes = h.hunk_count * 4;
-    if (h.map_offset > size || bytes > size - h.map_offset) {
-      return map_error(name, "the " + std::to_string(bytes) + "-byte map at offset " + std::to_string(h.map_offset) +
-                                 " runs past the end of the file (" + std::to_string(size) + " bytes)");
-    }
-    std::vector<uint8_t> raw(static_cast<size_t>(bytes));
-    if (Status s = file.read_at(h.map_offset, raw); !s.ok()) return s;
-    for (size_t i = 0; i < map.size(); ++i) {
-      const uint64_t block = be(raw, i * 4, 4);
-      if (block == 0 && h.has_parent) {  // a child's hunk not stored: the parent's of the same number
-        map[i].kind = HunkKind::parent;
-        map[i].offset = i * (h.hunk_bytes / h.unit_bytes);
+// The hunk map, read lazily so that opening reads metadata only. Entries of
+// a plain map (v5 without codecs: 4 bytes per hunk; v3/v4: 16 bytes) are
+// read from the file when a hunk is first decompressed. A compressed v5 map
+// is a bit stream that can only be walked in order, so the first hunk look-up
+// walks it once (checking its CRC) and keeps, every kMapPiece hunks, where
+// the walk was; a look-up then decodes just that piece of kMapPiece entries
+// into a small LRU of pieces. Memory: the compressed map, one checkpoint per
+// kMapPiece hunks and at most kMapPiecesCached decoded pieces.
+constexpr uint64_t kMapPiece = 1024;
+constexpr size_t kMapPiecesCached = 64;  // 64 x 1024 entries x 24 bytes = 1.5 MiB
+
+class HunkMap {
+ public:
+  // Checks where the map lies; reads nothing else.
+  static Result<std::unique_ptr<HunkMap>> open(std::shared_ptr<RandomAccessFile> file, const Header& h) {
+    auto map = std::unique_ptr<HunkMap>(new HunkMap(std::move(file), h));
+    const std::string& name = map->file_->name();
+    const uint64_t size = map->file_->size();
+    if (h.version != 5 || h.codecs[0] == chd::kCodecNone) {
+      const uint64_t bytes = h.hunk_count * (h.version == 5 ? 4 : 16);
+      if (h.map_offset > size || bytes > size - h.map_offset) {
+        return map_error(name, "the " + std::to_string(bytes) + "-byte map at offset " + std::to_string(h.map_offset) +
+                                   " runs past the end of the file (" + std::to_string(size) + " bytes)");
       }
-      if (block == 0) continue;
-      map[i].kind = HunkKind::raw;
-      map[i].offset = block * h.hunk_bytes;
-      map[i].length = h.hunk_bytes;
+      return map;
     }
+    std::array<uint8_t, 16> mh{};
+    if (h.map_offset > size || size - h.map_offset < mh.size()) {
+      return map_error(name, "map header at offset " + std::to_string(h.map_offset) + " lies past the end of the file");
+    }
+    if (Status s = map->file_->read_at(h.map_offset, mh); !s.ok()) return s;
+    map->compressed_bytes_ = be(mh, 0, 4);
+    map->first_offset_ = be(mh, 4, 6);
+    map->map_crc_ = static_cast<uint16_t>(be(mh, 10, 2));
+    map->length_bits_ = mh[12];
+    map->self_bits_ = mh[13];
+    map->parent_bits_ = mh[14];
+    if (map->length_bits_ > 32 || map->self_bits_ > 32 || map->parent_bits_ > 32) {
+      return map_error(name, "field widths " + std::to_string(map->length_bits_) + "/" + std::to_string(map->self_bits_) +
+                                 "/" + std::to_string(map->parent_bits_) + " bits exceed 32");
+    }
+    if (map->compressed_bytes_ > size - h.map_offset - mh.size()) {
+      return map_error(name, "compressed map of " + std::to_string(map->compressed_bytes_) +
+                                 " bytes runs past the end of the file");
+    }
+    map->compressed_ = true;
     return map;
   }
-  std::array<uint8_t, 16> mh{};
-  if (h.map_offset > size || size - h.map_offset < mh.size()) {
-    return map_error(name, "map header at offset " + std::to_string(h.map_offset) + " lies past the end of the file");
-  }
-  if (Status s = file.read_at(h.map_offset, mh); !s.ok()) return s;
-  const uint64_t compressed = be(mh, 0, 4);
-  const uint64_t first_offset = be(mh, 4, 6);
-  const auto map_crc = static_cast<uint16_t>(be(mh, 10, 2));
-  const int length_bits = mh[12], self_bits = mh[13], parent_bits = mh[14];
-  if (length_bits > 32 || self_bits > 32 || parent_bits > 32) {
-    return map_error(name, "field widths " + std::to_string(length_bits) + "/" + std::to_string(self_bits) + "/" +
-                               std::to_string(parent_bits) + " bits exceed 32");
-  }
-  if (compressed > size - h.map_offset - mh.size()) {
-    return map_error(name, "compressed map of " + std::to_string(compressed) + " bytes runs past the end of the file");
-  }
-  std::vector<uint8_t> data(static_cast<size_t>(compressed));
-  if (Status s = file.read_at(h.map_offset + mh.size(), data); !s.ok()) return s;
 
-  chd::BitReader bits(data);
-  chd::HuffmanDecoder decoder(16, 8);
-  if (Status s = decoder.import_tree_rle(bits); !s.ok()) return map_error(name, s.message());
-  std::vector<uint8_t> types(map.size());
-  uint8_t last = 0;
-  uint32_t repeat = 0;
-  for (size_t i = 0; i < map.size(); ++i) {
-    if (repeat > 0) {
-      types[i] = last;
-      --repeat;
-      continue;
+  uint64_t size() const { return header_.hunk_count; }
+
+  // The entry of hunk `i` (< size()); errors are Corruption naming the map.
+  Result<MapEntry> entry(uint64_t i) const {
+    if (i >= size()) return Status::Corruption("hunk number beyond the map");
+    if (!compressed_) return plain_entry(i);
+    std::call_once(indexed_, [this] { index_status_ = index(); });
+    if (!index_status_.ok()) return index_status_;
+    const uint64_t k = i / kMapPiece;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto it = pieces_.begin(); it != pieces_.end(); ++it) {
+        if (it->first == k) {
+          pieces_.splice(pieces_.begin(), pieces_, it);
+          return (*it->second)[i % kMapPiece];
+        }
+      }
     }
-    const int v = decoder.decode_one(bits);
-    if (v < 0) return map_error(name, "hunk " + std::to_string(i) + ": bits that are no Huffman code");
-    if (v == kMapRleSmall) {
-      types[i] = last;
-      repeat = 2 + static_cast<uint32_t>(std::max(0, decoder.decode_one(bits)));
-    } else if (v == kMapRleLarge) {
-      types[i] = last;
-      repeat = 2 + 16 + (static_cast<uint32_t>(std::max(0, decoder.decode_one(bits))) << 4);
-      repeat += static_cast<uint32_t>(std::max(0, decoder.decode_one(bits)));
-    } else {
-      types[i] = last = static_cast<uint8_t>(v);
+    auto decoded = std::make_shared<std::vector<MapEntry>>();
+    Walk walk = checkpoints_[k];
+    const uint64_t end = std::min(size(), (k + 1) * kMapPiece);
+    decoded->reserve(static_cast<size_t>(end - k * kMapPiece));
+    for (uint64_t h = k * kMapPiece; h < end; ++h) {
+      MapEntry e;
+      if (Status s = step(walk, h, e, nullptr); !s.ok()) return s;
+      decoded->push_back(e);
     }
+    const MapEntry out = (*decoded)[i % kMapPiece];
+    std::lock_guard<std::mutex> lock(mu_);
+    pieces_.emplace_front(k, std::move(decoded));
+    if (pieces_.size() > kMapPiecesCached) pieces_.pop_back();
+    return out;
   }
-  // The CRC covers the map as MAME lays it out in memory: 12 bytes per hunk
-  // (type, 24-bit length, 48-bit offset, CRC-16).
-  uint16_t running_crc = 0xFFFF;
-  uint64_t cursor = first_offset;
-  uint64_t last_self = 0, last_parent = 0;
-  const uint64_t units_per_hunk = h.hunk_bytes / h.unit_bytes;
-  for (size_t i = 0; i < map.size(); ++i) {
-    MapEntry& e = map[i];
-    uint8_t type = types[i];
-    uint64_t offset = cursor;
+
+ private:
+  HunkMap(std::shared_ptr<RandomAccessFile> file, const Header& h) : file_(std::move(file)), header_(h) {}
+
+  // Where a walk of the compressed map is: both bit streams (hunk types
+  // first, then per-hunk fields) and the running values entries refer to.
+  struct Walk {
+    chd::BitReader types{{}};
+    chd::BitReader fields{{}};
+    uint8_t last_type = 0;
+    uint32_t repeat = 0;
+    uint64_t cursor = 0, last_self = 0, last_parent = 0;
+  };
+
+  int next_type(Walk& w) const {
+    if (w.repeat > 0) {
+      --w.repeat;
+      return w.last_type;
+    }
+    const int v = tree_.decode_one(w.types);
+    if (v < 0) return -1;
+    if (v == kMapRleSmall) {
+      w.repeat = 2 + static_cast<uint32_t>(std::max(0, tree_.decode_one(w.types)));
+      return w.last_type;
+    }
+    if (v == kMapRleLarge) {
+      w.repeat = 2 + 16 + (static_cast<uint32_t>(std::max(0, tree_.decode_one(w.types))) << 4);
+      w.repeat += static_cast<uint32_t>(std::max(0, tree_.decode_one(w.types)));
+      return w.last_type;
+    }
+    w.last_type = static_cast<uint8_t>(v);
+    return v;
+  }
+
+  // Hunk `i`'s entry; `crc` (when given) continues over the map's CRC record.
+  Status step(Walk& w, uint64_t i, MapEntry& e, uint16_t* crc) const {
+    const std::string& name = file_->name();
+    const int t = next_type(w);
+    if (t < 0) return map_error(name, "hunk " + std::to_string(i) + ": bits that are no Huffman code");
+    auto type = static_cast<uint8_t>(t);
+    uint64_t offset = w.cursor;
     uint32_t length = 0;
-    uint16_t crc = 0;
+    uint16_t hunk_crc = 0;
+    const uint64_t units_per_hunk = header_.hunk_bytes / header_.unit_bytes;
     switch (type) {
       case 0:
       case 1:
       case 2:
       case kMapCodec3:
-        length = bits.read(length_bits);
-        cursor += length;
-        crc = static_cast<uint16_t>(bits.read(16));
+        length = w.fields.read(length_bits_);
+        w.cursor += length;
+        hunk_crc = static_cast<uint16_t>(w.fields.read(16));
         e.kind = HunkKind::codec;
-        e.codec = h.codecs[type];
+        e.codec = header_.codecs[type];
         if (e.codec == chd::kCodecNone) {
           return map_error(name, "hunk " + std::to_string(i) + " uses codec slot " + std::to_string(type) +
                                      ", which the header leaves empty");
         }
         break;
       case kMapNone:
-        length = h.hunk_bytes;
-        cursor += length;
-        crc = static_cast<uint16_t>(bits.read(16));
+        length = header_.hunk_bytes;
+        w.cursor += length;
+        hunk_crc = static_cast<uint16_t>(w.fields.read(16));
         e.kind = HunkKind::raw;
         break;
       case kMapSelf:
-        last_self = offset = bits.read(self_bits);
+        w.last_self = offset = w.fields.read(self_bits_);
         e.kind = HunkKind::self;
         break;
       case kMapParent:
-        last_parent = offset = bits.read(parent_bits);
+        w.last_parent = offset = w.fields.read(parent_bits_);
         e.kind = HunkKind::parent;
         break;
       case kMapSelf1:
-        ++last_self;
+        ++w.last_self;
         [[fallthrough]];
       case kMapSelf0:
         type = kMapSelf;
-        offset = last_self;
+        offset = w.last_self;
         e.kind = HunkKind::self;
         break;
       case kMapParentSelf:
         type = kMapParent;
-        last_parent = offset = i * units_per_hunk;
+        w.last_parent = offset = i * units_per_hunk;
         e.kind = HunkKind::parent;
         break;
       case kMapParent1:
-        last_parent += units_per_hunk;
+        w.last_parent += units_per_hunk;
         [[fallthrough]];
       case kMapParent0:
         type = kMapParent;
-        offset = last_parent;
+        offset = w.last_parent;
         e.kind = HunkKind::parent;
         break;
       default:
@@ -366,38 +410,73 @@ Result<std::vector<MapEntry>> read_v5_map(const RandomAccessFile& file, const He
     }
     e.offset = offset;
     e.length = length;
-    e.crc = crc;
+    e.crc = hunk_crc;
     e.check = (e.kind == HunkKind::codec || e.kind == HunkKind::raw) ? HunkCheck::crc16 : HunkCheck::none;
-    std::array<uint8_t, 12> r{};
-    r[0] = type;
-    for (int k = 0; k < 3; ++k) r[1 + k] = static_cast<uint8_t>(length >> (16 - 8 * k));
-    for (int k = 0; k < 6; ++k) r[4 + k] = static_cast<uint8_t>(offset >> (40 - 8 * k));
-    r[10] = static_cast<uint8_t>(crc >> 8);
-    r[11] = static_cast<uint8_t>(crc);
-    running_crc = chd::crc16(r, running_crc);
+    if (crc != nullptr) {
+      // The CRC covers the map as MAME lays it out in memory: 12 bytes per
+      // hunk (type, 24-bit length, 48-bit offset, CRC-16).
+      std::array<uint8_t, 12> r{};
+      r[0] = type;
+      for (int k = 0; k < 3; ++k) r[1 + k] = static_cast<uint8_t>(length >> (16 - 8 * k));
+      for (int k = 0; k < 6; ++k) r[4 + k] = static_cast<uint8_t>(offset >> (40 - 8 * k));
+      r[10] = static_cast<uint8_t>(hunk_crc >> 8);
+      r[11] = static_cast<uint8_t>(hunk_crc);
+      *crc = chd::crc16(r, *crc);
+    }
+    return Status::Ok();
   }
-  if (bits.overflow()) return map_error(name, "the compressed map ends before its last hunk");
-  const uint16_t got = running_crc;
-  if (got != map_crc) {
-    return map_error(name, "CRC-16 of the decoded map is " + std::to_string(got) + ", the header says " +
-                               std::to_string(map_crc));
-  }
-  return map;
-}
 
-Result<std::vector<MapEntry>> read_v34_map(const RandomAccessFile& file, const Header& h) {
-  const std::string& name = file.name();
-  const uint64_t bytes = h.hunk_count * 16;
-  if (bytes > file.size() - h.map_offset) {
-    return map_error(name, "the " + std::to_string(bytes) + "-byte map runs past the end of the file (" +
-                               std::to_string(file.size()) + " bytes)");
+  // The one walk of the whole compressed map: its CRC, and a checkpoint
+  // every kMapPiece hunks.
+  Status index() const {
+    const std::string& name = file_->name();
+    bits_.resize(static_cast<size_t>(compressed_bytes_));
+    if (Status s = file_->read_at(header_.map_offset + 16, bits_); !s.ok()) return s;
+    Walk w;
+    w.types = chd::BitReader(bits_);
+    if (Status s = tree_.import_tree_rle(w.types); !s.ok()) return map_error(name, s.message());
+    // The fields follow the last hunk's type: walk the types alone first.
+    Walk types_only = w;
+    for (uint64_t i = 0; i < size(); ++i) {
+      if (next_type(types_only) < 0) return map_error(name, "hunk " + std::to_string(i) + ": bits that are no Huffman code");
+    }
+    if (types_only.types.overflow()) return map_error(name, "the compressed map ends inside its hunk types");
+    w.fields = types_only.types;
+    w.cursor = first_offset_;
+    checkpoints_.reserve(static_cast<size_t>((size() + kMapPiece - 1) / kMapPiece));
+    uint16_t crc = 0xFFFF;
+    for (uint64_t i = 0; i < size(); ++i) {
+      if (i % kMapPiece == 0) checkpoints_.push_back(w);
+      MapEntry e;
+      if (Status s = step(w, i, e, &crc); !s.ok()) return s;
+    }
+    if (w.fields.overflow()) return map_error(name, "the compressed map ends before its last hunk");
+    if (crc != map_crc_) {
+      return map_error(name, "CRC-16 of the decoded map is " + std::to_string(crc) + ", the header says " +
+                                 std::to_string(map_crc_));
+    }
+    return Status::Ok();
   }
-  std::vector<uint8_t> raw(static_cast<size_t>(bytes));
-  if (Status s = file.read_at(h.map_offset, raw); !s.ok()) return s;
-  std::vector<MapEntry> map(static_cast<size_t>(h.hunk_count));
-  for (size_t i = 0; i < map.size(); ++i) {
-    std::span<const uint8_t> r(raw.data() + i * 16, 16);
-    MapEntry& e = map[i];
+
+  Result<MapEntry> plain_entry(uint64_t i) const {
+    const Header& h = header_;
+    MapEntry e;
+    if (h.version == 5) {
+      std::array<uint8_t, 4> r{};
+      if (Status s = file_->read_at(h.map_offset + i * 4, r); !s.ok()) return s;
+      const uint64_t block = be(r, 0, 4);
+      if (block != 0) {
+        e.kind = HunkKind::raw;
+        e.offset = block * h.hunk_bytes;
+        e.length = h.hunk_bytes;
+      } else if (h.has_parent) {  // a child's hunk not stored: the parent's of the same number
+        e.kind = HunkKind::parent;
+        e.offset = i * (h.hunk_bytes / h.unit_bytes);
+      }
+      return e;
+    }
+    std::array<uint8_t, 16> r{};
+    if (Status s = file_->read_at(h.map_offset + i * 16, r); !s.ok()) return s;
     e.offset = be(r, 0, 8);
     e.crc = static_cast<uint32_t>(be(r, 8, 4));
     e.length = static_cast<uint32_t>(be(r, 12, 2) | (uint64_t{r[14]} << 16));
@@ -410,12 +489,30 @@ Result<std::vector<MapEntry>> read_v34_map(const RandomAccessFile& file, const H
       case 4: e.kind = HunkKind::self; break;
       case 5: e.kind = HunkKind::parent; break;
       default:
-        return map_error(name, "hunk " + std::to_string(i) + " has entry type " + std::to_string(flags & 0x0F) +
-                                   ", which v" + std::to_string(h.version) + " maps do not use");
+        return map_error(file_->name(), "hunk " + std::to_string(i) + " has entry type " +
+                                            std::to_string(flags & 0x0F) + ", which v" + std::to_string(h.version) +
+                                            " maps do not use");
     }
+    return e;
   }
-  return map;
-}
+
+  std::shared_ptr<RandomAccessFile> file_;
+  Header header_;
+  bool compressed_ = false;
+  uint64_t compressed_bytes_ = 0, first_offset_ = 0;
+  uint16_t map_crc_ = 0;
+  int length_bits_ = 0, self_bits_ = 0, parent_bits_ = 0;
+
+  // Built once by index(), read-only afterwards.
+  mutable std::once_flag indexed_;
+  mutable Status index_status_;
+  mutable std::vector<uint8_t> bits_;
+  mutable chd::HuffmanDecoder tree_{16, 8};
+  mutable std::vector<Walk> checkpoints_;
+
+  mutable std::mutex mu_;  // guards pieces_
+  mutable std::list<std::pair<uint64_t, std::shared_ptr<const std::vector<MapEntry>>>> pieces_;  // most recent first
+};
 
 // ---- Metadata ------------------------------------------------------------------
 
@@ -700,7 +797,7 @@ struct TrackFormat {
 
 class ChdImage final : public disc::Image {
  public:
-  ChdImage(std::shared_ptr<RandomAccessFile> file, Header header, std::vector<MapEntry> map, size_t cache_bytes)
+  ChdImage(std::shared_ptr<RandomAccessFile> file, Header header, std::unique_ptr<HunkMap> map, size_t cache_bytes)
       : file_(std::move(file)), header_(header), map_(std::move(map)), cache_(cache_bytes, header_.hunk_bytes) {}
 
   const disc::Disc& disc() const override { return disc_; }
@@ -807,7 +904,7 @@ class ChdImage final : public disc::Image {
     if (all_zero(header_.raw_sha1)) return false;
     crypto::Digest sha1(crypto::Algorithm::sha1);
     uint64_t left = header_.logical_bytes;
-    for (uint64_t h = 0; h < map_.size() && left > 0; ++h) {
+    for (uint64_t h = 0; h < map_->size() && left > 0; ++h) {
       auto data = hunk(h, "");
       if (!data.ok()) return data.status();
       const size_t n = static_cast<size_t>(std::min<uint64_t>(left, header_.hunk_bytes));
@@ -917,15 +1014,16 @@ class ChdImage final : public disc::Image {
   }
 
   Status load(uint64_t h, std::span<uint8_t> out, int depth) const {
-    if (h >= map_.size()) return Status::Corruption("hunk number beyond the map");
-    const MapEntry& e = map_[h];
+    auto entry = map_->entry(h);
+    if (!entry.ok()) return entry.status();
+    const MapEntry& e = *entry;
     switch (e.kind) {
       case HunkKind::zero: std::fill(out.begin(), out.end(), uint8_t{0}); return Status::Ok();
       case HunkKind::mini:
         for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(e.offset >> (56 - 8 * (i % 8)));
         return check(e, out);
       case HunkKind::self: {
-        if (e.offset >= map_.size() || e.offset == h || depth >= kMaxSelfDepth) {
+        if (e.offset >= map_->size() || e.offset == h || depth >= kMaxSelfDepth) {
           return Status::Corruption("refers to hunk " + std::to_string(e.offset) + ", which cannot be resolved");
         }
         auto other = hunk(e.offset, "", depth + 1);
@@ -976,9 +1074,9 @@ class ChdImage final : public disc::Image {
   // child's parent hunks are read this way).
   Status read_bytes(uint64_t offset, std::span<uint8_t> out) const {
     const uint64_t hb = header_.hunk_bytes;
-    if (offset > map_.size() * hb || out.size() > map_.size() * hb - offset) {
+    if (offset > map_->size() * hb || out.size() > map_->size() * hb - offset) {
       return Status::Corruption("'" + file_->name() + "': " + std::to_string(out.size()) + " bytes at offset " +
-                                std::to_string(offset) + " lie beyond its " + std::to_string(map_.size()) + " hunks");
+                                std::to_string(offset) + " lie beyond its " + std::to_string(map_->size()) + " hunks");
     }
     for (size_t done = 0; done < out.size();) {
       const uint64_t at = offset + done;
@@ -995,7 +1093,7 @@ class ChdImage final : public disc::Image {
   std::shared_ptr<RandomAccessFile> file_;
   std::shared_ptr<const ChdImage> parent_;  // a child's parent CHD, opened with it
   Header header_;
-  std::vector<MapEntry> map_;
+  std::unique_ptr<HunkMap> map_;
   mutable HunkCache cache_;
   bool cd_ = false;
   disc::Disc disc_;
@@ -1175,7 +1273,7 @@ Result<std::shared_ptr<const ChdImage>> open_chd_image(std::shared_ptr<RandomAcc
     if (!opened.ok()) return opened.status();
     parent = std::move(opened).value();
   }
-  auto map = header->version == 5 ? read_v5_map(*file, *header) : read_v34_map(*file, *header);
+  auto map = HunkMap::open(file, *header);
   if (!map.ok()) return map.status();
   auto metadata = read_metadata(*file, *header);
   if (!metadata.ok()) return metadata.status();
