@@ -11,8 +11,10 @@
 // image: sharded by hunk number (kChdCacheShards shards, each with its own
 // lock and LRU list), so concurrent readers of different hunks do not wait
 // for one another and decompression runs outside every lock. The cache holds
-// at most max(cache_bytes, kChdCacheShards hunks); nothing else grows with
-// the image except the decoded map (16 bytes per hunk).
+// at most max(cache_bytes, kChdCacheShards hunks). The hunk map is read
+// lazily (docs/formats/chd.md, "Reading"): opening reads the header and the
+// metadata only; what grows with the image is a compressed v5 map, held as
+// stored (about 4 bytes per hunk), plus a checkpoint per 1024 hunks.
 //
 // A child CHD (made with `chdman ... -op PARENT`) stores only the hunks that
 // differ from its parent; the others name a unit of the parent (or a hunk of
@@ -48,8 +50,8 @@ inline constexpr size_t kChdCacheShards = 32;
 
 struct ChdOptions {
   size_t cache_bytes = kChdDefaultCacheBytes;
-  // Most hunks a CHD may have; the decoded map costs 24 bytes per hunk
-  // (2^24 hunks: 400 MB of data in 8-frame CD hunks, 64 GiB in 4 KiB hunks).
+  // Most hunks a CHD may have (2^24 hunks: 300 GB of data in 8-frame CD
+  // hunks, 64 GiB in 4 KiB hunks).
   uint64_t max_hunks = uint64_t{1} << 24;
 };
 
