@@ -10,7 +10,9 @@
 //   *_Seq64K    read_user of 32 sectors (64 KiB), walking the track in order
 //   *_Rand2K    read_user of one sector at a random LBA
 // Each runs with 1 and 32 threads sharing one image. "hit_rate" is the share
-// of hunk look-ups the CHD cache served without decompressing.
+// of hunk look-ups the CHD cache served without the reader decompressing.
+//   BM_ChdNoReadAhead_Seq64K  the same CHD opened with readahead_hunks = 0
+//                             (no hunks decompressed ahead on the pool)
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -84,10 +86,14 @@ class Fixture {
 
 // Images opened once (thread-safe static) and shared by every thread; the
 // hit rate is the change of the cache counters over one benchmark run.
-const ImagePtr& image(bool chd) {
+enum class Kind { cue, chd, chd_no_readahead };
+const ImagePtr& image(Kind kind) {
   static const ImagePtr cue_image = udisc::formats::open_image(Fixture::get().cue).value();
   static const ImagePtr chd_image = udisc::formats::open_image(Fixture::get().chd).value();
-  return chd ? chd_image : cue_image;
+  static const ImagePtr chd_plain = udisc::formats::open_chd(udisc::formats::open_file(Fixture::get().chd).value(),
+                                                             udisc::formats::ChdOptions{.readahead_hunks = 0})
+                                        .value();
+  return kind == Kind::cue ? cue_image : kind == Kind::chd ? chd_image : chd_plain;
 }
 
 udisc::formats::ChdCacheStats stats_of(const udisc::disc::Image& image) {
@@ -105,8 +111,8 @@ void report(benchmark::State& state, const udisc::disc::Image& image, uint64_t b
   state.counters["cache_MiB"] = static_cast<double>(after.bound_bytes) / (1 << 20);
 }
 
-void sequential(benchmark::State& state, bool chd) {
-  const udisc::disc::Image& img = *image(chd);
+void sequential(benchmark::State& state, Kind kind) {
+  const udisc::disc::Image& img = *image(kind);
   const auto before = stats_of(img);
   std::vector<uint8_t> buffer(kChunk * 2048);
   // Threads start at different places, as independent readers would.
@@ -124,8 +130,8 @@ void sequential(benchmark::State& state, bool chd) {
   report(state, img, bytes, before);
 }
 
-void random_2k(benchmark::State& state, bool chd) {
-  const udisc::disc::Image& img = *image(chd);
+void random_2k(benchmark::State& state, Kind kind) {
+  const udisc::disc::Image& img = *image(kind);
   const auto before = stats_of(img);
   std::vector<uint8_t> buffer(2048);
   std::mt19937 rng(static_cast<unsigned>(state.thread_index() + 1));
@@ -263,12 +269,14 @@ void BM_OpenAndFirstReadsChd50GB(benchmark::State& state) {
 }
 BENCHMARK(BM_OpenAndFirstReadsChd50GB)->Unit(benchmark::kMillisecond);
 
-void BM_Cue_Seq64K(benchmark::State& s) { sequential(s, false); }
-void BM_Chd_Seq64K(benchmark::State& s) { sequential(s, true); }
-void BM_Cue_Rand2K(benchmark::State& s) { random_2k(s, false); }
-void BM_Chd_Rand2K(benchmark::State& s) { random_2k(s, true); }
+void BM_Cue_Seq64K(benchmark::State& s) { sequential(s, Kind::cue); }
+void BM_Chd_Seq64K(benchmark::State& s) { sequential(s, Kind::chd); }
+void BM_ChdNoReadAhead_Seq64K(benchmark::State& s) { sequential(s, Kind::chd_no_readahead); }
+void BM_Cue_Rand2K(benchmark::State& s) { random_2k(s, Kind::cue); }
+void BM_Chd_Rand2K(benchmark::State& s) { random_2k(s, Kind::chd); }
 BENCHMARK(BM_Cue_Seq64K)->Threads(1)->Threads(32)->UseRealTime();
 BENCHMARK(BM_Chd_Seq64K)->Threads(1)->Threads(32)->UseRealTime();
+BENCHMARK(BM_ChdNoReadAhead_Seq64K)->Threads(1)->Threads(32)->UseRealTime();
 BENCHMARK(BM_Cue_Rand2K)->Threads(1)->Threads(32)->UseRealTime();
 BENCHMARK(BM_Chd_Rand2K)->Threads(1)->Threads(32)->UseRealTime();
 

@@ -27,7 +27,12 @@
 #include <array>
 #include <cstring>
 #include <list>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
+#include <thread>
+#include <unordered_set>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -738,6 +743,26 @@ class HunkCache {
     return it->second->second;
   }
 
+  // `hunk` if cached, counted as a hit in place of the miss just counted
+  // (a hunk that read-ahead delivered while its reader waited).
+  HunkPtr find_after_miss(uint64_t hunk) {
+    Shard& s = shard(hunk);
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.index.find(hunk);
+    if (it == s.index.end()) return nullptr;
+    ++s.hits;
+    --s.misses;
+    s.lru.splice(s.lru.begin(), s.lru, it->second);
+    return it->second->second;
+  }
+
+  // Whether `hunk` is cached; no statistics, no LRU change.
+  bool contains(uint64_t hunk) {
+    Shard& s = shard(hunk);
+    std::lock_guard<std::mutex> lock(s.mu);
+    return s.index.count(hunk) != 0;
+  }
+
   void insert(uint64_t hunk, HunkPtr data) {
     Shard& s = shard(hunk);
     std::lock_guard<std::mutex> lock(s.mu);
@@ -778,6 +803,67 @@ class HunkCache {
   uint32_t hunk_bytes_;
 };
 
+// ---- Read-ahead ----------------------------------------------------------------
+
+// One pool per process that decompresses hunks ahead of sequential readers,
+// so a reader finds the next hunks ready instead of decompressing each in
+// turn. Workers never wait for another hunk in flight (a self or parent
+// reference decompresses it directly), so queued work cannot deadlock.
+class ReadAheadPool {
+ public:
+  static ReadAheadPool& instance() {
+    static ReadAheadPool pool;
+    return pool;
+  }
+  // False when the queue is full (the hunk is then left to its reader).
+  bool submit(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_ || queue_.size() >= kMaxQueued) return false;
+      queue_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+    return true;
+  }
+  static bool on_worker() { return worker_; }
+
+ private:
+  static constexpr size_t kMaxQueued = 64;
+  ReadAheadPool() {
+    const unsigned cpus = std::max(2u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < std::min(4u, cpus - 1); ++i) threads_.emplace_back([this] { run(); });
+  }
+  ~ReadAheadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+      queue_.clear();
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+  void run() {
+    worker_ = true;
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (stopping_) return;
+        task = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      task();
+    }
+  }
+  static inline thread_local bool worker_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
 // ---- The image -----------------------------------------------------------------
 
 // A run of LBAs of one track: stored from CHD frame `frame` on, or not stored.
@@ -795,10 +881,15 @@ struct TrackFormat {
   bool sub_stored = false;
 };
 
-class ChdImage final : public disc::Image {
+class ChdImage final : public disc::Image, public std::enable_shared_from_this<ChdImage> {
  public:
-  ChdImage(std::shared_ptr<RandomAccessFile> file, Header header, std::unique_ptr<HunkMap> map, size_t cache_bytes)
-      : file_(std::move(file)), header_(header), map_(std::move(map)), cache_(cache_bytes, header_.hunk_bytes) {}
+  ChdImage(std::shared_ptr<RandomAccessFile> file, Header header, std::unique_ptr<HunkMap> map, size_t cache_bytes,
+           uint32_t readahead_hunks)
+      : file_(std::move(file)),
+        header_(header),
+        map_(std::move(map)),
+        cache_(cache_bytes, header_.hunk_bytes),
+        readahead_(readahead_hunks) {}
 
   const disc::Disc& disc() const override { return disc_; }
   std::string format_name() const override { return "chd"; }
@@ -1002,6 +1093,16 @@ class ChdImage final : public disc::Image {
   // every lock). Errors are IoError naming the hunk and `where`.
   Result<HunkPtr> hunk(uint64_t h, const std::string& where, int depth = 0) const {
     if (HunkPtr cached = cache_.find(h)) return cached;
+    if (readahead_ > 0 && !ReadAheadPool::on_worker()) {
+      // A miss right after the previous hunk: a sequential reader; have the
+      // next hunks decompressed meanwhile. A hunk already being read ahead
+      // is waited for rather than decompressed twice.
+      if (h > 0 && cache_.contains(h - 1)) read_ahead(h + 1);
+      std::unique_lock<std::mutex> lock(ahead_mu_);
+      ahead_cv_.wait(lock, [&] { return ahead_.count(h) == 0; });
+      lock.unlock();
+      if (HunkPtr cached = cache_.find_after_miss(h)) return cached;
+    }
     // Not zero-filled: load() writes every byte or fails.
     std::shared_ptr<uint8_t[]> data = std::make_shared_for_overwrite<uint8_t[]>(header_.hunk_bytes);
     if (Status s = load(h, std::span<uint8_t>(data.get(), header_.hunk_bytes), depth); !s.ok()) {
@@ -1011,6 +1112,42 @@ class ChdImage final : public disc::Image {
     HunkPtr ready = std::move(data);
     cache_.insert(h, ready);
     return ready;
+  }
+
+  // Queues hunks from..from+readahead_-1 (those neither cached nor queued)
+  // on the pool; each is decompressed into the cache, errors left to the
+  // reader that reaches the hunk.
+  void read_ahead(uint64_t from) const {
+    const uint64_t end = std::min<uint64_t>(map_->size(), from + readahead_);
+    for (uint64_t k = from; k < end; ++k) {
+      {
+        std::lock_guard<std::mutex> lock(ahead_mu_);
+        if (ahead_.count(k) != 0 || cache_.contains(k)) continue;
+        ahead_.insert(k);
+      }
+      std::weak_ptr<const ChdImage> self = weak_from_this();
+      const bool queued = ReadAheadPool::instance().submit([self, k] {
+        auto image = self.lock();
+        if (image == nullptr) return;
+        std::shared_ptr<uint8_t[]> data = std::make_shared_for_overwrite<uint8_t[]>(image->header_.hunk_bytes);
+        if (image->load(k, std::span<uint8_t>(data.get(), image->header_.hunk_bytes), 0).ok()) {
+          image->cache_.insert(k, HunkPtr(std::move(data)));
+        }
+        image->finish_ahead(k);
+      });
+      if (!queued) {
+        finish_ahead(k);
+        return;
+      }
+    }
+  }
+
+  void finish_ahead(uint64_t k) const {
+    {
+      std::lock_guard<std::mutex> lock(ahead_mu_);
+      ahead_.erase(k);
+    }
+    ahead_cv_.notify_all();
   }
 
   Status load(uint64_t h, std::span<uint8_t> out, int depth) const {
@@ -1095,6 +1232,10 @@ class ChdImage final : public disc::Image {
   Header header_;
   std::unique_ptr<HunkMap> map_;
   mutable HunkCache cache_;
+  uint32_t readahead_;  // hunks decompressed ahead of a sequential reader (0: none)
+  mutable std::mutex ahead_mu_;  // guards ahead_
+  mutable std::condition_variable ahead_cv_;
+  mutable std::unordered_set<uint64_t> ahead_;  // hunks queued or being read ahead
   bool cd_ = false;
   disc::Disc disc_;
   std::vector<TrackFormat> formats_;
@@ -1307,7 +1448,8 @@ Result<std::shared_ptr<const ChdImage>> open_chd_image(std::shared_ptr<RandomAcc
     return Status::Corruption("'" + name + "': CD CHD hunk size " + std::to_string(h.hunk_bytes) +
                               " is not whole 2448-byte frames");
   }
-  auto image = std::make_shared<ChdImage>(std::move(file), h, std::move(map).value(), options.cache_bytes);
+  auto image = std::make_shared<ChdImage>(std::move(file), h, std::move(map).value(), options.cache_bytes,
+                                         options.readahead_hunks);
   image->set_parent(std::move(parent));
   Status s = tracks.empty() ? image->build_plain(dvd) : image->build_cd(tracks);
   if (!s.ok()) return s;

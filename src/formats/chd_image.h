@@ -53,6 +53,11 @@ struct ChdOptions {
   // Most hunks a CHD may have (2^24 hunks: 300 GB of data in 8-frame CD
   // hunks, 64 GiB in 4 KiB hunks).
   uint64_t max_hunks = uint64_t{1} << 24;
+  // Hunks decompressed ahead, on a process-wide pool of up to 4 threads
+  // (one fewer than the CPUs), when a reader misses the hunk after one that
+  // is cached (sequential reading); they go into the same bounded cache.
+  // 0: none.
+  uint32_t readahead_hunks = 4;
 };
 
 // Opens the CHD in `file` (and, for a child, its parent chain through
