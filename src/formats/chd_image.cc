@@ -32,7 +32,6 @@
 #include <functional>
 #include <mutex>
 #include <thread>
-#include <unordered_set>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -1095,10 +1094,11 @@ class ChdImage final : public disc::Image, public std::enable_shared_from_this<C
     if (HunkPtr cached = cache_.find(h)) return cached;
     if (readahead_ > 0 && !ReadAheadPool::on_worker()) {
       // A miss right after the previous hunk: a sequential reader; have the
-      // next hunks decompressed meanwhile. A hunk already being read ahead
-      // is waited for rather than decompressed twice.
+      // next hunks decompressed meanwhile. A hunk being decompressed ahead
+      // is waited for; one still queued is taken back and decompressed here.
       if (h > 0 && cache_.contains(h - 1)) read_ahead(h + 1);
       std::unique_lock<std::mutex> lock(ahead_mu_);
+      if (auto it = ahead_.find(h); it != ahead_.end() && !it->second) ahead_.erase(it);
       ahead_cv_.wait(lock, [&] { return ahead_.count(h) == 0; });
       lock.unlock();
       if (HunkPtr cached = cache_.find_after_miss(h)) return cached;
@@ -1123,12 +1123,12 @@ class ChdImage final : public disc::Image, public std::enable_shared_from_this<C
       {
         std::lock_guard<std::mutex> lock(ahead_mu_);
         if (ahead_.count(k) != 0 || cache_.contains(k)) continue;
-        ahead_.insert(k);
+        ahead_.emplace(k, false);
       }
       std::weak_ptr<const ChdImage> self = weak_from_this();
       const bool queued = ReadAheadPool::instance().submit([self, k] {
         auto image = self.lock();
-        if (image == nullptr) return;
+        if (image == nullptr || !image->start_ahead(k)) return;
         std::shared_ptr<uint8_t[]> data = std::make_shared_for_overwrite<uint8_t[]>(image->header_.hunk_bytes);
         if (image->load(k, std::span<uint8_t>(data.get(), image->header_.hunk_bytes), 0).ok()) {
           image->cache_.insert(k, HunkPtr(std::move(data)));
@@ -1140,6 +1140,15 @@ class ChdImage final : public disc::Image, public std::enable_shared_from_this<C
         return;
       }
     }
+  }
+
+  // Whether the queued hunk `k` is still wanted (not taken back by its reader).
+  bool start_ahead(uint64_t k) const {
+    std::lock_guard<std::mutex> lock(ahead_mu_);
+    auto it = ahead_.find(k);
+    if (it == ahead_.end()) return false;
+    it->second = true;
+    return true;
   }
 
   void finish_ahead(uint64_t k) const {
@@ -1235,7 +1244,7 @@ class ChdImage final : public disc::Image, public std::enable_shared_from_this<C
   uint32_t readahead_;  // hunks decompressed ahead of a sequential reader (0: none)
   mutable std::mutex ahead_mu_;  // guards ahead_
   mutable std::condition_variable ahead_cv_;
-  mutable std::unordered_set<uint64_t> ahead_;  // hunks queued or being read ahead
+  mutable std::unordered_map<uint64_t, bool> ahead_;  // hunks read ahead -> being decompressed (else queued)
   bool cd_ = false;
   disc::Disc disc_;
   std::vector<TrackFormat> formats_;

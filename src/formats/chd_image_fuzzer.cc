@@ -23,8 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       [parent_file](const std::string&) -> udisc::Result<std::shared_ptr<udisc::formats::RandomAccessFile>> {
     return parent_file;
   };
-  auto image = udisc::formats::open_chd(file, udisc::formats::ChdOptions{.cache_bytes = 0, .max_hunks = 1 << 16},
-                                        parent);
+  // No read-ahead: each input runs on one thread, the same way every time.
+  auto image = udisc::formats::open_chd(
+      file, udisc::formats::ChdOptions{.cache_bytes = 0, .max_hunks = 1 << 16, .readahead_hunks = 0}, parent);
   if (!image.ok()) return 0;
   const udisc::disc::Image& im = **image;
   const udisc::disc::Disc& d = im.disc();
