@@ -14,7 +14,9 @@
 // at most max(cache_bytes, kChdCacheShards hunks). The hunk map is read
 // lazily (docs/formats/chd.md, "Reading"): opening reads the header and the
 // metadata only; what grows with the image is a compressed v5 map, held as
-// stored (about 4 bytes per hunk), plus a checkpoint per 1024 hunks.
+// stored (about 4 bytes per hunk), plus a checkpoint per 1024 hunks. A
+// sequential reader has the next hunks decompressed ahead on a small
+// process-wide pool (ChdOptions::readahead_hunks), into the same cache.
 //
 // A child CHD (made with `chdman ... -op PARENT`) stores only the hunks that
 // differ from its parent; the others name a unit of the parent (or a hunk of
