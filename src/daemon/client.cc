@@ -109,7 +109,7 @@ Result<ImageToSend> open_image_to_send(const std::string& path, const std::strin
   out.fds.push_back(std::move(main));
   for (size_t i = 0; i < paths.size(); ++i) {
     UniqueFd f(::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!f.valid() && errno == ENOENT && formats::is_chd_parent_ref(refs[i])) {
+    if (!f.valid() && errno == ENOENT && chd_parent.empty() && formats::is_chd_parent_ref(refs[i])) {
       return Status::NotFound("'" + path + "' is a child CHD: no .chd file beside it has the SHA-1 it names (" +
                               refs[i].substr(refs[i].find(':') + 1) + "); name its parent with --parent FILE");
     }
