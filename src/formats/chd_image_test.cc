@@ -287,6 +287,26 @@ TEST(ChdImage, ConcurrentReadersThroughASmallCacheSeeTheSameBytes) {
   ASSERT_TRUE(stats.has_value());
   EXPECT_GT(stats->misses, 0u);
   EXPECT_EQ(stats->bound_bytes, kChdCacheShards * stats->hunk_bytes);
+
+  // Sequential readers with a deep read-ahead into the same tiny cache:
+  // hunks decompressed ahead, taken back, waited for and evicted before use
+  // all give the same bytes.
+  ImagePtr ahead = open_ok(open_chd(*file, ChdOptions{.cache_bytes = 0, .readahead_hunks = 16}));
+  ASSERT_TRUE(ahead);
+  threads.clear();
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<uint8_t> got(16 * 2352);
+      for (int32_t lba = first + t * 37; lba + 16 <= end; lba += 16) {
+        if (!ahead->read_raw(lba, 16, got).ok() ||
+            std::memcmp(got.data(), want.data() + static_cast<size_t>(lba - first) * 2352, got.size()) != 0) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 // chdman 0.251 writes only v5, so a v4 CHD is made here from a v5 one by the
