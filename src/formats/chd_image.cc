@@ -34,6 +34,7 @@
 #include <thread>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "disc/ecma130.h"
@@ -729,7 +730,9 @@ class HunkCache {
   HunkCache(size_t bound_bytes, uint32_t hunk_bytes)
       : per_shard_(std::max<size_t>(1, bound_bytes / (kChdCacheShards * size_t{hunk_bytes}))), hunk_bytes_(hunk_bytes) {}
 
-  HunkPtr find(uint64_t hunk) {
+  // `*first_of_ahead` (when given): whether this is the first look-up of a
+  // hunk read ahead.
+  HunkPtr find(uint64_t hunk, bool* first_of_ahead = nullptr) {
     Shard& s = shard(hunk);
     std::lock_guard<std::mutex> lock(s.mu);
     auto it = s.index.find(hunk);
@@ -738,6 +741,8 @@ class HunkCache {
       return nullptr;
     }
     ++s.hits;
+    const bool fresh = s.ahead_unread.erase(hunk) != 0;
+    if (first_of_ahead != nullptr) *first_of_ahead = fresh;
     s.lru.splice(s.lru.begin(), s.lru, it->second);
     return it->second->second;
   }
@@ -751,6 +756,7 @@ class HunkCache {
     if (it == s.index.end()) return nullptr;
     ++s.hits;
     --s.misses;
+    s.ahead_unread.erase(hunk);
     s.lru.splice(s.lru.begin(), s.lru, it->second);
     return it->second->second;
   }
@@ -762,14 +768,16 @@ class HunkCache {
     return s.index.count(hunk) != 0;
   }
 
-  void insert(uint64_t hunk, HunkPtr data) {
+  void insert(uint64_t hunk, HunkPtr data, bool read_ahead = false) {
     Shard& s = shard(hunk);
     std::lock_guard<std::mutex> lock(s.mu);
     if (s.index.count(hunk) != 0) return;  // another reader decompressed it meanwhile
     s.lru.emplace_front(hunk, std::move(data));
     s.index[hunk] = s.lru.begin();
+    if (read_ahead) s.ahead_unread.insert(hunk);
     if (s.lru.size() > per_shard_) {
       s.index.erase(s.lru.back().first);
+      s.ahead_unread.erase(s.lru.back().first);
       s.lru.pop_back();
     }
   }
@@ -791,6 +799,7 @@ class HunkCache {
     std::mutex mu;
     std::list<std::pair<uint64_t, HunkPtr>> lru;  // most recent first
     std::unordered_map<uint64_t, std::list<std::pair<uint64_t, HunkPtr>>::iterator> index;
+    std::unordered_set<uint64_t> ahead_unread;  // read ahead, not looked up yet
     uint64_t hits = 0, misses = 0;
   };
   // Neighbouring hunks land in different shards, so sequential and random
@@ -1091,7 +1100,12 @@ class ChdImage final : public disc::Image, public std::enable_shared_from_this<C
   // The decompressed hunk `h`, from the cache or decompressed now (outside
   // every lock). Errors are IoError naming the hunk and `where`.
   Result<HunkPtr> hunk(uint64_t h, const std::string& where, int depth = 0) const {
-    if (HunkPtr cached = cache_.find(h)) return cached;
+    bool first_of_ahead = false;
+    if (HunkPtr cached = cache_.find(h, &first_of_ahead)) {
+      // The reader reached a hunk read ahead: keep the window ahead of it.
+      if (first_of_ahead && !ReadAheadPool::on_worker()) read_ahead(h + 1);
+      return cached;
+    }
     if (readahead_ > 0 && !ReadAheadPool::on_worker()) {
       // A miss right after the previous hunk: a sequential reader; have the
       // next hunks decompressed meanwhile. A hunk being decompressed ahead
@@ -1099,9 +1113,25 @@ class ChdImage final : public disc::Image, public std::enable_shared_from_this<C
       if (h > 0 && cache_.contains(h - 1)) read_ahead(h + 1);
       std::unique_lock<std::mutex> lock(ahead_mu_);
       if (auto it = ahead_.find(h); it != ahead_.end() && !it->second) ahead_.erase(it);
+      if (ahead_.count(h) != 0) {
+        // Being decompressed: rather than idle, decompress the next hunk
+        // still queued, then wait.
+        for (uint64_t k = h + 1; k <= h + readahead_; ++k) {
+          auto it = ahead_.find(k);
+          if (it == ahead_.end() || it->second) continue;
+          ahead_.erase(it);
+          lock.unlock();
+          decompress_ahead(k);
+          lock.lock();
+          break;
+        }
+      }
       ahead_cv_.wait(lock, [&] { return ahead_.count(h) == 0; });
       lock.unlock();
-      if (HunkPtr cached = cache_.find_after_miss(h)) return cached;
+      if (HunkPtr cached = cache_.find_after_miss(h)) {
+        read_ahead(h + 1);
+        return cached;
+      }
     }
     // Not zero-filled: load() writes every byte or fails.
     std::shared_ptr<uint8_t[]> data = std::make_shared_for_overwrite<uint8_t[]>(header_.hunk_bytes);
@@ -1129,16 +1159,22 @@ class ChdImage final : public disc::Image, public std::enable_shared_from_this<C
       const bool queued = ReadAheadPool::instance().submit([self, k] {
         auto image = self.lock();
         if (image == nullptr || !image->start_ahead(k)) return;
-        std::shared_ptr<uint8_t[]> data = std::make_shared_for_overwrite<uint8_t[]>(image->header_.hunk_bytes);
-        if (image->load(k, std::span<uint8_t>(data.get(), image->header_.hunk_bytes), 0).ok()) {
-          image->cache_.insert(k, HunkPtr(std::move(data)));
-        }
+        image->decompress_ahead(k);
         image->finish_ahead(k);
       });
       if (!queued) {
         finish_ahead(k);
         return;
       }
+    }
+  }
+
+  // Hunk `k` into the cache, marked as read ahead; an error is left to the
+  // reader that reaches it.
+  void decompress_ahead(uint64_t k) const {
+    std::shared_ptr<uint8_t[]> data = std::make_shared_for_overwrite<uint8_t[]>(header_.hunk_bytes);
+    if (load(k, std::span<uint8_t>(data.get(), header_.hunk_bytes), 0).ok()) {
+      cache_.insert(k, HunkPtr(std::move(data)), true);
     }
   }
 
