@@ -10,11 +10,14 @@
 //   *_Seq64K    read_user of 32 sectors (64 KiB), walking the track in order
 //   *_Rand2K    read_user of one sector at a random LBA
 // Each runs with 1 and 32 threads sharing one image. "hit_rate" is the share
-// of hunk look-ups the CHD cache served without decompressing.
+// of hunk look-ups the CHD cache served without the reader decompressing.
+//   BM_ChdNoReadAhead_Seq64K  the same CHD opened with readahead_hunks = 0
+//                             (no hunks decompressed ahead on the pool)
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "disc/ecma130.h"
+#include "formats/chd_codecs.h"
 #include "formats/chd_image.h"
 #include "formats/open.h"
 
@@ -82,10 +86,14 @@ class Fixture {
 
 // Images opened once (thread-safe static) and shared by every thread; the
 // hit rate is the change of the cache counters over one benchmark run.
-const ImagePtr& image(bool chd) {
+enum class Kind { cue, chd, chd_no_readahead };
+const ImagePtr& image(Kind kind) {
   static const ImagePtr cue_image = udisc::formats::open_image(Fixture::get().cue).value();
   static const ImagePtr chd_image = udisc::formats::open_image(Fixture::get().chd).value();
-  return chd ? chd_image : cue_image;
+  static const ImagePtr chd_plain = udisc::formats::open_chd(udisc::formats::open_file(Fixture::get().chd).value(),
+                                                             udisc::formats::ChdOptions{.readahead_hunks = 0})
+                                        .value();
+  return kind == Kind::cue ? cue_image : kind == Kind::chd ? chd_image : chd_plain;
 }
 
 udisc::formats::ChdCacheStats stats_of(const udisc::disc::Image& image) {
@@ -103,8 +111,8 @@ void report(benchmark::State& state, const udisc::disc::Image& image, uint64_t b
   state.counters["cache_MiB"] = static_cast<double>(after.bound_bytes) / (1 << 20);
 }
 
-void sequential(benchmark::State& state, bool chd) {
-  const udisc::disc::Image& img = *image(chd);
+void sequential(benchmark::State& state, Kind kind) {
+  const udisc::disc::Image& img = *image(kind);
   const auto before = stats_of(img);
   std::vector<uint8_t> buffer(kChunk * 2048);
   // Threads start at different places, as independent readers would.
@@ -122,8 +130,8 @@ void sequential(benchmark::State& state, bool chd) {
   report(state, img, bytes, before);
 }
 
-void random_2k(benchmark::State& state, bool chd) {
-  const udisc::disc::Image& img = *image(chd);
+void random_2k(benchmark::State& state, Kind kind) {
+  const udisc::disc::Image& img = *image(kind);
   const auto before = stats_of(img);
   std::vector<uint8_t> buffer(2048);
   std::mt19937 rng(static_cast<unsigned>(state.thread_index() + 1));
@@ -139,12 +147,136 @@ void random_2k(benchmark::State& state, bool chd) {
   report(state, img, bytes, before);
 }
 
-void BM_Cue_Seq64K(benchmark::State& s) { sequential(s, false); }
-void BM_Chd_Seq64K(benchmark::State& s) { sequential(s, true); }
-void BM_Cue_Rand2K(benchmark::State& s) { random_2k(s, false); }
-void BM_Chd_Rand2K(benchmark::State& s) { random_2k(s, true); }
+// ---- Opening a 50 GB CHD ----------------------------------------------------
+//
+// A v5 CHD of 50 GB in 4 KiB hunks (12.2 million hunks, as `chdman
+// createdvd` writes them), made here as a sparse file: the header, a
+// compressed map in which every hunk is stored uncompressed (type 4, one
+// CRC-16 field each: a 24 MB map, as large as a real 50 GB map), and a hole
+// where the data would be (reads as zeros, which the CRCs describe).
+class BitWriter {
+ public:
+  void put(uint32_t value, int bits) {
+    for (int i = bits - 1; i >= 0; --i) {
+      if (used_ % 8 == 0) bytes.push_back(0);
+      if ((value >> i) & 1) bytes.back() |= static_cast<uint8_t>(0x80 >> (used_ % 8));
+      ++used_;
+    }
+  }
+  std::vector<uint8_t> bytes;
+
+ private:
+  uint64_t used_ = 0;
+};
+
+void put_be(std::vector<uint8_t>& out, size_t at, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out[at + static_cast<size_t>(i)] = static_cast<uint8_t>(value >> (8 * (bytes - 1 - i)));
+}
+
+std::string make_50gb_chd() {
+  constexpr uint32_t kHunk = 4096;
+  constexpr uint64_t kHunks = 50'000'000'000 / kHunk + 1;
+  constexpr uint64_t kMapOffset = 124;
+  const uint16_t zeros_crc = udisc::formats::chd::crc16(std::vector<uint8_t>(kHunk, 0));
+  BitWriter bits;
+  for (int code = 0; code < 16; ++code) bits.put(4, 4);  // RLE tree: 16 codes of 4 bits; code = type
+  for (uint64_t left = kHunks; left > 0;) {
+    if (left >= 20) {  // type 4 (uncompressed), then "repeat 18 + 16a + b more"
+      const uint64_t more = std::min<uint64_t>(left - 20, 255);
+      bits.put(4, 4);
+      bits.put(8, 4);
+      bits.put(static_cast<uint32_t>(more >> 4), 4);
+      bits.put(static_cast<uint32_t>(more & 15), 4);
+      left -= 2 + 18 + more;  // the type-4 hunk, the RLE code's own hunk, the repeats
+    } else {
+      bits.put(4, 4);
+      --left;
+    }
+  }
+  for (uint64_t i = 0; i < kHunks; ++i) bits.put(zeros_crc, 16);
+  const uint64_t first_offset = (kMapOffset + 16 + bits.bytes.size() + kHunk - 1) / kHunk * kHunk;
+  uint16_t map_crc = 0xFFFF;
+  for (uint64_t i = 0; i < kHunks; ++i) {
+    std::vector<uint8_t> v(12);
+    put_be(v, 1, kHunk, 3);
+    put_be(v, 4, first_offset + i * kHunk, 6);
+    put_be(v, 10, zeros_crc, 2);
+    v[0] = 4;
+    map_crc = udisc::formats::chd::crc16(v, map_crc);
+  }
+  std::vector<uint8_t> head(kMapOffset + 16);
+  std::memcpy(head.data(), "MComprHD", 8);
+  put_be(head, 8, 124, 4);
+  put_be(head, 12, 5, 4);
+  put_be(head, 16, udisc::formats::chd::kCodecZlib, 4);
+  put_be(head, 32, kHunks * kHunk, 8);
+  put_be(head, 40, kMapOffset, 8);
+  put_be(head, 56, kHunk, 4);
+  put_be(head, 60, 2048, 4);
+  put_be(head, kMapOffset, bits.bytes.size(), 4);
+  put_be(head, kMapOffset + 4, first_offset, 6);
+  put_be(head, kMapOffset + 10, map_crc, 2);
+  const char* tmp = std::getenv("TMPDIR");
+  std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/udisc_chd_bench_50gb_XXXXXX";
+  const int fd = ::mkstemp(path.data());
+  if (fd < 0) std::abort();
+  if (::pwrite(fd, head.data(), head.size(), 0) != static_cast<ssize_t>(head.size()) ||
+      ::pwrite(fd, bits.bytes.data(), bits.bytes.size(), static_cast<off_t>(head.size())) !=
+          static_cast<ssize_t>(bits.bytes.size()) ||
+      ::ftruncate(fd, static_cast<off_t>(first_offset + kHunks * kHunk)) != 0) {
+    std::abort();
+  }
+  ::close(fd);
+  return path;
+}
+
+const std::string& chd_50gb() {
+  static const struct Holder {
+    std::string path = make_50gb_chd();
+    ~Holder() { std::remove(path.c_str()); }
+  } holder;
+  return holder.path;
+}
+
+// open_image only: header and metadata; the map is not read.
+void BM_OpenChd50GB(benchmark::State& state) {
+  const std::string& path = chd_50gb();
+  for (auto _ : state) {
+    auto image = udisc::formats::open_image(path);
+    if (!image.ok()) {
+      state.SkipWithError(image.status().message().c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(image);
+  }
+}
+BENCHMARK(BM_OpenChd50GB)->Unit(benchmark::kMillisecond);
+
+// Open, then the first read (walks and checks the whole 24 MB map once,
+// decodes the one piece of 1024 entries it needs), then a read of a hunk
+// elsewhere (another piece).
+void BM_OpenAndFirstReadsChd50GB(benchmark::State& state) {
+  const std::string& path = chd_50gb();
+  std::vector<uint8_t> sector(2048);
+  for (auto _ : state) {
+    auto image = udisc::formats::open_image(path);
+    if (!image.ok() || !(*image)->read_user(12'000'000, 1, sector).ok() ||
+        !(*image)->read_user(24'000'000, 1, sector).ok()) {
+      state.SkipWithError("open or read failed");
+      break;
+    }
+  }
+}
+BENCHMARK(BM_OpenAndFirstReadsChd50GB)->Unit(benchmark::kMillisecond);
+
+void BM_Cue_Seq64K(benchmark::State& s) { sequential(s, Kind::cue); }
+void BM_Chd_Seq64K(benchmark::State& s) { sequential(s, Kind::chd); }
+void BM_ChdNoReadAhead_Seq64K(benchmark::State& s) { sequential(s, Kind::chd_no_readahead); }
+void BM_Cue_Rand2K(benchmark::State& s) { random_2k(s, Kind::cue); }
+void BM_Chd_Rand2K(benchmark::State& s) { random_2k(s, Kind::chd); }
 BENCHMARK(BM_Cue_Seq64K)->Threads(1)->Threads(32)->UseRealTime();
 BENCHMARK(BM_Chd_Seq64K)->Threads(1)->Threads(32)->UseRealTime();
+BENCHMARK(BM_ChdNoReadAhead_Seq64K)->Threads(1)->Threads(32)->UseRealTime();
 BENCHMARK(BM_Cue_Rand2K)->Threads(1)->Threads(32)->UseRealTime();
 BENCHMARK(BM_Chd_Rand2K)->Threads(1)->Threads(32)->UseRealTime();
 

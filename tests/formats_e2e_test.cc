@@ -110,4 +110,37 @@ TEST_F(FormatsE2e, EveryFormatIsTheSameDiscForInfoAndConvert) {
   }
 }
 
+// A child CHD through the CLI: without its parent beside it, `udisc info`
+// says to name it with --parent; with --parent, info, verify and convert read
+// the child's disc (converted: the same sectors as its own ISO).
+TEST_F(FormatsE2e, ChildChdWithParentOption) {
+  if (std::system("command -v chdman >/dev/null 2>&1") != 0) GTEST_SKIP() << "chdman (mame-tools) not installed";
+  std::string a(2048 * 400, 'a'), b = a;
+  b.replace(2048 * 200, 10, "0123456789");
+  std::ofstream(dir_ / "a.iso", std::ios::binary) << a;
+  std::ofstream(dir_ / "b.iso", std::ios::binary) << b;
+  fs::create_directories(dir_ / "p");
+  const std::string parent = (dir_ / "p" / "parent.chd").string(), child = (dir_ / "child.chd").string();
+  ok("chdman createraw -hs 4096 -us 2048 -i " + quote((dir_ / "a.iso").string()) + " -o " + quote(parent));
+  ok("chdman createraw -hs 4096 -us 2048 -i " + quote((dir_ / "b.iso").string()) + " -o " + quote(child) + " -op " +
+     quote(parent));
+  int status = 0;
+  const std::string refused = run(quote(UDISC_BIN) + " info " + quote(child), &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(refused.find("--parent FILE"), std::string::npos) << refused;
+  const std::string with = " --parent " + quote(parent);
+  EXPECT_NE(ok(quote(UDISC_BIN) + " info " + quote(child) + with).find("chd"), std::string::npos);
+  ok(quote(UDISC_BIN) + " verify " + quote(child) + with);
+  const fs::path out = dir_ / "conv";
+  fs::create_directories(out);
+  ok(quote(UDISC_BIN) + " convert " + quote(child) + with + " -o " + quote((out / "disc.cue").string()));
+  EXPECT_TRUE(converted(dir_ / "b.iso", "iso") == [&] {
+    std::string all;
+    for (const auto& e : fs::directory_iterator(out)) {
+      if (e.path().extension() == ".bin") all += e.path().filename().string() + "\n" + slurp(e.path());
+    }
+    return all;
+  }()) << "the child converts to other sectors than its ISO";
+}
+
 }  // namespace

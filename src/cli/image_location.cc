@@ -11,6 +11,9 @@ void add_location_options(CLI::App* command, LocationOptions& options) {
                       "For http(s):// images: credentials, one line 'bearer TOKEN' or 'basic USER:PASSWORD' "
                       "(default: $UDISC_HTTP_AUTH)")
       ->type_name("FILE");
+  command->add_option("--parent", options.parent,
+                      "For a child CHD: its parent CHD (default: the .chd beside it whose SHA-1 the child names)")
+      ->type_name("FILE");
 }
 
 Result<remote::OpenedLocation> open_location_or_report(const std::string& location, const LocationOptions& options) {
@@ -24,7 +27,7 @@ Result<remote::OpenedLocation> open_location_or_report(const std::string& locati
     }
     http.credentials = *credentials;
   }
-  auto opened = remote::open_location(location, http);
+  auto opened = remote::open_location(location, http, options.parent);
   if (!opened.ok()) std::fprintf(stderr, "udisc: %s\n", opened.status().message().c_str());
   return opened;
 }

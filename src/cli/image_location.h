@@ -13,6 +13,7 @@ namespace udisc::cli {
 struct LocationOptions {
   std::string ca_file;    // --ca-file: CA bundle trusted for https:// images
   std::string auth_file;  // --auth-file: "bearer TOKEN" or "basic USER:PASSWORD"
+  std::string parent;     // --parent: a child CHD's parent CHD (default: the .chd beside it with the right SHA-1)
 };
 
 void add_location_options(CLI::App* command, LocationOptions& options);

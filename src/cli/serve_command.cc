@@ -173,6 +173,7 @@ void print_linux_commands(const std::string& portal, const std::string& iqn, con
 // One LUN's image and the file it came from, for SIGHUP.
 struct ServedImage {
   std::string path;
+  std::string chd_parent;  // --parent, for a child CHD reopened on SIGHUP
   std::shared_ptr<device::Drive> drive;
   std::optional<FileIdentity> file;
 };
@@ -196,7 +197,7 @@ void reload_media(std::vector<ServedImage>& served) {
       continue;
     }
     if (s.file && *now == *s.file) continue;
-    auto image = formats::open_image(s.path);
+    auto image = formats::open_image(s.path, s.chd_parent);
     if (!image.ok()) {
       log_line(iscsi::LogLevel::warning, fmt::format("LUN {}: {}; disc unchanged", lun, image.status().message()));
       continue;
@@ -279,7 +280,7 @@ int run_serve(const ServeOptions& opt) {
     if (remote) {
       remote_luns.push_back({i, opt.images[i], drive, opened->http});  // changes seen by RemoteMedia
     } else {
-      served.push_back({opt.images[i], drive, file});  // changes taken on SIGHUP
+      served.push_back({opt.images[i], opt.location.parent, drive, file});  // changes taken on SIGHUP
     }
     descriptions.push_back(opt.images[i] + " (" + format + ")");
   }

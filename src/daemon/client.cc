@@ -11,6 +11,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/image_source.h"
+#include "formats/companions.h"
 #include "remote/http_file.h"
 
 namespace udisc::daemon {
@@ -88,7 +89,7 @@ std::vector<int> ImageToSend::raw_fds() const {
   return out;
 }
 
-Result<ImageToSend> open_image_to_send(const std::string& path) {
+Result<ImageToSend> open_image_to_send(const std::string& path, const std::string& chd_parent) {
   ImageToSend out;
   UniqueFd main(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (!main.valid()) {
@@ -97,7 +98,7 @@ Result<ImageToSend> open_image_to_send(const std::string& path) {
     return Status::IoError("'" + path + "': " + std::strerror(e));
   }
   std::vector<std::string> refs, paths;
-  if (Status s = companion_files(path, &refs, &paths); !s.ok()) return s;
+  if (Status s = companion_files(path, &refs, &paths, chd_parent); !s.ok()) return s;
   // An absolute path, so the daemon's messages name the file the user means.
   std::string shown = path;
   if (!path.empty() && path[0] != '/') {
@@ -108,6 +109,10 @@ Result<ImageToSend> open_image_to_send(const std::string& path) {
   out.fds.push_back(std::move(main));
   for (size_t i = 0; i < paths.size(); ++i) {
     UniqueFd f(::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!f.valid() && errno == ENOENT && chd_parent.empty() && formats::is_chd_parent_ref(refs[i])) {
+      return Status::NotFound("'" + path + "' is a child CHD: no .chd file beside it has the SHA-1 it names (" +
+                              refs[i].substr(refs[i].find(':') + 1) + "); name its parent with --parent FILE");
+    }
     if (!f.valid()) {
       return Status::IoError("'" + path + "' names file '" + refs[i] + "': opening '" + paths[i] +
                              "': " + std::strerror(errno));

@@ -59,7 +59,7 @@ struct ImageToSend {
 };
 // Opens `path` (and, for a cue sheet, every file it names, resolved as the
 // cue reader resolves them). Errors name the file and errno text.
-Result<ImageToSend> open_image_to_send(const std::string& path);
+Result<ImageToSend> open_image_to_send(const std::string& path, const std::string& chd_parent = "");
 
 // The "image" argument for an http(s) URL the daemon fetches: no
 // descriptors; the credentials from `auth_file` (or $UDISC_HTTP_AUTH) and

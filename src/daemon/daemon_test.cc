@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -354,6 +355,44 @@ TEST_F(DaemonTest, CueSheetTravelsWithItsFiles) {
   EXPECT_FALSE(r->ok);
   EXPECT_EQ(r->code, ErrorCode::bad_image);
   EXPECT_NE(r->message.find("Track 01.bin"), std::string::npos) << r->message;
+}
+
+// A child CHD travels with its parent: found beside it by SHA-1, or named
+// by the caller (--parent); missing, the client names what to do.
+TEST_F(DaemonTest, ChildChdTravelsWithItsParent) {
+  if (std::system("command -v chdman >/dev/null 2>&1") != 0) GTEST_SKIP() << "chdman (mame-tools) not installed";
+  start();
+  const std::string parent_iso = make_iso("parent.iso", 300, 0x11);
+  const std::string child_iso = make_iso("child.iso", 300, 0x22);
+  fs::create_directories(dir_ / "parents");
+  const std::string parent = (dir_ / "parents" / "p.chd").string();
+  const std::string child = (dir_ / "child.chd").string();
+  const std::string chdman = "timeout 60 chdman createraw -f -hs 4096 -us 2048 >/dev/null 2>&1 -i ";
+  ASSERT_EQ(std::system((chdman + "'" + parent_iso + "' -o '" + parent + "'").c_str()), 0);
+  ASSERT_EQ(std::system((chdman + "'" + child_iso + "' -o '" + child + "' -op '" + parent + "'").c_str()), 0);
+
+  auto missing = open_image_to_send(child);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("--parent FILE"), std::string::npos) << missing.status().message();
+
+  auto img = open_image_to_send(child, parent);
+  ASSERT_TRUE(img.ok()) << img.status().message();
+  Client c = client();
+  auto fds = img->raw_fds();
+  auto r = c.call({{"op", "mount"}, {"image", img->spec}}, fds);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(r->ok) << r->message;
+  const json& shown = r->result["drive"]["image"];
+  EXPECT_EQ(shown["format"], "chd");
+  ASSERT_EQ(shown["files"].size(), 1u);
+  EXPECT_EQ(shown["files"][0], parent);
+  EXPECT_EQ(capacity(*engine(0)), 300);
+
+  // Beside the child, the parent is found by its SHA-1 whatever its name.
+  fs::rename(parent, dir_ / "any name.chd");
+  Reply beside = mount(c, child);
+  ASSERT_TRUE(beside.ok) << beside.message;
+  EXPECT_EQ(beside.result["drive"]["image"]["files"][0], (dir_ / "any name.chd").string());
 }
 
 TEST_F(DaemonTest, DescriptorsThatProveNoReadRightAreRefused) {

@@ -28,7 +28,8 @@ Result<formats::ImagePtr> open_image_from_files(
   return formats::open_image(std::move(main), resolve);
 }
 
-Status companion_files(const std::string& image_path, std::vector<std::string>* refs, std::vector<std::string>* paths) {
+Status companion_files(const std::string& image_path, std::vector<std::string>* refs, std::vector<std::string>* paths,
+                       const std::string& chd_parent) {
   refs->clear();
   paths->clear();
   auto main = formats::open_file(image_path);
@@ -44,6 +45,11 @@ Status companion_files(const std::string& image_path, std::vector<std::string>* 
   for (const std::string& ref : *names) {
     refs->push_back(ref);
     paths->push_back(formats::companion_path(folder, ref));
+  }
+  if (!chd_parent.empty()) {
+    for (size_t i = 0; i < refs->size(); ++i) {
+      if (formats::is_chd_parent_ref((*refs)[i])) (*paths)[i] = chd_parent;
+    }
   }
   return Status::Ok();
 }

@@ -24,6 +24,10 @@ Result<formats::ImagePtr> open_image_from_files(
 // Client side: the companion files an image needs (for a cue sheet, the
 // FILE entries, resolved against the sheet's folder). `refs` receives the
 // names as written in the sheet, `paths` where the client finds them.
-Status companion_files(const std::string& image_path, std::vector<std::string>* refs, std::vector<std::string>* paths);
+// A child CHD's parent is sent too: `chd_parent` if given (--parent), else
+// the .chd beside it with the SHA-1 the child names. (A grandparent is not:
+// the daemon then names the SHA-1 it misses.)
+Status companion_files(const std::string& image_path, std::vector<std::string>* refs, std::vector<std::string>* paths,
+                       const std::string& chd_parent = "");
 
 }  // namespace udisc::daemon

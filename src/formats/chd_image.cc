@@ -27,14 +27,20 @@
 #include <array>
 #include <cstring>
 #include <list>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
+#include <thread>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "disc/ecma130.h"
 #include "disc/subchannel.h"
 #include "formats/chd_codecs.h"
+#include "formats/companions.h"
 
 namespace udisc::formats {
 namespace {
@@ -98,6 +104,7 @@ struct Header {
   uint32_t unit_bytes = 0;
   uint64_t hunk_count = 0;
   std::array<uint8_t, 20> raw_sha1{};
+  std::array<uint8_t, 20> sha1{};  // data and metadata: what a child names its parent by
   std::array<uint8_t, 20> parent_sha1{};
   bool has_parent = false;
 };
@@ -164,6 +171,7 @@ Result<Header> read_header(const RandomAccessFile& file, uint64_t max_hunks) {
     out.hunk_bytes = static_cast<uint32_t>(be(h, 56, 4));
     out.unit_bytes = static_cast<uint32_t>(be(h, 60, 4));
     std::copy_n(h.begin() + 64, 20, out.raw_sha1.begin());
+    std::copy_n(h.begin() + 84, 20, out.sha1.begin());
     std::copy_n(h.begin() + 104, 20, out.parent_sha1.begin());
     out.has_parent = !all_zero(out.parent_sha1);
     if (out.hunk_bytes != 0) out.hunk_count = (out.logical_bytes + out.hunk_bytes - 1) / out.hunk_bytes;
@@ -175,12 +183,14 @@ Result<Header> read_header(const RandomAccessFile& file, uint64_t max_hunks) {
     out.meta_offset = be(h, 36, 8);
     if (out.version == 4) {
       out.hunk_bytes = static_cast<uint32_t>(be(h, 44, 4));
+      std::copy_n(h.begin() + 48, 20, out.sha1.begin());
       std::copy_n(h.begin() + 68, 20, out.parent_sha1.begin());
       std::copy_n(h.begin() + 88, 20, out.raw_sha1.begin());
     } else {
       out.hunk_bytes = static_cast<uint32_t>(be(h, 76, 4));
       std::copy_n(h.begin() + 100, 20, out.parent_sha1.begin());
       std::copy_n(h.begin() + 80, 20, out.raw_sha1.begin());  // v3 SHA-1 is of the data
+      out.sha1 = out.raw_sha1;
     }
     out.has_parent = (flags & 1) != 0;
     out.map_offset = expected;
@@ -216,12 +226,6 @@ Result<Header> read_header(const RandomAccessFile& file, uint64_t max_hunks) {
       }
     }
   }
-  if (out.has_parent) {
-    return Status::NotSupported("'" + name + "': this CHD holds only the differences from a parent CHD (parent SHA-1 " +
-                                hex(out.parent_sha1) +
-                                "); reading a child CHD needs its parent, which is not supported: use a CHD made "
-                                "without a parent");
-  }
   return out;
 }
 
@@ -229,132 +233,180 @@ Status map_error(const std::string& name, const std::string& what) {
   return Status::Corruption("'" + name + "': CHD map: " + what);
 }
 
-Result<std::vector<MapEntry>> read_v5_map(const RandomAccessFile& file, const Header& h) {
-  const std::string& name = file.name();
-  const uint64_t size = file.size();
-  std::vector<MapEntry> map(static_cast<size_t>(h.hunk_count));
-  if (h.codecs[0] == chd::kCodecNone) {
-    // Uncompressed CHD: a hunk number per hunk (0: not present, reads as zeros).
-    const uint64_t bytes = h.hunk_count * 4;
-    if (h.map_offset > size || bytes > size - h.map_offset) {
-      return map_error(name, "the " + std::to_string(bytes) + "-byte map at offset " + std::to_string(h.map_offset) +
-                                 " runs past the end of the file (" + std::to_string(size) + " bytes)");
+// The hunk map, read lazily so that opening reads metadata only. Entries of
+// a plain map (v5 without codecs: 4 bytes per hunk; v3/v4: 16 bytes) are
+// read from the file when a hunk is first decompressed. A compressed v5 map
+// is a bit stream that can only be walked in order, so the first hunk look-up
+// walks it once (checking its CRC) and keeps, every kMapPiece hunks, where
+// the walk was; a look-up then decodes just that piece of kMapPiece entries
+// into a small LRU of pieces. Memory: the compressed map, one checkpoint per
+// kMapPiece hunks and at most kMapPiecesCached decoded pieces.
+constexpr uint64_t kMapPiece = 1024;
+constexpr size_t kMapPiecesCached = 64;  // 64 x 1024 entries x 24 bytes = 1.5 MiB
+
+class HunkMap {
+ public:
+  // Checks where the map lies; reads nothing else.
+  static Result<std::unique_ptr<HunkMap>> open(std::shared_ptr<RandomAccessFile> file, const Header& h) {
+    auto map = std::unique_ptr<HunkMap>(new HunkMap(std::move(file), h));
+    const std::string& name = map->file_->name();
+    const uint64_t size = map->file_->size();
+    if (h.version != 5 || h.codecs[0] == chd::kCodecNone) {
+      const uint64_t bytes = h.hunk_count * (h.version == 5 ? 4 : 16);
+      if (h.map_offset > size || bytes > size - h.map_offset) {
+        return map_error(name, "the " + std::to_string(bytes) + "-byte map at offset " + std::to_string(h.map_offset) +
+                                   " runs past the end of the file (" + std::to_string(size) + " bytes)");
+      }
+      return map;
     }
-    std::vector<uint8_t> raw(static_cast<size_t>(bytes));
-    if (Status s = file.read_at(h.map_offset, raw); !s.ok()) return s;
-    for (size_t i = 0; i < map.size(); ++i) {
-      const uint64_t block = be(raw, i * 4, 4);
-      if (block == 0) continue;
-      map[i].kind = HunkKind::raw;
-      map[i].offset = block * h.hunk_bytes;
-      map[i].length = h.hunk_bytes;
+    std::array<uint8_t, 16> mh{};
+    if (h.map_offset > size || size - h.map_offset < mh.size()) {
+      return map_error(name, "map header at offset " + std::to_string(h.map_offset) + " lies past the end of the file");
     }
+    if (Status s = map->file_->read_at(h.map_offset, mh); !s.ok()) return s;
+    map->compressed_bytes_ = be(mh, 0, 4);
+    map->first_offset_ = be(mh, 4, 6);
+    map->map_crc_ = static_cast<uint16_t>(be(mh, 10, 2));
+    map->length_bits_ = mh[12];
+    map->self_bits_ = mh[13];
+    map->parent_bits_ = mh[14];
+    if (map->length_bits_ > 32 || map->self_bits_ > 32 || map->parent_bits_ > 32) {
+      return map_error(name, "field widths " + std::to_string(map->length_bits_) + "/" + std::to_string(map->self_bits_) +
+                                 "/" + std::to_string(map->parent_bits_) + " bits exceed 32");
+    }
+    if (map->compressed_bytes_ > size - h.map_offset - mh.size()) {
+      return map_error(name, "compressed map of " + std::to_string(map->compressed_bytes_) +
+                                 " bytes runs past the end of the file");
+    }
+    map->compressed_ = true;
     return map;
   }
-  std::array<uint8_t, 16> mh{};
-  if (h.map_offset > size || size - h.map_offset < mh.size()) {
-    return map_error(name, "map header at offset " + std::to_string(h.map_offset) + " lies past the end of the file");
-  }
-  if (Status s = file.read_at(h.map_offset, mh); !s.ok()) return s;
-  const uint64_t compressed = be(mh, 0, 4);
-  const uint64_t first_offset = be(mh, 4, 6);
-  const auto map_crc = static_cast<uint16_t>(be(mh, 10, 2));
-  const int length_bits = mh[12], self_bits = mh[13], parent_bits = mh[14];
-  if (length_bits > 32 || self_bits > 32 || parent_bits > 32) {
-    return map_error(name, "field widths " + std::to_string(length_bits) + "/" + std::to_string(self_bits) + "/" +
-                               std::to_string(parent_bits) + " bits exceed 32");
-  }
-  if (compressed > size - h.map_offset - mh.size()) {
-    return map_error(name, "compressed map of " + std::to_string(compressed) + " bytes runs past the end of the file");
-  }
-  std::vector<uint8_t> data(static_cast<size_t>(compressed));
-  if (Status s = file.read_at(h.map_offset + mh.size(), data); !s.ok()) return s;
 
-  chd::BitReader bits(data);
-  chd::HuffmanDecoder decoder(16, 8);
-  if (Status s = decoder.import_tree_rle(bits); !s.ok()) return map_error(name, s.message());
-  std::vector<uint8_t> types(map.size());
-  uint8_t last = 0;
-  uint32_t repeat = 0;
-  for (size_t i = 0; i < map.size(); ++i) {
-    if (repeat > 0) {
-      types[i] = last;
-      --repeat;
-      continue;
+  uint64_t size() const { return header_.hunk_count; }
+
+  // The entry of hunk `i` (< size()); errors are Corruption naming the map.
+  Result<MapEntry> entry(uint64_t i) const {
+    if (i >= size()) return Status::Corruption("hunk number beyond the map");
+    if (!compressed_) return plain_entry(i);
+    std::call_once(indexed_, [this] { index_status_ = index(); });
+    if (!index_status_.ok()) return index_status_;
+    const uint64_t k = i / kMapPiece;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto it = pieces_.begin(); it != pieces_.end(); ++it) {
+        if (it->first == k) {
+          pieces_.splice(pieces_.begin(), pieces_, it);
+          return (*it->second)[i % kMapPiece];
+        }
+      }
     }
-    const int v = decoder.decode_one(bits);
-    if (v < 0) return map_error(name, "hunk " + std::to_string(i) + ": bits that are no Huffman code");
-    if (v == kMapRleSmall) {
-      types[i] = last;
-      repeat = 2 + static_cast<uint32_t>(std::max(0, decoder.decode_one(bits)));
-    } else if (v == kMapRleLarge) {
-      types[i] = last;
-      repeat = 2 + 16 + (static_cast<uint32_t>(std::max(0, decoder.decode_one(bits))) << 4);
-      repeat += static_cast<uint32_t>(std::max(0, decoder.decode_one(bits)));
-    } else {
-      types[i] = last = static_cast<uint8_t>(v);
+    auto decoded = std::make_shared<std::vector<MapEntry>>();
+    Walk walk = checkpoints_[k];
+    const uint64_t end = std::min(size(), (k + 1) * kMapPiece);
+    decoded->reserve(static_cast<size_t>(end - k * kMapPiece));
+    for (uint64_t h = k * kMapPiece; h < end; ++h) {
+      MapEntry e;
+      if (Status s = step(walk, h, e, nullptr); !s.ok()) return s;
+      decoded->push_back(e);
     }
+    const MapEntry out = (*decoded)[i % kMapPiece];
+    std::lock_guard<std::mutex> lock(mu_);
+    pieces_.emplace_front(k, std::move(decoded));
+    if (pieces_.size() > kMapPiecesCached) pieces_.pop_back();
+    return out;
   }
-  // The CRC covers the map as MAME lays it out in memory: 12 bytes per hunk
-  // (type, 24-bit length, 48-bit offset, CRC-16).
-  uint16_t running_crc = 0xFFFF;
-  uint64_t cursor = first_offset;
-  uint64_t last_self = 0, last_parent = 0;
-  const uint64_t units_per_hunk = h.hunk_bytes / h.unit_bytes;
-  for (size_t i = 0; i < map.size(); ++i) {
-    MapEntry& e = map[i];
-    uint8_t type = types[i];
-    uint64_t offset = cursor;
+
+ private:
+  HunkMap(std::shared_ptr<RandomAccessFile> file, const Header& h) : file_(std::move(file)), header_(h) {}
+
+  // Where a walk of the compressed map is: both bit streams (hunk types
+  // first, then per-hunk fields) and the running values entries refer to.
+  struct Walk {
+    chd::BitReader types{{}};
+    chd::BitReader fields{{}};
+    uint8_t last_type = 0;
+    uint32_t repeat = 0;
+    uint64_t cursor = 0, last_self = 0, last_parent = 0;
+  };
+
+  int next_type(Walk& w) const {
+    if (w.repeat > 0) {
+      --w.repeat;
+      return w.last_type;
+    }
+    const int v = tree_.decode_one(w.types);
+    if (v < 0) return -1;
+    if (v == kMapRleSmall) {
+      w.repeat = 2 + static_cast<uint32_t>(std::max(0, tree_.decode_one(w.types)));
+      return w.last_type;
+    }
+    if (v == kMapRleLarge) {
+      w.repeat = 2 + 16 + (static_cast<uint32_t>(std::max(0, tree_.decode_one(w.types))) << 4);
+      w.repeat += static_cast<uint32_t>(std::max(0, tree_.decode_one(w.types)));
+      return w.last_type;
+    }
+    w.last_type = static_cast<uint8_t>(v);
+    return v;
+  }
+
+  // Hunk `i`'s entry; `crc` (when given) continues over the map's CRC record.
+  Status step(Walk& w, uint64_t i, MapEntry& e, uint16_t* crc) const {
+    const std::string& name = file_->name();
+    const int t = next_type(w);
+    if (t < 0) return map_error(name, "hunk " + std::to_string(i) + ": bits that are no Huffman code");
+    auto type = static_cast<uint8_t>(t);
+    uint64_t offset = w.cursor;
     uint32_t length = 0;
-    uint16_t crc = 0;
+    uint16_t hunk_crc = 0;
+    const uint64_t units_per_hunk = header_.hunk_bytes / header_.unit_bytes;
     switch (type) {
       case 0:
       case 1:
       case 2:
       case kMapCodec3:
-        length = bits.read(length_bits);
-        cursor += length;
-        crc = static_cast<uint16_t>(bits.read(16));
+        length = w.fields.read(length_bits_);
+        w.cursor += length;
+        hunk_crc = static_cast<uint16_t>(w.fields.read(16));
         e.kind = HunkKind::codec;
-        e.codec = h.codecs[type];
+        e.codec = header_.codecs[type];
         if (e.codec == chd::kCodecNone) {
           return map_error(name, "hunk " + std::to_string(i) + " uses codec slot " + std::to_string(type) +
                                      ", which the header leaves empty");
         }
         break;
       case kMapNone:
-        length = h.hunk_bytes;
-        cursor += length;
-        crc = static_cast<uint16_t>(bits.read(16));
+        length = header_.hunk_bytes;
+        w.cursor += length;
+        hunk_crc = static_cast<uint16_t>(w.fields.read(16));
         e.kind = HunkKind::raw;
         break;
       case kMapSelf:
-        last_self = offset = bits.read(self_bits);
+        w.last_self = offset = w.fields.read(self_bits_);
         e.kind = HunkKind::self;
         break;
       case kMapParent:
-        last_parent = offset = bits.read(parent_bits);
+        w.last_parent = offset = w.fields.read(parent_bits_);
         e.kind = HunkKind::parent;
         break;
       case kMapSelf1:
-        ++last_self;
+        ++w.last_self;
         [[fallthrough]];
       case kMapSelf0:
         type = kMapSelf;
-        offset = last_self;
+        offset = w.last_self;
         e.kind = HunkKind::self;
         break;
       case kMapParentSelf:
         type = kMapParent;
-        last_parent = offset = i * units_per_hunk;
+        w.last_parent = offset = i * units_per_hunk;
         e.kind = HunkKind::parent;
         break;
       case kMapParent1:
-        last_parent += units_per_hunk;
+        w.last_parent += units_per_hunk;
         [[fallthrough]];
       case kMapParent0:
         type = kMapParent;
-        offset = last_parent;
+        offset = w.last_parent;
         e.kind = HunkKind::parent;
         break;
       default:
@@ -363,38 +415,73 @@ Result<std::vector<MapEntry>> read_v5_map(const RandomAccessFile& file, const He
     }
     e.offset = offset;
     e.length = length;
-    e.crc = crc;
+    e.crc = hunk_crc;
     e.check = (e.kind == HunkKind::codec || e.kind == HunkKind::raw) ? HunkCheck::crc16 : HunkCheck::none;
-    std::array<uint8_t, 12> r{};
-    r[0] = type;
-    for (int k = 0; k < 3; ++k) r[1 + k] = static_cast<uint8_t>(length >> (16 - 8 * k));
-    for (int k = 0; k < 6; ++k) r[4 + k] = static_cast<uint8_t>(offset >> (40 - 8 * k));
-    r[10] = static_cast<uint8_t>(crc >> 8);
-    r[11] = static_cast<uint8_t>(crc);
-    running_crc = chd::crc16(r, running_crc);
+    if (crc != nullptr) {
+      // The CRC covers the map as MAME lays it out in memory: 12 bytes per
+      // hunk (type, 24-bit length, 48-bit offset, CRC-16).
+      std::array<uint8_t, 12> r{};
+      r[0] = type;
+      for (int k = 0; k < 3; ++k) r[1 + k] = static_cast<uint8_t>(length >> (16 - 8 * k));
+      for (int k = 0; k < 6; ++k) r[4 + k] = static_cast<uint8_t>(offset >> (40 - 8 * k));
+      r[10] = static_cast<uint8_t>(hunk_crc >> 8);
+      r[11] = static_cast<uint8_t>(hunk_crc);
+      *crc = chd::crc16(r, *crc);
+    }
+    return Status::Ok();
   }
-  if (bits.overflow()) return map_error(name, "the compressed map ends before its last hunk");
-  const uint16_t got = running_crc;
-  if (got != map_crc) {
-    return map_error(name, "CRC-16 of the decoded map is " + std::to_string(got) + ", the header says " +
-                               std::to_string(map_crc));
-  }
-  return map;
-}
 
-Result<std::vector<MapEntry>> read_v34_map(const RandomAccessFile& file, const Header& h) {
-  const std::string& name = file.name();
-  const uint64_t bytes = h.hunk_count * 16;
-  if (bytes > file.size() - h.map_offset) {
-    return map_error(name, "the " + std::to_string(bytes) + "-byte map runs past the end of the file (" +
-                               std::to_string(file.size()) + " bytes)");
+  // The one walk of the whole compressed map: its CRC, and a checkpoint
+  // every kMapPiece hunks.
+  Status index() const {
+    const std::string& name = file_->name();
+    bits_.resize(static_cast<size_t>(compressed_bytes_));
+    if (Status s = file_->read_at(header_.map_offset + 16, bits_); !s.ok()) return s;
+    Walk w;
+    w.types = chd::BitReader(bits_);
+    if (Status s = tree_.import_tree_rle(w.types); !s.ok()) return map_error(name, s.message());
+    // The fields follow the last hunk's type: walk the types alone first.
+    Walk types_only = w;
+    for (uint64_t i = 0; i < size(); ++i) {
+      if (next_type(types_only) < 0) return map_error(name, "hunk " + std::to_string(i) + ": bits that are no Huffman code");
+    }
+    if (types_only.types.overflow()) return map_error(name, "the compressed map ends inside its hunk types");
+    w.fields = types_only.types;
+    w.cursor = first_offset_;
+    checkpoints_.reserve(static_cast<size_t>((size() + kMapPiece - 1) / kMapPiece));
+    uint16_t crc = 0xFFFF;
+    for (uint64_t i = 0; i < size(); ++i) {
+      if (i % kMapPiece == 0) checkpoints_.push_back(w);
+      MapEntry e;
+      if (Status s = step(w, i, e, &crc); !s.ok()) return s;
+    }
+    if (w.fields.overflow()) return map_error(name, "the compressed map ends before its last hunk");
+    if (crc != map_crc_) {
+      return map_error(name, "CRC-16 of the decoded map is " + std::to_string(crc) + ", the header says " +
+                                 std::to_string(map_crc_));
+    }
+    return Status::Ok();
   }
-  std::vector<uint8_t> raw(static_cast<size_t>(bytes));
-  if (Status s = file.read_at(h.map_offset, raw); !s.ok()) return s;
-  std::vector<MapEntry> map(static_cast<size_t>(h.hunk_count));
-  for (size_t i = 0; i < map.size(); ++i) {
-    std::span<const uint8_t> r(raw.data() + i * 16, 16);
-    MapEntry& e = map[i];
+
+  Result<MapEntry> plain_entry(uint64_t i) const {
+    const Header& h = header_;
+    MapEntry e;
+    if (h.version == 5) {
+      std::array<uint8_t, 4> r{};
+      if (Status s = file_->read_at(h.map_offset + i * 4, r); !s.ok()) return s;
+      const uint64_t block = be(r, 0, 4);
+      if (block != 0) {
+        e.kind = HunkKind::raw;
+        e.offset = block * h.hunk_bytes;
+        e.length = h.hunk_bytes;
+      } else if (h.has_parent) {  // a child's hunk not stored: the parent's of the same number
+        e.kind = HunkKind::parent;
+        e.offset = i * (h.hunk_bytes / h.unit_bytes);
+      }
+      return e;
+    }
+    std::array<uint8_t, 16> r{};
+    if (Status s = file_->read_at(h.map_offset + i * 16, r); !s.ok()) return s;
     e.offset = be(r, 0, 8);
     e.crc = static_cast<uint32_t>(be(r, 8, 4));
     e.length = static_cast<uint32_t>(be(r, 12, 2) | (uint64_t{r[14]} << 16));
@@ -407,12 +494,30 @@ Result<std::vector<MapEntry>> read_v34_map(const RandomAccessFile& file, const H
       case 4: e.kind = HunkKind::self; break;
       case 5: e.kind = HunkKind::parent; break;
       default:
-        return map_error(name, "hunk " + std::to_string(i) + " has entry type " + std::to_string(flags & 0x0F) +
-                                   ", which v" + std::to_string(h.version) + " maps do not use");
+        return map_error(file_->name(), "hunk " + std::to_string(i) + " has entry type " +
+                                            std::to_string(flags & 0x0F) + ", which v" + std::to_string(h.version) +
+                                            " maps do not use");
     }
+    return e;
   }
-  return map;
-}
+
+  std::shared_ptr<RandomAccessFile> file_;
+  Header header_;
+  bool compressed_ = false;
+  uint64_t compressed_bytes_ = 0, first_offset_ = 0;
+  uint16_t map_crc_ = 0;
+  int length_bits_ = 0, self_bits_ = 0, parent_bits_ = 0;
+
+  // Built once by index(), read-only afterwards.
+  mutable std::once_flag indexed_;
+  mutable Status index_status_;
+  mutable std::vector<uint8_t> bits_;
+  mutable chd::HuffmanDecoder tree_{16, 8};
+  mutable std::vector<Walk> checkpoints_;
+
+  mutable std::mutex mu_;  // guards pieces_
+  mutable std::list<std::pair<uint64_t, std::shared_ptr<const std::vector<MapEntry>>>> pieces_;  // most recent first
+};
 
 // ---- Metadata ------------------------------------------------------------------
 
@@ -625,7 +730,9 @@ class HunkCache {
   HunkCache(size_t bound_bytes, uint32_t hunk_bytes)
       : per_shard_(std::max<size_t>(1, bound_bytes / (kChdCacheShards * size_t{hunk_bytes}))), hunk_bytes_(hunk_bytes) {}
 
-  HunkPtr find(uint64_t hunk) {
+  // `*first_of_ahead` (when given): whether this is the first look-up of a
+  // hunk read ahead.
+  HunkPtr find(uint64_t hunk, bool* first_of_ahead = nullptr) {
     Shard& s = shard(hunk);
     std::lock_guard<std::mutex> lock(s.mu);
     auto it = s.index.find(hunk);
@@ -634,18 +741,43 @@ class HunkCache {
       return nullptr;
     }
     ++s.hits;
+    const bool fresh = s.ahead_unread.erase(hunk) != 0;
+    if (first_of_ahead != nullptr) *first_of_ahead = fresh;
     s.lru.splice(s.lru.begin(), s.lru, it->second);
     return it->second->second;
   }
 
-  void insert(uint64_t hunk, HunkPtr data) {
+  // `hunk` if cached, counted as a hit in place of the miss just counted
+  // (a hunk that read-ahead delivered while its reader waited).
+  HunkPtr find_after_miss(uint64_t hunk) {
+    Shard& s = shard(hunk);
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.index.find(hunk);
+    if (it == s.index.end()) return nullptr;
+    ++s.hits;
+    --s.misses;
+    s.ahead_unread.erase(hunk);
+    s.lru.splice(s.lru.begin(), s.lru, it->second);
+    return it->second->second;
+  }
+
+  // Whether `hunk` is cached; no statistics, no LRU change.
+  bool contains(uint64_t hunk) {
+    Shard& s = shard(hunk);
+    std::lock_guard<std::mutex> lock(s.mu);
+    return s.index.count(hunk) != 0;
+  }
+
+  void insert(uint64_t hunk, HunkPtr data, bool read_ahead = false) {
     Shard& s = shard(hunk);
     std::lock_guard<std::mutex> lock(s.mu);
     if (s.index.count(hunk) != 0) return;  // another reader decompressed it meanwhile
     s.lru.emplace_front(hunk, std::move(data));
     s.index[hunk] = s.lru.begin();
+    if (read_ahead) s.ahead_unread.insert(hunk);
     if (s.lru.size() > per_shard_) {
       s.index.erase(s.lru.back().first);
+      s.ahead_unread.erase(s.lru.back().first);
       s.lru.pop_back();
     }
   }
@@ -667,6 +799,7 @@ class HunkCache {
     std::mutex mu;
     std::list<std::pair<uint64_t, HunkPtr>> lru;  // most recent first
     std::unordered_map<uint64_t, std::list<std::pair<uint64_t, HunkPtr>>::iterator> index;
+    std::unordered_set<uint64_t> ahead_unread;  // read ahead, not looked up yet
     uint64_t hits = 0, misses = 0;
   };
   // Neighbouring hunks land in different shards, so sequential and random
@@ -676,6 +809,67 @@ class HunkCache {
   std::array<Shard, kChdCacheShards> shards_;
   size_t per_shard_;
   uint32_t hunk_bytes_;
+};
+
+// ---- Read-ahead ----------------------------------------------------------------
+
+// One pool per process that decompresses hunks ahead of sequential readers,
+// so a reader finds the next hunks ready instead of decompressing each in
+// turn. Workers never wait for another hunk in flight (a self or parent
+// reference decompresses it directly), so queued work cannot deadlock.
+class ReadAheadPool {
+ public:
+  static ReadAheadPool& instance() {
+    static ReadAheadPool pool;
+    return pool;
+  }
+  // False when the queue is full (the hunk is then left to its reader).
+  bool submit(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_ || queue_.size() >= kMaxQueued) return false;
+      queue_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+    return true;
+  }
+  static bool on_worker() { return worker_; }
+
+ private:
+  static constexpr size_t kMaxQueued = 64;
+  ReadAheadPool() {
+    const unsigned cpus = std::max(2u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < std::min(4u, cpus - 1); ++i) threads_.emplace_back([this] { run(); });
+  }
+  ~ReadAheadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+      queue_.clear();
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+  void run() {
+    worker_ = true;
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (stopping_) return;
+        task = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      task();
+    }
+  }
+  static inline thread_local bool worker_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
 };
 
 // ---- The image -----------------------------------------------------------------
@@ -695,10 +889,15 @@ struct TrackFormat {
   bool sub_stored = false;
 };
 
-class ChdImage final : public disc::Image {
+class ChdImage final : public disc::Image, public std::enable_shared_from_this<ChdImage> {
  public:
-  ChdImage(std::shared_ptr<RandomAccessFile> file, Header header, std::vector<MapEntry> map, size_t cache_bytes)
-      : file_(std::move(file)), header_(header), map_(std::move(map)), cache_(cache_bytes, header_.hunk_bytes) {}
+  ChdImage(std::shared_ptr<RandomAccessFile> file, Header header, std::unique_ptr<HunkMap> map, size_t cache_bytes,
+           uint32_t readahead_hunks)
+      : file_(std::move(file)),
+        header_(header),
+        map_(std::move(map)),
+        cache_(cache_bytes, header_.hunk_bytes),
+        readahead_(readahead_hunks) {}
 
   const disc::Disc& disc() const override { return disc_; }
   std::string format_name() const override { return "chd"; }
@@ -804,7 +1003,7 @@ class ChdImage final : public disc::Image {
     if (all_zero(header_.raw_sha1)) return false;
     crypto::Digest sha1(crypto::Algorithm::sha1);
     uint64_t left = header_.logical_bytes;
-    for (uint64_t h = 0; h < map_.size() && left > 0; ++h) {
+    for (uint64_t h = 0; h < map_->size() && left > 0; ++h) {
       auto data = hunk(h, "");
       if (!data.ok()) return data.status();
       const size_t n = static_cast<size_t>(std::min<uint64_t>(left, header_.hunk_bytes));
@@ -822,6 +1021,8 @@ class ChdImage final : public disc::Image {
   }
 
   // ---- building (open_chd only) ----
+  void set_parent(std::shared_ptr<const ChdImage> parent) { parent_ = std::move(parent); }
+  const Header& header() const { return header_; }
   Status build_cd(const std::vector<CdTrack>& tracks);
   Status build_plain(bool dvd);
   void probe_modes();
@@ -899,7 +1100,39 @@ class ChdImage final : public disc::Image {
   // The decompressed hunk `h`, from the cache or decompressed now (outside
   // every lock). Errors are IoError naming the hunk and `where`.
   Result<HunkPtr> hunk(uint64_t h, const std::string& where, int depth = 0) const {
-    if (HunkPtr cached = cache_.find(h)) return cached;
+    bool first_of_ahead = false;
+    if (HunkPtr cached = cache_.find(h, &first_of_ahead)) {
+      // The reader reached a hunk read ahead: keep the window ahead of it.
+      if (first_of_ahead && !ReadAheadPool::on_worker()) read_ahead(h + 1);
+      return cached;
+    }
+    if (readahead_ > 0 && !ReadAheadPool::on_worker()) {
+      // A miss right after the previous hunk: a sequential reader; have the
+      // next hunks decompressed meanwhile. A hunk being decompressed ahead
+      // is waited for; one still queued is taken back and decompressed here.
+      if (h > 0 && cache_.contains(h - 1)) read_ahead(h + 1);
+      std::unique_lock<std::mutex> lock(ahead_mu_);
+      if (auto it = ahead_.find(h); it != ahead_.end() && !it->second) ahead_.erase(it);
+      if (ahead_.count(h) != 0) {
+        // Being decompressed: rather than idle, decompress the next hunk
+        // still queued, then wait.
+        for (uint64_t k = h + 1; k <= h + readahead_; ++k) {
+          auto it = ahead_.find(k);
+          if (it == ahead_.end() || it->second) continue;
+          ahead_.erase(it);
+          lock.unlock();
+          decompress_ahead(k);
+          lock.lock();
+          break;
+        }
+      }
+      ahead_cv_.wait(lock, [&] { return ahead_.count(h) == 0; });
+      lock.unlock();
+      if (HunkPtr cached = cache_.find_after_miss(h)) {
+        read_ahead(h + 1);
+        return cached;
+      }
+    }
     // Not zero-filled: load() writes every byte or fails.
     std::shared_ptr<uint8_t[]> data = std::make_shared_for_overwrite<uint8_t[]>(header_.hunk_bytes);
     if (Status s = load(h, std::span<uint8_t>(data.get(), header_.hunk_bytes), depth); !s.ok()) {
@@ -911,16 +1144,68 @@ class ChdImage final : public disc::Image {
     return ready;
   }
 
+  // Queues hunks from..from+readahead_-1 (those neither cached nor queued)
+  // on the pool; each is decompressed into the cache, errors left to the
+  // reader that reaches the hunk.
+  void read_ahead(uint64_t from) const {
+    const uint64_t end = std::min<uint64_t>(map_->size(), from + readahead_);
+    for (uint64_t k = from; k < end; ++k) {
+      {
+        std::lock_guard<std::mutex> lock(ahead_mu_);
+        if (ahead_.count(k) != 0 || cache_.contains(k)) continue;
+        ahead_.emplace(k, false);
+      }
+      std::weak_ptr<const ChdImage> self = weak_from_this();
+      const bool queued = ReadAheadPool::instance().submit([self, k] {
+        auto image = self.lock();
+        if (image == nullptr || !image->start_ahead(k)) return;
+        image->decompress_ahead(k);
+        image->finish_ahead(k);
+      });
+      if (!queued) {
+        finish_ahead(k);
+        return;
+      }
+    }
+  }
+
+  // Hunk `k` into the cache, marked as read ahead; an error is left to the
+  // reader that reaches it.
+  void decompress_ahead(uint64_t k) const {
+    std::shared_ptr<uint8_t[]> data = std::make_shared_for_overwrite<uint8_t[]>(header_.hunk_bytes);
+    if (load(k, std::span<uint8_t>(data.get(), header_.hunk_bytes), 0).ok()) {
+      cache_.insert(k, HunkPtr(std::move(data)), true);
+    }
+  }
+
+  // Whether the queued hunk `k` is still wanted (not taken back by its reader).
+  bool start_ahead(uint64_t k) const {
+    std::lock_guard<std::mutex> lock(ahead_mu_);
+    auto it = ahead_.find(k);
+    if (it == ahead_.end()) return false;
+    it->second = true;
+    return true;
+  }
+
+  void finish_ahead(uint64_t k) const {
+    {
+      std::lock_guard<std::mutex> lock(ahead_mu_);
+      ahead_.erase(k);
+    }
+    ahead_cv_.notify_all();
+  }
+
   Status load(uint64_t h, std::span<uint8_t> out, int depth) const {
-    if (h >= map_.size()) return Status::Corruption("hunk number beyond the map");
-    const MapEntry& e = map_[h];
+    auto entry = map_->entry(h);
+    if (!entry.ok()) return entry.status();
+    const MapEntry& e = *entry;
     switch (e.kind) {
       case HunkKind::zero: std::fill(out.begin(), out.end(), uint8_t{0}); return Status::Ok();
       case HunkKind::mini:
         for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(e.offset >> (56 - 8 * (i % 8)));
         return check(e, out);
       case HunkKind::self: {
-        if (e.offset >= map_.size() || e.offset == h || depth >= kMaxSelfDepth) {
+        if (e.offset >= map_->size() || e.offset == h || depth >= kMaxSelfDepth) {
           return Status::Corruption("refers to hunk " + std::to_string(e.offset) + ", which cannot be resolved");
         }
         auto other = hunk(e.offset, "", depth + 1);
@@ -928,7 +1213,12 @@ class ChdImage final : public disc::Image {
         std::copy_n(other->get(), out.size(), out.begin());
         return Status::Ok();
       }
-      case HunkKind::parent: return Status::NotSupported("stored in the parent CHD");
+      case HunkKind::parent: {
+        if (parent_ == nullptr) return Status::Corruption("is stored in a parent CHD, yet the header names no parent");
+        // v5: the parent's bytes from unit N on; v3/v4: the parent's hunk of the same number.
+        const uint64_t at = header_.version == 5 ? e.offset * header_.unit_bytes : h * header_.hunk_bytes;
+        return parent_->read_bytes(at, out);  // its errors name the parent file
+      }
       case HunkKind::raw:
       case HunkKind::codec: break;
     }
@@ -962,10 +1252,35 @@ class ChdImage final : public disc::Image {
     return Status::Ok();
   }
 
+  // `out.size()` logical bytes from `offset` on, through the cache (a
+  // child's parent hunks are read this way).
+  Status read_bytes(uint64_t offset, std::span<uint8_t> out) const {
+    const uint64_t hb = header_.hunk_bytes;
+    if (offset > map_->size() * hb || out.size() > map_->size() * hb - offset) {
+      return Status::Corruption("'" + file_->name() + "': " + std::to_string(out.size()) + " bytes at offset " +
+                                std::to_string(offset) + " lie beyond its " + std::to_string(map_->size()) + " hunks");
+    }
+    for (size_t done = 0; done < out.size();) {
+      const uint64_t at = offset + done;
+      auto data = hunk(at / hb, "");
+      if (!data.ok()) return data.status();
+      const size_t within = static_cast<size_t>(at % hb);
+      const size_t n = std::min(out.size() - done, static_cast<size_t>(hb) - within);
+      std::memcpy(out.data() + done, data->get() + within, n);
+      done += n;
+    }
+    return Status::Ok();
+  }
+
   std::shared_ptr<RandomAccessFile> file_;
+  std::shared_ptr<const ChdImage> parent_;  // a child's parent CHD, opened with it
   Header header_;
-  std::vector<MapEntry> map_;
+  std::unique_ptr<HunkMap> map_;
   mutable HunkCache cache_;
+  uint32_t readahead_;  // hunks decompressed ahead of a sequential reader (0: none)
+  mutable std::mutex ahead_mu_;  // guards ahead_
+  mutable std::condition_variable ahead_cv_;
+  mutable std::unordered_map<uint64_t, bool> ahead_;  // hunks read ahead -> being decompressed (else queued)
   bool cd_ = false;
   disc::Disc disc_;
   std::vector<TrackFormat> formats_;
@@ -1090,12 +1405,61 @@ bool looks_like_chd(std::span<const uint8_t> head) {
   return head.size() >= kSignature.size() && std::memcmp(head.data(), kSignature.data(), kSignature.size()) == 0;
 }
 
-Result<ImagePtr> open_chd(std::shared_ptr<RandomAccessFile> file, const ChdOptions& options) {
+namespace {
+
+constexpr int kMaxParentDepth = 8;  // child, parent, grandparent, ...
+
+Result<std::shared_ptr<const ChdImage>> open_chd_image(std::shared_ptr<RandomAccessFile> file,
+                                                       const ChdOptions& options, const FileResolver& resolve,
+                                                       int depth);
+
+// The parent a child CHD names by SHA-1, through `resolve`; its header must
+// record that SHA-1 and the child's unit size.
+Result<std::shared_ptr<const ChdImage>> open_parent(const std::string& name, const Header& child,
+                                                    const ChdOptions& options, const FileResolver& resolve,
+                                                    int depth) {
+  const std::string wanted = hex(child.parent_sha1);
+  const std::string what = "'" + name + "': this child CHD stores only its differences from a parent CHD (SHA-1 " +
+                           wanted + ")";
+  if (!resolve) return Status::NotSupported(what + ", and no parent can be looked for here");
+  if (depth >= kMaxParentDepth) {
+    return Status::NotSupported(what + ": more than " + std::to_string(kMaxParentDepth) + " CHDs in the parent chain");
+  }
+  auto file = resolve(chd_parent_ref(wanted));
+  if (!file.ok()) return file.status().with_context(what + ", which is missing");
+  const std::string parent_name = (*file)->name();
+  auto parent = open_chd_image(std::move(file).value(), options, resolve, depth + 1);
+  if (!parent.ok()) return parent.status().with_context(what + ": opening the parent");
+  const Header& ph = (*parent)->header();
+  if (ph.sha1 != child.parent_sha1) {
+    return Status::InvalidArgument("'" + name + "': the parent given, '" + parent_name + "', has SHA-1 " +
+                                   hex(ph.sha1) + "; this child CHD was made from the CHD with SHA-1 " + wanted);
+  }
+  if (child.version == 5 && ph.unit_bytes != child.unit_bytes) {
+    return Status::Corruption("'" + name + "': unit size " + std::to_string(child.unit_bytes) + " differs from its parent '" +
+                              parent_name + "' (" + std::to_string(ph.unit_bytes) + ")");
+  }
+  if (child.version != 5 && ph.hunk_bytes != child.hunk_bytes) {
+    return Status::Corruption("'" + name + "': hunk size " + std::to_string(child.hunk_bytes) +
+                              " differs from its parent '" + parent_name + "' (" + std::to_string(ph.hunk_bytes) + ")");
+  }
+  return parent;
+}
+
+Result<std::shared_ptr<const ChdImage>> open_chd_image(std::shared_ptr<RandomAccessFile> file,
+                                                       const ChdOptions& options, const FileResolver& resolve,
+                                                       int depth) {
   if (file == nullptr) return Status::InvalidArgument("open_chd: no file");
   const std::string name = file->name();
   auto header = read_header(*file, options.max_hunks);
   if (!header.ok()) return header.status();
-  auto map = header->version == 5 ? read_v5_map(*file, *header) : read_v34_map(*file, *header);
+  std::shared_ptr<const ChdImage> parent;
+  if (header->has_parent) {
+    auto opened = open_parent(name, *header, options, resolve, depth);
+    if (!opened.ok()) return opened.status();
+    parent = std::move(opened).value();
+  }
+  auto map = HunkMap::open(file, *header);
   if (!map.ok()) return map.status();
   auto metadata = read_metadata(*file, *header);
   if (!metadata.ok()) return metadata.status();
@@ -1129,12 +1493,29 @@ Result<ImagePtr> open_chd(std::shared_ptr<RandomAccessFile> file, const ChdOptio
     return Status::Corruption("'" + name + "': CD CHD hunk size " + std::to_string(h.hunk_bytes) +
                               " is not whole 2448-byte frames");
   }
-  auto image = std::make_shared<ChdImage>(std::move(file), h, std::move(map).value(), options.cache_bytes);
+  auto image = std::make_shared<ChdImage>(std::move(file), h, std::move(map).value(), options.cache_bytes,
+                                         options.readahead_hunks);
+  image->set_parent(std::move(parent));
   Status s = tracks.empty() ? image->build_plain(dvd) : image->build_cd(tracks);
   if (!s.ok()) return s;
   if (image->cd()) image->probe_modes();
   if (Status v = disc::validate(image->disc()); !v.ok()) return v.with_context("'" + name + "'");
-  return ImagePtr(std::move(image));
+  return std::shared_ptr<const ChdImage>(std::move(image));
+}
+
+}  // namespace
+
+Result<ImagePtr> open_chd(std::shared_ptr<RandomAccessFile> file, const ChdOptions& options,
+                          const FileResolver& resolve) {
+  auto image = open_chd_image(std::move(file), options, resolve, 0);
+  if (!image.ok()) return image.status();
+  return ImagePtr(std::move(image).value());
+}
+
+std::optional<ChdIdentity> chd_identity(const RandomAccessFile& file) {
+  auto header = read_header(file, UINT64_MAX);
+  if (!header.ok()) return std::nullopt;
+  return ChdIdentity{hex(header->sha1), header->has_parent ? hex(header->parent_sha1) : std::string()};
 }
 
 std::optional<ChdCacheStats> chd_cache_stats(const disc::Image& image) {

@@ -11,13 +11,26 @@
 // image: sharded by hunk number (kChdCacheShards shards, each with its own
 // lock and LRU list), so concurrent readers of different hunks do not wait
 // for one another and decompression runs outside every lock. The cache holds
-// at most max(cache_bytes, kChdCacheShards hunks); nothing else grows with
-// the image except the decoded map (16 bytes per hunk).
+// at most max(cache_bytes, kChdCacheShards hunks). The hunk map is read
+// lazily (docs/formats/chd.md, "Reading"): opening reads the header and the
+// metadata only; what grows with the image is a compressed v5 map, held as
+// stored (about 4 bytes per hunk), plus a checkpoint per 1024 hunks. A
+// sequential reader has the next hunks decompressed ahead on a small
+// process-wide pool (ChdOptions::readahead_hunks), into the same cache.
+//
+// A child CHD (made with `chdman ... -op PARENT`) stores only the hunks that
+// differ from its parent; the others name a unit of the parent (or a hunk of
+// itself). The parent is asked of the FileResolver by chd_parent_ref(its
+// SHA-1) (formats/companions.h: the .chd beside the child whose header
+// records that SHA-1, or the file the user named with --parent) and opened
+// with the child; its header SHA-1 must be the one the child records.
 //
 // Errors: a bad header, map or metadata -> Corruption naming the file and
-// field at open; an unsupported variant (parent/child CHD, A/V or GD-ROM
-// CHD, unknown codec) -> NotSupported naming it; a hunk that fails to
-// decompress or whose CRC differs -> IoError naming the hunk and the LBA.
+// field at open; a child whose parent is missing -> NotFound, whose parent
+// has another SHA-1 -> InvalidArgument, both naming the SHA-1 wanted; an
+// unsupported variant (A/V or GD-ROM CHD, unknown codec) -> NotSupported
+// naming it; a hunk that fails to decompress or whose CRC differs -> IoError
+// naming the hunk and the LBA.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +40,7 @@
 #include <string>
 
 #include "disc/image.h"
+#include "formats/companions.h"
 #include "formats/file.h"
 #include "formats/open.h"
 #include "util/status.h"
@@ -38,13 +52,29 @@ inline constexpr size_t kChdCacheShards = 32;
 
 struct ChdOptions {
   size_t cache_bytes = kChdDefaultCacheBytes;
-  // Most hunks a CHD may have; the decoded map costs 24 bytes per hunk
-  // (2^24 hunks: 400 MB of data in 8-frame CD hunks, 64 GiB in 4 KiB hunks).
+  // Most hunks a CHD may have (2^24 hunks: 300 GB of data in 8-frame CD
+  // hunks, 64 GiB in 4 KiB hunks).
   uint64_t max_hunks = uint64_t{1} << 24;
+  // Hunks decompressed ahead, on a process-wide pool of up to 4 threads
+  // (one fewer than the CPUs), when a reader misses the hunk after one that
+  // is cached (sequential reading); they go into the same bounded cache.
+  // 0: none.
+  uint32_t readahead_hunks = 4;
 };
 
-// Opens the CHD in `file`. Reads metadata only.
-Result<ImagePtr> open_chd(std::shared_ptr<RandomAccessFile> file, const ChdOptions& options = {});
+// Opens the CHD in `file` (and, for a child, its parent chain through
+// `resolve`). Reads metadata only.
+Result<ImagePtr> open_chd(std::shared_ptr<RandomAccessFile> file, const ChdOptions& options = {},
+                          const FileResolver& resolve = {});
+
+// What a CHD header says about identity, as lower-case hex: the SHA-1 a
+// child names its parent by, and this CHD's parent ("" when it has none).
+struct ChdIdentity {
+  std::string sha1;
+  std::string parent_sha1;
+};
+// nullopt when `file` holds no CHD header we read.
+std::optional<ChdIdentity> chd_identity(const RandomAccessFile& file);
 
 // Whether `head` (the first bytes of a file) starts with the CHD signature.
 bool looks_like_chd(std::span<const uint8_t> head);

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstring>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -286,6 +287,26 @@ TEST(ChdImage, ConcurrentReadersThroughASmallCacheSeeTheSameBytes) {
   ASSERT_TRUE(stats.has_value());
   EXPECT_GT(stats->misses, 0u);
   EXPECT_EQ(stats->bound_bytes, kChdCacheShards * stats->hunk_bytes);
+
+  // Sequential readers with a deep read-ahead into the same tiny cache:
+  // hunks decompressed ahead, taken back, waited for and evicted before use
+  // all give the same bytes.
+  ImagePtr ahead = open_ok(open_chd(*file, ChdOptions{.cache_bytes = 0, .readahead_hunks = 16}));
+  ASSERT_TRUE(ahead);
+  threads.clear();
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<uint8_t> got(16 * 2352);
+      for (int32_t lba = first + t * 37; lba + 16 <= end; lba += 16) {
+        if (!ahead->read_raw(lba, 16, got).ok() ||
+            std::memcmp(got.data(), want.data() + static_cast<size_t>(lba - first) * 2352, got.size()) != 0) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 // chdman 0.251 writes only v5, so a v4 CHD is made here from a v5 one by the
@@ -451,9 +472,61 @@ TEST_F(ChdCorruption, BadMapIsCaughtByItsCrc) {
   auto bad = good_;
   const uint64_t map = be64(bad, 40);
   bad[map + 16 + 5] ^= 0x5A;  // inside the Huffman-coded map
+  // Opening reads no map; the first hunk read walks it and finds it broken.
   auto r = open_bytes(bad);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("CHD map"), std::string::npos) << r.status().message();
+  if (!r.ok()) {  // unless opening read a sector (the mode of a mode 2 track)
+    EXPECT_NE(r.status().message().find("CHD map"), std::string::npos) << r.status().message();
+    return;
+  }
+  std::vector<uint8_t> buf(2352);
+  const Status s = (*r)->read_raw(0, 1, buf);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Status::Code::io_error);
+  EXPECT_NE(s.message().find("CHD map"), std::string::npos) << s.message();
+}
+
+// A map of several pieces (1024 hunks each): every hunk read back, in order,
+// backwards (pieces decoded again after leaving the LRU) and from threads.
+TEST(ChdImage, LargeMapIsDecodedInPieces) {
+  if (!have_chdman()) GTEST_SKIP() << "chdman (mame-tools) not installed";
+  TempDir dir;
+  constexpr uint32_t kSectors = 2600;  // 2600 hunks: three pieces
+  std::vector<uint8_t> iso(size_t{2048} * kSectors);
+  std::mt19937 rng(7);
+  for (uint32_t sector = 0; sector < kSectors; ++sector) {
+    uint8_t* p = iso.data() + size_t{sector} * 2048;
+    if (sector % 97 == 0) continue;                                     // zeros
+    if (sector % 13 == 0) { std::memcpy(p, iso.data() + 2048, 2048); continue; }  // a copy of sector 1
+    for (size_t i = 0; i < 2048; ++i) p[i] = static_cast<uint8_t>("abcdefgh \n"[rng() % 10]);
+  }
+  dir.write("in.iso", iso);
+  must_run("chdman createraw -f -hs 2048 -us 2048 -c zlib -i " + q(dir.file("in.iso")) + " -o " + q(dir.file("x.chd")));
+  ImagePtr img = open_ok(open_image(dir.file("x.chd")));
+  ASSERT_TRUE(img);
+  std::vector<uint8_t> all(iso.size());
+  ASSERT_TRUE(img->read_user(0, kSectors, all).ok());
+  EXPECT_TRUE(all == iso);
+  std::vector<uint8_t> one(2048);
+  for (int32_t lba = kSectors - 1; lba >= 0; lba -= 3) {
+    ASSERT_TRUE(img->read_user(lba, 1, one).ok()) << lba;
+    ASSERT_EQ(std::memcmp(one.data(), iso.data() + size_t(lba) * 2048, 2048), 0) << lba;
+  }
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 r(static_cast<unsigned>(t));
+      std::vector<uint8_t> b(2048);
+      for (int i = 0; i < 500; ++i) {
+        const auto lba = static_cast<int32_t>(r() % kSectors);
+        if (!img->read_user(lba, 1, b).ok() || std::memcmp(b.data(), iso.data() + size_t(lba) * 2048, 2048) != 0) ++bad;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+  auto verified = chd_verify_data(*img);
+  ASSERT_TRUE(verified && verified->ok());
 }
 
 TEST_F(ChdCorruption, CorruptHunkNamesTheHunkAndTheLba) {
@@ -474,21 +547,117 @@ TEST_F(ChdCorruption, CorruptHunkNamesTheHunkAndTheLba) {
   EXPECT_NE(s.message().find("LBA 0"), std::string::npos) << s.message();
 }
 
-TEST(ChdImage, ChildChdWithoutItsParentIsRefusedNamingTheParent) {
+// The SHA-1 `chdman info` prints for a CHD (what a child names its parent by).
+std::string chdman_sha1(const std::string& chd) {
+  const std::string info = run("chdman info -i " + q(chd));
+  const size_t at = info.find("SHA1:");
+  if (at == std::string::npos) return "";
+  const std::string rest = info.substr(at + 5);
+  const size_t from = rest.find_first_not_of(' ');
+  return from == std::string::npos ? "" : rest.substr(from, 40);
+}
+
+// A child made by chdman from a changed copy of the parent's disc: most hunks
+// come from the parent, the changed ones from the child.
+TEST(ChdImage, ChildCdChdReadsBackItsSourceThroughItsParent) {
   if (!have_chdman()) GTEST_SKIP() << "chdman (mame-tools) not installed";
-  TempDir dir;
+  TempDir dir, changed;
   const std::string cue = generate(dir, "--layout single --audio-tracks 2");
   must_run("chdman createcd -f -i " + q(cue) + " -o " + q(dir.file("parent.chd")));
-  must_run("chdman createcd -f -i " + q(cue) + " -o " + q(dir.file("child.chd")) + " -op " + q(dir.file("parent.chd")));
-  const std::string info = run("chdman info -i " + q(dir.file("parent.chd")));
-  const size_t at = info.find("SHA1:");
-  ASSERT_NE(at, std::string::npos) << info;
-  std::string sha1 = info.substr(at + 5);
-  sha1 = sha1.substr(sha1.find_first_not_of(' '), 40);
-  auto r = open_image(dir.file("child.chd"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), Status::Code::not_supported);
-  EXPECT_NE(r.status().message().find(sha1), std::string::npos) << r.status().message() << " / " << sha1;
+  std::filesystem::copy_file(cue, changed.file("mixed.cue"));
+  std::vector<uint8_t> bin = read_file(dir.file("mixed (Track 01).bin"));
+  ASSERT_GT(bin.size(), size_t{2352} * 1200);
+  for (size_t at : {size_t{2352} * 100 + 16, size_t{2352} * 1100 + 300}) std::fill_n(bin.begin() + at, 64, 0x5A);
+  changed.write("mixed (Track 01).bin", bin);
+  must_run("chdman createcd -f -i " + q(changed.file("mixed.cue")) + " -o " + q(dir.file("child.chd")) + " -op " +
+           q(dir.file("parent.chd")));
+  // Only the changed hunks are stored in the child.
+  EXPECT_LT(read_file(dir.file("child.chd")).size() * 4, read_file(dir.file("parent.chd")).size());
+
+  ImagePtr source = open_ok(open_cue(changed.file("mixed.cue")));
+  ImagePtr child = open_ok(open_image(dir.file("child.chd")));  // the parent found beside it by SHA-1
+  ASSERT_TRUE(source && child);
+  expect_same_disc(*source, *child);
+  auto verified = chd_verify_data(*child);
+  ASSERT_TRUE(verified.has_value());
+  ASSERT_TRUE(verified->ok()) << verified->status().to_string();
+  EXPECT_TRUE(verified->value());
+
+  // The daemon is sent the parent as a companion under the ref the child asks for.
+  auto main = open_file(dir.file("child.chd"));
+  ASSERT_TRUE(main.ok());
+  auto names = companion_names(**main);
+  ASSERT_TRUE(names.ok()) << names.status().to_string();
+  EXPECT_EQ(*names, std::vector<std::string>{chd_parent_ref(chdman_sha1(dir.file("parent.chd")))});
+  EXPECT_EQ(companion_path(dir.path(), names->front()), dir.file("parent.chd"));
+}
+
+TEST(ChdImage, ChildRawChdReadsBackItsIso) {
+  if (!have_chdman()) GTEST_SKIP() << "chdman (mame-tools) not installed";
+  TempDir dir;
+  std::vector<uint8_t> iso(size_t{2048} * 3000);
+  for (size_t i = 0; i < iso.size(); ++i) iso[i] = static_cast<uint8_t>((i / 2048) * 7 + i % 251);
+  dir.write("parent.iso", iso);
+  for (size_t sector : {size_t{5}, size_t{1500}, size_t{2999}}) std::fill_n(iso.begin() + sector * 2048, 100, 0xEE);
+  dir.write("child.iso", iso);
+  for (const char* opts : {"-hs 4096 -c zlib", "-hs 8192 -c none"}) {
+    SCOPED_TRACE(opts);
+    must_run("chdman createraw -f " + std::string(opts) + " -us 2048 -i " + q(dir.file("parent.iso")) + " -o " +
+             q(dir.file("parent.chd")));
+    must_run("chdman createraw -f " + std::string(opts) + " -us 2048 -i " + q(dir.file("child.iso")) + " -o " +
+             q(dir.file("child.chd")) + " -op " + q(dir.file("parent.chd")));
+    ImagePtr child = open_ok(open_image(dir.file("child.chd")));
+    ASSERT_TRUE(child);
+    std::vector<uint8_t> user(iso.size());
+    ASSERT_TRUE(child->read_user(0, static_cast<uint32_t>(iso.size() / 2048), user).ok());
+    EXPECT_TRUE(user == iso);
+  }
+}
+
+TEST(ChdImage, MissingOrWrongParentIsNamedAndAnExplicitParentIsUsed) {
+  if (!have_chdman()) GTEST_SKIP() << "chdman (mame-tools) not installed";
+  TempDir dir, elsewhere;
+  std::vector<uint8_t> iso(size_t{2048} * 600);
+  for (size_t i = 0; i < iso.size(); ++i) iso[i] = static_cast<uint8_t>(i % 253);
+  dir.write("a.iso", iso);
+  iso[2048 * 300] ^= 1;
+  dir.write("b.iso", iso);
+  const std::string parent = elsewhere.file("parent.chd");
+  must_run("chdman createraw -f -hs 4096 -us 2048 -i " + q(dir.file("a.iso")) + " -o " + q(parent));
+  must_run("chdman createraw -f -hs 4096 -us 2048 -i " + q(dir.file("b.iso")) + " -o " + q(dir.file("child.chd")) +
+           " -op " + q(parent));
+  must_run("chdman createraw -f -hs 4096 -us 2048 -i " + q(dir.file("b.iso")) + " -o " + q(dir.file("other.chd")));
+  const std::string wanted = chdman_sha1(parent);
+  ASSERT_EQ(wanted.size(), 40u);
+
+  // Not beside the child (other.chd is, with another SHA-1).
+  auto missing = open_image(dir.file("child.chd"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Status::Code::not_found);
+  EXPECT_NE(missing.status().message().find(wanted), std::string::npos) << missing.status().message();
+  EXPECT_NE(missing.status().message().find("--parent"), std::string::npos) << missing.status().message();
+
+  // Named explicitly.
+  ImagePtr child = open_ok(open_image(dir.file("child.chd"), parent));
+  ASSERT_TRUE(child);
+  std::vector<uint8_t> user(iso.size());
+  ASSERT_TRUE(child->read_user(0, 600, user).ok());
+  EXPECT_TRUE(user == iso);
+
+  // The wrong parent: both SHA-1s named.
+  auto wrong = open_image(dir.file("child.chd"), dir.file("other.chd"));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), Status::Code::invalid_argument);
+  EXPECT_NE(wrong.status().message().find(wanted), std::string::npos) << wrong.status().message();
+  EXPECT_NE(wrong.status().message().find(chdman_sha1(dir.file("other.chd"))), std::string::npos)
+      << wrong.status().message();
+
+  // Without a resolver (open_chd alone) a child is refused naming its parent.
+  auto file = open_file(dir.file("child.chd"));
+  ASSERT_TRUE(file.ok());
+  auto alone = open_chd(std::move(file).value());
+  ASSERT_FALSE(alone.ok());
+  EXPECT_NE(alone.status().message().find(wanted), std::string::npos) << alone.status().message();
 }
 
 }  // namespace

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string_view>
+
+#include "formats/chd_image.h"
 
 namespace udisc::formats {
 namespace {
@@ -35,6 +38,33 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+constexpr std::string_view kChdParentPrefix = "chd-parent-sha1:";
+
+std::string sha1_of_ref(const std::string& ref) { return ref.substr(kChdParentPrefix.size()); }
+
+// The regular *.chd file in `folder` whose header records `sha1`, or "".
+std::string find_chd_by_sha1(const std::string& folder, const std::string& sha1) {
+  DIR* dir = ::opendir(folder.empty() ? "." : folder.c_str());
+  if (dir == nullptr) return "";
+  const std::string prefix = folder.empty() ? "" : (folder == "/" ? "/" : folder + "/");
+  std::string found;
+  while (dirent* ent = ::readdir(dir)) {
+    const std::string name = ent->d_name;
+    if (name.size() < 4 || lower(name.substr(name.size() - 4)) != ".chd") continue;
+    struct stat st {};
+    if (::stat((prefix + name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    auto file = open_file(prefix + name);
+    if (!file.ok()) continue;
+    const auto id = chd_identity(**file);
+    if (id && id->sha1 == sha1) {
+      found = prefix + name;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return found;
+}
+
 }  // namespace
 
 std::string folder_of(const std::string& path) {
@@ -44,6 +74,10 @@ std::string folder_of(const std::string& path) {
 }
 
 std::string companion_path(const std::string& folder, const std::string& written) {
+  if (is_chd_parent_ref(written)) {
+    const std::string found = find_chd_by_sha1(folder, sha1_of_ref(written));
+    if (!found.empty()) return found;
+  }
   std::string name = written;
   std::replace(name.begin(), name.end(), '\\', '/');
   const std::string prefix = folder.empty() ? "" : (folder == "/" ? "/" : folder + "/");
@@ -69,7 +103,31 @@ FileResolver folder_resolver(const std::string& folder) {
     const std::string path = companion_path(folder, written);
     auto file = open_file(path);
     if (file.ok() || file.status().code() != Status::Code::not_found) return file;
+    if (is_chd_parent_ref(written)) {
+      return Status::NotFound("no .chd file in '" + (folder.empty() ? std::string(".") : folder) +
+                              "' has SHA-1 " + sha1_of_ref(written) + " (name the parent CHD with --parent FILE)");
+    }
     return Status::NotFound("missing file: '" + path + "' does not exist");
+  };
+}
+
+std::string chd_parent_ref(const std::string& sha1_hex) { return std::string(kChdParentPrefix) + sha1_hex; }
+
+bool is_chd_parent_ref(const std::string& ref) { return ref.starts_with(kChdParentPrefix); }
+
+FileResolver with_chd_parent(FileResolver base, std::string parent_path) {
+  return [base = std::move(base), parent_path = std::move(parent_path)](
+             const std::string& ref) -> Result<std::shared_ptr<RandomAccessFile>> {
+    if (!is_chd_parent_ref(ref)) return base(ref);
+    // The named file answers for the SHA-1 it has; a grandparent is still
+    // looked for beside the image, and a wrong file is returned so the
+    // reader's error names it and both SHA-1s.
+    auto named = open_file(parent_path);
+    if (!named.ok()) return named.status().with_context("--parent");
+    const auto id = chd_identity(**named);
+    if (id && id->sha1 == sha1_of_ref(ref)) return named;
+    auto beside = base(ref);
+    return beside.ok() ? beside : named;
   };
 }
 

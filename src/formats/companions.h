@@ -35,4 +35,12 @@ std::string companion_path(const std::string& folder, const std::string& written
 // Opens companions on the file system by companion_path's rules.
 FileResolver folder_resolver(const std::string& folder);
 
+// A child CHD names its parent by SHA-1, not by a file name, so it asks for
+// chd_parent_ref(sha1 in hex). companion_path finds such a ref as the .chd
+// file in the folder whose header records that SHA-1; with_chd_parent
+// answers it with the file the user named (udisc's --parent FILE).
+std::string chd_parent_ref(const std::string& sha1_hex);
+bool is_chd_parent_ref(const std::string& ref);
+FileResolver with_chd_parent(FileResolver base, std::string parent_path);
+
 }  // namespace udisc::formats

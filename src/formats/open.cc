@@ -88,6 +88,13 @@ Result<ImagePtr> open_image(const std::string& path) {
   return open_image(std::move(file).value(), folder_resolver(folder_of(path)));
 }
 
+Result<ImagePtr> open_image(const std::string& path, const std::string& chd_parent) {
+  if (chd_parent.empty()) return open_image(path);
+  auto file = open_file(path);
+  if (!file.ok()) return file.status();
+  return open_image(std::move(file).value(), with_chd_parent(folder_resolver(folder_of(path)), chd_parent));
+}
+
 namespace {
 
 // A companion stored compressed (a cue sheet's FILE "x.bin.ecm") is read as
@@ -131,7 +138,7 @@ Result<ImagePtr> open_decoded_image(std::shared_ptr<RandomAccessFile> main, cons
   const std::vector<uint8_t>& head = *head_or;
   const uint64_t size = main->size();
 
-  if (looks_like_chd(head)) return open_chd(std::move(main));
+  if (looks_like_chd(head)) return open_chd(std::move(main), {}, resolve);
   if (decode && (looks_like_ecm(head) || looks_like_cso(head) || looks_like_zso(head) || looks_like_xz(head))) {
     auto decoded = looks_like_ecm(head)   ? open_ecm(std::move(main))
                    : looks_like_cso(head) ? open_cso(std::move(main))
@@ -169,6 +176,11 @@ Result<std::vector<std::string>> companion_names(const RandomAccessFile& main) {
   auto head = read_head(main);
   if (!head.ok()) return head.status();
   std::vector<std::string> names;
+  if (looks_like_chd(*head)) {
+    const auto id = chd_identity(main);
+    if (id && !id->parent_sha1.empty()) names.push_back(chd_parent_ref(id->parent_sha1));
+    return names;
+  }
   if (looks_like_ccd(*head)) return ccd_companions(main.name());
   if (looks_like_mds(*head)) return mds_companions(main);
   if (looks_like_toc(*head) && (lower_extension(main.name()) == "toc" || !looks_like_cue(*head))) {

@@ -2,10 +2,11 @@
 
 namespace udisc::remote {
 
-Result<OpenedLocation> open_location(const std::string& location, const HttpOptions& http) {
+Result<OpenedLocation> open_location(const std::string& location, const HttpOptions& http,
+                                     const std::string& chd_parent) {
   OpenedLocation out;
   if (!is_url(location)) {
-    auto image = formats::open_image(location);
+    auto image = formats::open_image(location, chd_parent);
     if (!image.ok()) return image.status();
     out.image = std::move(image).value();
     return out;
@@ -13,7 +14,9 @@ Result<OpenedLocation> open_location(const std::string& location, const HttpOpti
   auto file = HttpFile::open(location, http);
   if (!file.ok()) return file.status();
   out.http = *file;
-  auto image = formats::open_image(std::move(file).value(), url_resolver(location, http));
+  formats::FileResolver resolve = url_resolver(location, http);
+  if (!chd_parent.empty()) resolve = formats::with_chd_parent(std::move(resolve), chd_parent);
+  auto image = formats::open_image(std::move(file).value(), resolve);
   if (!image.ok()) return image.status();
   out.image = std::move(image).value();
   return out;

@@ -17,6 +17,8 @@ struct OpenedLocation {
   std::shared_ptr<HttpFile> http;  // the main file when it came from a URL (for stats and change checks)
 };
 
-Result<OpenedLocation> open_location(const std::string& location, const HttpOptions& http);
+// `chd_parent`: a child CHD's parent file (--parent); "" finds it beside the image.
+Result<OpenedLocation> open_location(const std::string& location, const HttpOptions& http,
+                                     const std::string& chd_parent = "");
 
 }  // namespace udisc::remote
