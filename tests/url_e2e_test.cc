@@ -191,6 +191,23 @@ TEST_F(UrlTest, MountAUrlThroughTheDaemon) {
   EXPECT_NE(listed.out.find(url), std::string::npos) << listed.out;
   Ran as_json = sh(env + quote(UDISC_BIN) + " list --json");
   EXPECT_NE(as_json.out.find(url), std::string::npos) << as_json.out;
+  // The object replaced on the server: within a revalidation (every 5 s) the
+  // drive holds the new version as a new medium, and `udisc status` says so.
+  const size_t at = listed.out.find("version   ETag");
+  ASSERT_NE(at, std::string::npos) << listed.out;
+  const std::string v1 = listed.out.substr(at, listed.out.find('\n', at) - at);
+  make_iso(dir_ / "v2.iso", 2);
+  fs::last_write_time(dir_ / "v2.iso", fs::last_write_time(www_ / "disc.iso") + std::chrono::seconds(10));
+  fs::rename(dir_ / "v2.iso", www_ / "disc.iso");
+  Ran changed;
+  for (int i = 0; i < 40; ++i) {  // up to 20 s on a loaded machine
+    changed = sh(env + quote(UDISC_BIN) + " status 0");
+    if (changed.out.find("version   ETag") != std::string::npos && changed.out.find(v1) == std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_EQ(changed.out.find(v1), std::string::npos) << changed.out;
+  EXPECT_NE(changed.out.find("version   ETag"), std::string::npos) << changed.out;
+  EXPECT_NE(slurp(dir_ / "daemon.log").find("changed on the server"), std::string::npos) << slurp(dir_ / "daemon.log");
   // Without the token: a clear refusal, and no second drive.
   Ran refused = sh(env + quote(UDISC_BIN) + " mount --ca-file ca.crt " + quote(url));
   EXPECT_EQ(refused.status, 1);
@@ -201,7 +218,7 @@ TEST_F(UrlTest, MountAUrlThroughTheDaemon) {
   EXPECT_EQ(unmounted.status, 0) << unmounted.err;
   ::kill(daemon, SIGTERM);
   ::waitpid(daemon, nullptr, 0);
-  for (const std::string& text : {mounted.out, mounted.err, listed.out, as_json.out, refused.err,
+  for (const std::string& text : {mounted.out, mounted.err, listed.out, as_json.out, refused.err, changed.out,
                                   slurp(dir_ / "daemon.log")}) {
     EXPECT_EQ(text.find(Nginx::kBearerToken), std::string::npos) << text;
   }

@@ -33,10 +33,10 @@
 
 #include "cli/commands.h"
 #include "cli/image_location.h"
-#include "cli/remote_media.h"
 #include "cli/stop_signal.h"
 #include "device/drive.h"
 #include "formats/open.h"
+#include "remote/remote_media.h"
 #include "transport/iscsi/server.h"
 #include "util/process_limits.h"
 
@@ -259,7 +259,8 @@ int run_serve(const ServeOptions& opt) {
 
   std::vector<std::string> descriptions;
   std::vector<ServedImage> served;
-  std::vector<RemoteMedia::Lun> remote_luns;
+  std::vector<std::shared_ptr<device::Drive>> drives;
+  std::vector<std::pair<size_t, remote::OpenedLocation>> remote_luns;  // watched by RemoteMedia below
   for (size_t i = 0; i < opt.images.size(); ++i) {
     const std::optional<FileIdentity> file = file_identity(opt.images[i], nullptr);
     auto opened = open_location_or_report(opt.images[i], opt.location);
@@ -276,8 +277,9 @@ int run_serve(const ServeOptions& opt) {
       return 1;
     }
     config.luns.push_back(iscsi::make_drive_unit(drive, /*medium_may_block=*/remote));
+    drives.push_back(drive);
     if (remote) {
-      remote_luns.push_back({i, opt.images[i], drive, opened->http});  // changes seen by RemoteMedia
+      remote_luns.emplace_back(i, *opened);
     } else {
       served.push_back({opt.images[i], drive, file});  // changes taken on SIGHUP
     }
@@ -306,12 +308,32 @@ int run_serve(const ServeOptions& opt) {
   }
 
   // A URL's object replaced on the server becomes a new medium in its drive.
-  RemoteMedia remote_media(std::move(remote_luns), opt.location,
-                           [](RemoteMedia::Severity severity, const std::string& m) {
-                             log_line(severity == RemoteMedia::Severity::warning ? iscsi::LogLevel::warning
-                                                                                 : iscsi::LogLevel::info,
-                                      m);
-                           });
+  remote::RemoteMedia remote_media(
+      [&drives](const remote::RemoteMedia::NewVersion& v) -> Status {
+        if (Status inserted = drives[v.key]->insert(v.opened.image); !inserted.ok()) return inserted;
+        log_line(iscsi::LogLevel::warning,
+                 fmt::format("LUN {}: '{}' changed on the server ({} -> {}); its new version is now in the drive as "
+                             "a new medium",
+                             v.key, v.name, v.old_version, v.new_version));
+        return Status::Ok();
+      },
+      [](const std::string& m) { log_line(iscsi::LogLevel::warning, m); });
+  for (const auto& [lun, opened] : remote_luns) {
+    const std::string& location = opt.images[lun];
+    remote_media.watch(static_cast<uint32_t>(lun), location, opened, [location, options = opt.location] {
+      remote::HttpOptions http;
+      http.ca_file = options.ca_file;
+      auto credentials = remote::load_credentials(options.auth_file);
+      if (!credentials.ok()) return Result<remote::OpenedLocation>(credentials.status());
+      http.credentials = *credentials;
+      return remote::open_location(location, http);
+    });
+  }
+  auto log_url_traffic = [&remote_media] {
+    for (const auto& t : remote_media.traffic()) {
+      log_line(iscsi::LogLevel::info, fmt::format("LUN {}: '{}': {}", t.key, t.name, remote::describe_traffic(t.stats)));
+    }
+  };
 
   const std::string& iqn = config.name;
   std::printf("udisc serve: target %s\n", iqn.c_str());
@@ -343,10 +365,10 @@ int run_serve(const ServeOptions& opt) {
       continue;
     }
     if (event == StopSignal::Event::report) {
-      remote_media.log_statistics();
+      log_url_traffic();
       continue;
     }
-    remote_media.log_statistics();
+    log_url_traffic();
     log_line(iscsi::LogLevel::info, "stopping on " + what);
     break;
   }

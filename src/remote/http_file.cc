@@ -369,14 +369,4 @@ HttpStats HttpFile::stats() const {
   return s;
 }
 
-formats::FileResolver url_resolver(const std::string& base_url, const HttpOptions& options) {
-  return [base_url, options](const std::string& name) -> Result<std::shared_ptr<formats::RandomAccessFile>> {
-    auto url = resolve_url(base_url, name);
-    if (!url.ok()) return url.status();
-    auto file = HttpFile::open(*url, options);
-    if (!file.ok()) return file.status();
-    return std::shared_ptr<formats::RandomAccessFile>(std::move(file).value());
-  };
-}
-
 }  // namespace udisc::remote

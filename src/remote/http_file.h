@@ -32,7 +32,6 @@
 #include <string>
 #include <string_view>
 
-#include "formats/companions.h"
 #include "formats/file.h"
 #include "remote/block_cache.h"
 #include "util/status.h"
@@ -110,9 +109,5 @@ class HttpFile final : public formats::RandomAccessFile {
   explicit HttpFile(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// Opens companions of an image at `base_url` (a cue sheet's FILE entries,
-// ...) from the URLs they resolve to, with the same options.
-formats::FileResolver url_resolver(const std::string& base_url, const HttpOptions& options);
 
 }  // namespace udisc::remote

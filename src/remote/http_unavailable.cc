@@ -34,10 +34,4 @@ Status HttpFile::revalidate() const { return Status::Ok(); }
 std::string HttpFile::validator() const { return "none"; }
 HttpStats HttpFile::stats() const { return {}; }
 
-formats::FileResolver url_resolver(const std::string& base_url, const HttpOptions&) {
-  return [base_url](const std::string& name) -> Result<std::shared_ptr<formats::RandomAccessFile>> {
-    return unavailable(base_url + " + " + name);
-  };
-}
-
 }  // namespace udisc::remote
