@@ -236,7 +236,15 @@ TEST_F(UrlTest, AServerWithoutRangesOrWithoutTheFileIsAClearError) {
 TEST_F(UrlTest, ServeReadsTheUrlSurvivesTheServerGoingAwayAndSwapsAReplacedObject) {
   const fs::path original = dir_ / "original.iso";
   fs::copy_file(www_ / "disc.iso", original);
-  const std::string lun = serve(quote(server_->url("/disc.iso")) + " " + quote(original.string()));
+  // A missing cache folder is a clear error; an existing one gets a private
+  // file no one sees in it (O_TMPFILE), limited to 1 MiB.
+  Ran no_dir = udisc("serve --listen 127.0.0.1:0 --cache-dir " + quote((dir_ / "missing").string()) + " " +
+                     quote(server_->url("/disc.iso")));
+  EXPECT_EQ(no_dir.status, 1);
+  EXPECT_NE(no_dir.err.find("--cache-dir"), std::string::npos) << no_dir.err;
+  fs::create_directories(dir_ / "cache");
+  const std::string lun = serve("--cache-dir " + quote((dir_ / "cache").string()) + " --cache-size 1M " +
+                                quote(server_->url("/disc.iso")) + " " + quote(original.string()));
 
   Ran first = read_lun(lun + "0", dir_ / "lun0.img");
   ASSERT_EQ(first.status, 0) << first.err;
@@ -265,6 +273,7 @@ TEST_F(UrlTest, ServeReadsTheUrlSurvivesTheServerGoingAwayAndSwapsAReplacedObjec
   ASSERT_EQ(swapped.status, 0) << swapped.err;
   EXPECT_EQ(slurp(dir_ / "swapped.img"), slurp(www_ / "disc.iso"));
   EXPECT_NE(slurp(dir_ / "serve.log").find("changed on the server"), std::string::npos) << slurp(dir_ / "serve.log");
+  EXPECT_TRUE(fs::is_empty(dir_ / "cache"));
 }
 
 }  // namespace

@@ -320,14 +320,12 @@ int run_serve(const ServeOptions& opt) {
       [](const std::string& m) { log_line(iscsi::LogLevel::warning, m); });
   for (const auto& [lun, opened] : remote_luns) {
     const std::string& location = opt.images[lun];
-    remote_media.watch(static_cast<uint32_t>(lun), location, opened, [location, options = opt.location] {
-      remote::HttpOptions http;
-      http.ca_file = options.ca_file;
-      auto credentials = remote::load_credentials(options.auth_file);
-      if (!credentials.ok()) return Result<remote::OpenedLocation>(credentials.status());
-      http.credentials = *credentials;
-      return remote::open_location(location, http);
-    });
+    remote_media.watch(static_cast<uint32_t>(lun), location, opened,
+                       [location, options = opt.location]() -> Result<remote::OpenedLocation> {
+                         auto http = http_options(options);
+                         if (!http.ok()) return http.status();
+                         return remote::open_location(location, *http);
+                       });
   }
   auto log_url_traffic = [&remote_media] {
     for (const auto& t : remote_media.traffic()) {
@@ -398,7 +396,7 @@ void register_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--threads", opt->threads, "Event loops (default: one per CPU)");
   cmd->add_flag("--verbose", opt->verbose, "Log protocol details");
   cmd->add_option("images", opt->images, "Disc images (ISO, BIN/CUE, ...): paths or http(s):// URLs")->required();
-  add_location_options(cmd, opt->location);
+  add_location_options(cmd, opt->location, /*disk_cache=*/true);
   cmd->callback([opt, &exit_code] { exit_code = run_serve(*opt); });
 }
 

@@ -1,5 +1,6 @@
 #include "remote/http_file.h"
 
+#include "remote/disk_cache.h"
 #include "remote/http_headers.h"
 
 #include <curl/curl.h>
@@ -124,9 +125,20 @@ class HttpFile::Impl {
     } else if (!r.last_modified.empty()) {
       last_modified_ = r.last_modified;
     }
+    if (!options_.disk_cache_dir.empty()) {
+      auto disk = DiskCache::open(options_.disk_cache_dir, options_.disk_cache_bytes, options_.cache.block_size, size_);
+      if (!disk.ok()) return disk.status();
+      disk_ = std::move(disk).value();
+    }
     cache_ = std::make_unique<BlockCache>(size_, options_.cache, [this](uint64_t first, uint32_t /*count: implied by out.size()*/,
                                                                       std::span<uint8_t> out) {
-      return fetch(first * options_.cache.block_size, out);
+      if (disk_ && disk_->read(first, out)) {
+        disk_hits_.fetch_add(1, std::memory_order_relaxed);
+        return Status::Ok();
+      }
+      Status fetched = fetch(first * options_.cache.block_size, out);
+      if (fetched.ok() && disk_) disk_->write(first, out);
+      return fetched;
     });
     return Status::Ok();
   }
@@ -307,7 +319,8 @@ class HttpFile::Impl {
   std::string etag_;
   std::string last_modified_;
   std::atomic<bool> changed_{false};
-  std::atomic<uint64_t> requests_{0}, bytes_{0}, retries_{0};
+  std::atomic<uint64_t> requests_{0}, bytes_{0}, retries_{0}, disk_hits_{0};
+  std::unique_ptr<DiskCache> disk_;  // before cache_: its fetcher uses disk_
   std::unique_ptr<BlockCache> cache_;
 
   std::mutex pool_mutex_;
@@ -366,6 +379,8 @@ HttpStats HttpFile::stats() const {
   s.bytes_received = impl_->bytes_.load();
   s.retries = impl_->retries_.load();
   s.cache = impl_->cache_->stats();
+  s.disk_hits = impl_->disk_hits_.load();
+  s.disk_stored = impl_->disk_ ? impl_->disk_->stored_bytes() : 0;
   return s;
 }
 

@@ -135,7 +135,10 @@ std::string describe_traffic(const HttpStats& s) {
   return std::to_string(s.requests) + " requests (" + std::to_string(s.retries) + " retries), " +
          std::to_string(s.bytes_received) + " bytes received; cache " + std::to_string(s.cache.hits) + " hits, " +
          std::to_string(s.cache.misses) + " misses (" + rate + "% hits), " +
-         std::to_string(s.cache.prefetched_blocks) + " blocks read ahead";
+         std::to_string(s.cache.prefetched_blocks) + " blocks read ahead" +
+         (s.disk_stored || s.disk_hits ? "; disk cache " + std::to_string(s.disk_hits) + " hits, " +
+                                             std::to_string(s.disk_stored) + " bytes held"
+                                       : "");
 }
 
 }  // namespace udisc::remote
