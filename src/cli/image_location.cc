@@ -16,7 +16,7 @@ void add_location_options(CLI::App* command, LocationOptions& options, bool disk
                       "For http(s):// images: besides memory, keep fetched blocks in a private file in DIR "
                       "(deleted at exit), so a second pass does not fetch them again")
       ->type_name("DIR");
-  command->add_option("--cache-size", options.cache_size, "At most SIZE bytes in --cache-dir's file (K, M, G suffixes; default 1G)")
+  command->add_option("--cache-size", options.cache_size, "At most SIZE bytes in --cache-dir for each file fetched (K, M, G suffixes; default 1G)")
       ->type_name("SIZE")
       ->transform(CLI::AsSizeValue(false));
 }

@@ -260,7 +260,7 @@ int run_serve(const ServeOptions& opt) {
   std::vector<std::string> descriptions;
   std::vector<ServedImage> served;
   std::vector<std::shared_ptr<device::Drive>> drives;
-  std::vector<std::pair<size_t, remote::OpenedLocation>> remote_luns;  // watched by RemoteMedia below
+  std::vector<std::pair<size_t, remote::OpenedLocation>> remote_luns;  // LUN, image from a URL: watched by RemoteMedia
   for (size_t i = 0; i < opt.images.size(); ++i) {
     const std::optional<FileIdentity> file = file_identity(opt.images[i], nullptr);
     auto opened = open_location_or_report(opt.images[i], opt.location);
