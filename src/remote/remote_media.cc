@@ -23,6 +23,8 @@ RemoteMedia::~RemoteMedia() {
   }
   cv_.notify_all();
   if (thread.joinable()) thread.join();
+  std::lock_guard pass(pass_mu_);
+  work_.clear();  // waits for work still running (bounded by the HTTP time-outs)
 }
 
 void RemoteMedia::watch(Key key, std::string name, const OpenedLocation& opened, Reopen reopen) {
@@ -77,54 +79,78 @@ void RemoteMedia::check() {
     std::lock_guard lock(mu_);
     media = media_;
   }
-  // Reports a problem with the new version of `key` once, not on every pass.
-  auto report = [&](Key key, const Medium& m, const std::string& problem) {
-    std::lock_guard lock(mu_);
-    auto it = media_.find(key);
-    if (it == media_.end() || it->second.main != m.main || it->second.last_problem == problem) return false;
-    it->second.last_problem = problem;
-    return true;
-  };
+  std::erase_if(work_, [&](auto& w) { return !media.count(w.first) && w.second.wait_for(std::chrono::seconds(0)) ==
+                                                                          std::future_status::ready; });
+  // Each medium on a task of its own: a slow or stalled server (every request
+  // may take its time-outs and retries) delays only its own drive; its
+  // medium is skipped until that work is done.
+  std::vector<std::future<void>*> started;
   for (auto& [key, m] : media) {
-    bool changed = false;
-    for (const auto& file : m.files) {
-      // A server that cannot be asked now is seen by the next read (a medium error).
-      if (revalidate && !file->changed()) (void)file->revalidate();
-      if (file->changed()) {
-        changed = true;
-        break;
-      }
-    }
-    if (!changed) continue;
-    Result<OpenedLocation> opened = m.reopen();
-    if (opened.ok() && !opened->http) opened = Status::InvalidArgument("it no longer opens as a URL");
-    if (!opened.ok()) {
-      const std::string problem = "'" + m.name + "' changed on the server (" + m.main->validator() +
-                                  " before); its new version cannot be opened yet: " + opened.status().message() +
-                                  " (reads fail with a medium error; trying again)";
-      if (report(key, m, problem)) log_(problem);
-      continue;
-    }
-    NewVersion version;
-    version.key = key;
-    version.name = m.name;
-    version.replaced = m.main;
-    version.old_version = m.main->validator();
-    version.new_version = opened->http->validator();
-    version.opened = std::move(opened).value();
-    if (Status s = deliver_(version); !s.ok()) {
-      const std::string problem = "'" + m.name + "': cannot insert its new version: " + s.message();
-      if (report(key, m, problem)) log_(problem);
-      continue;
-    }
-    std::lock_guard lock(mu_);
-    auto it = media_.find(key);
-    if (it == media_.end() || it->second.main != m.main) continue;  // the owner changed the medium meanwhile
-    it->second.main = version.opened.http;
-    it->second.files.assign(1, version.opened.http);
-    it->second.files.insert(it->second.files.end(), version.opened.companions.begin(), version.opened.companions.end());
-    it->second.last_problem.clear();
+    std::future<void>& work = work_[key];
+    if (work.valid() && work.wait_for(std::chrono::seconds(0)) != std::future_status::ready) continue;
+    work = std::async(std::launch::async, [this, key = key, m = std::move(m), revalidate] { check_one(key, m, revalidate); });
+    started.push_back(&work);
   }
+  // Waited for up to one poll interval (tests, with a long one, see the
+  // whole pass); what takes longer finishes on its own.
+  const auto until = now + poll_every_;
+  for (std::future<void>* work : started) work->wait_until(until);
+}
+
+void RemoteMedia::check_one(Key key, const Medium& m, bool revalidate) {
+  block_process_signals_in_this_thread();
+  // Reports a problem with the new version of `key` once, not on every pass.
+  auto report = [&](const std::string& problem) {
+    {
+      std::lock_guard lock(mu_);
+      auto it = media_.find(key);
+      if (it == media_.end() || it->second.main != m.main || it->second.last_problem == problem) return;
+      it->second.last_problem = problem;
+    }
+    std::lock_guard calls(callback_mu_);
+    log_(problem);
+  };
+  bool changed = false;
+  for (const auto& file : m.files) {
+    // A server that cannot be asked now is seen by the next read (a medium error).
+    if (revalidate && !file->changed()) (void)file->revalidate();
+    if (file->changed()) {
+      changed = true;
+      break;
+    }
+  }
+  if (!changed) return;
+  Result<OpenedLocation> opened = m.reopen();
+  if (opened.ok() && !opened->http) opened = Status::InvalidArgument("it no longer opens as a URL");
+  if (!opened.ok()) {
+    report("'" + m.name + "' changed on the server (" + m.main->validator() +
+           " before); its new version cannot be opened yet: " + opened.status().message() +
+           " (reads fail with a medium error; trying again)");
+    return;
+  }
+  NewVersion version;
+  version.key = key;
+  version.name = m.name;
+  version.replaced = m.main;
+  version.old_version = m.main->validator();
+  version.new_version = opened->http->validator();
+  version.opened = std::move(opened).value();
+  Status delivered;
+  {
+    std::lock_guard calls(callback_mu_);  // the owner's callbacks are never called at once
+    delivered = deliver_(version);
+  }
+  if (!delivered.ok()) {
+    report("'" + m.name + "': cannot insert its new version: " + delivered.message());
+    return;
+  }
+  std::lock_guard lock(mu_);
+  auto it = media_.find(key);
+  if (it == media_.end() || it->second.main != m.main) return;  // the owner changed the medium meanwhile
+  it->second.main = version.opened.http;
+  it->second.files.assign(1, version.opened.http);
+  it->second.files.insert(it->second.files.end(), version.opened.companions.begin(), version.opened.companions.end());
+  it->second.last_problem.clear();
 }
 
 std::string describe_traffic(const HttpStats& s) {

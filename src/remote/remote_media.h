@@ -18,15 +18,21 @@
 // its own threading rules (serve inserts into its engine at once; the daemon
 // hands it to its control thread).
 //
+// Each medium is checked on a task of its own, so a slow or stalled server
+// (whose requests take their time-outs and retries) delays the change of its
+// own drive only.
+//
 // Thread safety: every member from any thread. The callbacks run on the
-// watcher's thread with no lock of RemoteMedia held, so they may call watch()
-// and forget(); destroying RemoteMedia waits for a pass in progress.
+// watcher's tasks, one call at a time, with no lock of RemoteMedia's state
+// held, so they may call watch() and forget(); destroying RemoteMedia waits
+// for the checks in progress.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -93,6 +99,7 @@ class RemoteMedia {
     std::string last_problem;  // what went wrong with its new version (logged once)
   };
   void run();
+  void check_one(Key key, const Medium& m, bool revalidate);
 
   const Deliver deliver_;
   const Log log_;
@@ -105,7 +112,9 @@ class RemoteMedia {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread thread_;
-  std::mutex pass_mu_;  // one check() at a time
+  std::mutex pass_mu_;  // one check() at a time; work_
+  std::map<Key, std::future<void>> work_;  // each medium's check, on a task of its own
+  std::mutex callback_mu_;  // deliver_ and log_ are called one at a time
 };
 
 // One line about a URL's traffic: requests, retries, bytes, cache hits and misses.

@@ -1,12 +1,17 @@
 // RemoteMedia against a real web server (nginx on 127.0.0.1): a replaced
 // object — the main file or a companion a cue sheet names — is offered once
 // as a new version; a forgotten medium is not; a new version that cannot be
-// opened, or that its owner cannot insert, is reported once and tried again.
+// opened, or that its owner cannot insert, is reported once and tried again;
+// a slow server delays only its own medium.
 #include "remote/remote_media.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <fstream>
 
 #include "remote/testing/nginx.h"
@@ -73,6 +78,7 @@ TEST_F(RemoteMediaTest, AReplacedObjectOrCompanionIsOfferedOnceAsANewVersion) {
   replace("track.bin", sectors(32, 4));  // the cue sheet itself is unchanged
   media.check();
   ASSERT_EQ(offered.size(), 2u);
+  std::sort(offered.begin(), offered.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
   EXPECT_EQ(offered[0].key, 1u);
   EXPECT_EQ(offered[0].replaced, iso->http);
   EXPECT_NE(offered[0].old_version, offered[0].new_version);
@@ -122,6 +128,40 @@ TEST_F(RemoteMediaTest, ANewVersionThatCannotBeOpenedOrInsertedIsReportedOnceAnd
   media.check();
   media.check();
   EXPECT_EQ(offers, 3);
+}
+
+TEST_F(RemoteMediaTest, ASlowServerDelaysOnlyItsOwnMedium) {
+  std::mutex mu;
+  std::vector<RemoteMedia::Key> offered;
+  RemoteMedia media(
+      [&](const RemoteMedia::NewVersion& v) {
+        std::lock_guard lock(mu);
+        offered.push_back(v.key);
+        return Status::Ok();
+      },
+      [](const std::string&) {}, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
+  auto slow = open_location(server_->url("/disc.iso"), HttpOptions{});
+  auto fast = open_location(server_->url("/disc.cue"), HttpOptions{});
+  ASSERT_TRUE(slow.ok() && fast.ok());
+  std::atomic<bool> slow_done{false};
+  // Stands for a server that takes 3 s to answer (its time-outs and retries).
+  media.watch(1, "slow", *slow, [&]() -> Result<OpenedLocation> {
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    slow_done = true;
+    return Status::IoError("timed out");
+  });
+  media.watch(2, "fast", *fast, reopen("disc.cue"));
+  replace("disc.iso", sectors(32, 7));
+  replace("track.bin", sectors(32, 8));
+  const auto t0 = std::chrono::steady_clock::now();
+  bool fast_offered = false;
+  while (!fast_offered && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::lock_guard lock(mu);
+    fast_offered = std::find(offered.begin(), offered.end(), 2u) != offered.end();
+  }
+  EXPECT_TRUE(fast_offered);
+  EXPECT_FALSE(slow_done) << "the fast medium waited for the slow one";
 }
 
 }  // namespace
