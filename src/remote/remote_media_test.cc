@@ -133,6 +133,7 @@ TEST_F(RemoteMediaTest, ANewVersionThatCannotBeOpenedOrInsertedIsReportedOnceAnd
 TEST_F(RemoteMediaTest, ASlowServerDelaysOnlyItsOwnMedium) {
   std::mutex mu;
   std::vector<RemoteMedia::Key> offered;
+  std::atomic<bool> slow_done{false};  // before `media`, whose end waits for the slow task
   RemoteMedia media(
       [&](const RemoteMedia::NewVersion& v) {
         std::lock_guard lock(mu);
@@ -143,7 +144,6 @@ TEST_F(RemoteMediaTest, ASlowServerDelaysOnlyItsOwnMedium) {
   auto slow = open_location(server_->url("/disc.iso"), HttpOptions{});
   auto fast = open_location(server_->url("/disc.cue"), HttpOptions{});
   ASSERT_TRUE(slow.ok() && fast.ok());
-  std::atomic<bool> slow_done{false};
   // Stands for a server that takes 3 s to answer (its time-outs and retries).
   media.watch(1, "slow", *slow, [&]() -> Result<OpenedLocation> {
     std::this_thread::sleep_for(std::chrono::seconds(3));
