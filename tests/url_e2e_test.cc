@@ -191,6 +191,23 @@ TEST_F(UrlTest, MountAUrlThroughTheDaemon) {
   EXPECT_NE(listed.out.find(url), std::string::npos) << listed.out;
   Ran as_json = sh(env + quote(UDISC_BIN) + " list --json");
   EXPECT_NE(as_json.out.find(url), std::string::npos) << as_json.out;
+  // The object replaced on the server: within a revalidation (every 5 s) the
+  // drive holds the new version as a new medium, and `udisc status` says so.
+  const size_t at = listed.out.find("version   ETag");
+  ASSERT_NE(at, std::string::npos) << listed.out;
+  const std::string v1 = listed.out.substr(at, listed.out.find('\n', at) - at);
+  make_iso(dir_ / "v2.iso", 2);
+  fs::last_write_time(dir_ / "v2.iso", fs::last_write_time(www_ / "disc.iso") + std::chrono::seconds(10));
+  fs::rename(dir_ / "v2.iso", www_ / "disc.iso");
+  Ran changed;
+  for (int i = 0; i < 40; ++i) {  // up to 20 s on a loaded machine
+    changed = sh(env + quote(UDISC_BIN) + " status 0");
+    if (changed.out.find("version   ETag") != std::string::npos && changed.out.find(v1) == std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_EQ(changed.out.find(v1), std::string::npos) << changed.out;
+  EXPECT_NE(changed.out.find("version   ETag"), std::string::npos) << changed.out;
+  EXPECT_NE(slurp(dir_ / "daemon.log").find("changed on the server"), std::string::npos) << slurp(dir_ / "daemon.log");
   // Without the token: a clear refusal, and no second drive.
   Ran refused = sh(env + quote(UDISC_BIN) + " mount --ca-file ca.crt " + quote(url));
   EXPECT_EQ(refused.status, 1);
@@ -201,7 +218,7 @@ TEST_F(UrlTest, MountAUrlThroughTheDaemon) {
   EXPECT_EQ(unmounted.status, 0) << unmounted.err;
   ::kill(daemon, SIGTERM);
   ::waitpid(daemon, nullptr, 0);
-  for (const std::string& text : {mounted.out, mounted.err, listed.out, as_json.out, refused.err,
+  for (const std::string& text : {mounted.out, mounted.err, listed.out, as_json.out, refused.err, changed.out,
                                   slurp(dir_ / "daemon.log")}) {
     EXPECT_EQ(text.find(Nginx::kBearerToken), std::string::npos) << text;
   }
@@ -219,7 +236,15 @@ TEST_F(UrlTest, AServerWithoutRangesOrWithoutTheFileIsAClearError) {
 TEST_F(UrlTest, ServeReadsTheUrlSurvivesTheServerGoingAwayAndSwapsAReplacedObject) {
   const fs::path original = dir_ / "original.iso";
   fs::copy_file(www_ / "disc.iso", original);
-  const std::string lun = serve(quote(server_->url("/disc.iso")) + " " + quote(original.string()));
+  // A missing cache folder is a clear error; an existing one gets a private
+  // file no one sees in it (O_TMPFILE), limited to 1 MiB.
+  Ran no_dir = udisc("serve --listen 127.0.0.1:0 --cache-dir " + quote((dir_ / "missing").string()) + " " +
+                     quote(server_->url("/disc.iso")));
+  EXPECT_EQ(no_dir.status, 1);
+  EXPECT_NE(no_dir.err.find("--cache-dir"), std::string::npos) << no_dir.err;
+  fs::create_directories(dir_ / "cache");
+  const std::string lun = serve("--cache-dir " + quote((dir_ / "cache").string()) + " --cache-size 1M " +
+                                quote(server_->url("/disc.iso")) + " " + quote(original.string()));
 
   Ran first = read_lun(lun + "0", dir_ / "lun0.img");
   ASSERT_EQ(first.status, 0) << first.err;
@@ -248,6 +273,7 @@ TEST_F(UrlTest, ServeReadsTheUrlSurvivesTheServerGoingAwayAndSwapsAReplacedObjec
   ASSERT_EQ(swapped.status, 0) << swapped.err;
   EXPECT_EQ(slurp(dir_ / "swapped.img"), slurp(www_ / "disc.iso"));
   EXPECT_NE(slurp(dir_ / "serve.log").find("changed on the server"), std::string::npos) << slurp(dir_ / "serve.log");
+  EXPECT_TRUE(fs::is_empty(dir_ / "cache"));
 }
 
 }  // namespace

@@ -329,6 +329,18 @@ int list_drives(const std::string& socket, bool as_json, const std::optional<std
     std::printf("  tray      %s, %s%s\n", d.value("tray", std::string("?")).c_str(),
                 d.value("medium", false) ? "medium present" : "no medium", d.value("locked", false) ? ", locked" : "");
     std::printf("  image     %s\n", image_label(d).c_str());
+    if (d["image"].is_object() && d["image"].contains("version")) {
+      // A URL image: which version of the object the drive holds, and its traffic.
+      const json& img = d["image"];
+      const json& http = img["http"];
+      std::printf("  version   %s\n", img["version"].get<std::string>().c_str());
+      std::printf("  http      %llu requests (%llu retries), %llu bytes; cache %llu hits, %llu misses\n",
+                  static_cast<unsigned long long>(http.value("requests", 0ull)),
+                  static_cast<unsigned long long>(http.value("retries", 0ull)),
+                  static_cast<unsigned long long>(http.value("bytes", 0ull)),
+                  static_cast<unsigned long long>(http.value("cache_hits", 0ull)),
+                  static_cast<unsigned long long>(http.value("cache_misses", 0ull)));
+    }
     std::printf("  commands  %llu, bytes read %llu, errors %llu\n",
                 static_cast<unsigned long long>(k.value("commands", 0ull)),
                 static_cast<unsigned long long>(k.value("bytes", 0ull)),

@@ -14,9 +14,17 @@ struct LocationOptions {
   std::string ca_file;    // --ca-file: CA bundle trusted for https:// images
   std::string auth_file;  // --auth-file: "bearer TOKEN" or "basic USER:PASSWORD"
   std::string parent;     // --parent: a child CHD's parent CHD (default: the .chd beside it with the right SHA-1)
+  std::string cache_dir;  // --cache-dir: also keep fetched blocks in a private file there
+  uint64_t cache_size = 1ull << 30;  // --cache-size: at most this many bytes in it
 };
 
-void add_location_options(CLI::App* command, LocationOptions& options);
+// `disk_cache`: whether the command offers --cache-dir/--cache-size (those
+// that read an image more than once: serve, verify).
+void add_location_options(CLI::App* command, LocationOptions& options, bool disk_cache = false);
+
+// The HTTP options for a URL: CA bundle, credentials (read now from
+// --auth-file or $UDISC_HTTP_AUTH), disk cache.
+Result<remote::HttpOptions> http_options(const LocationOptions& options);
 
 // Opens `location`; on failure prints "udisc: <message>" and returns the error.
 Result<remote::OpenedLocation> open_location_or_report(const std::string& location, const LocationOptions& options);

@@ -33,10 +33,10 @@
 
 #include "cli/commands.h"
 #include "cli/image_location.h"
-#include "cli/remote_media.h"
 #include "cli/stop_signal.h"
 #include "device/drive.h"
 #include "formats/open.h"
+#include "remote/remote_media.h"
 #include "transport/iscsi/server.h"
 #include "util/process_limits.h"
 
@@ -260,7 +260,8 @@ int run_serve(const ServeOptions& opt) {
 
   std::vector<std::string> descriptions;
   std::vector<ServedImage> served;
-  std::vector<RemoteMedia::Lun> remote_luns;
+  std::vector<std::shared_ptr<device::Drive>> drives;
+  std::vector<std::pair<size_t, remote::OpenedLocation>> remote_luns;  // LUN, image from a URL: watched by RemoteMedia
   for (size_t i = 0; i < opt.images.size(); ++i) {
     const std::optional<FileIdentity> file = file_identity(opt.images[i], nullptr);
     auto opened = open_location_or_report(opt.images[i], opt.location);
@@ -277,8 +278,9 @@ int run_serve(const ServeOptions& opt) {
       return 1;
     }
     config.luns.push_back(iscsi::make_drive_unit(drive, /*medium_may_block=*/remote));
+    drives.push_back(drive);
     if (remote) {
-      remote_luns.push_back({i, opt.images[i], drive, opened->http});  // changes seen by RemoteMedia
+      remote_luns.emplace_back(i, *opened);
     } else {
       served.push_back({opt.images[i], opt.location.parent, drive, file});  // changes taken on SIGHUP
     }
@@ -307,12 +309,30 @@ int run_serve(const ServeOptions& opt) {
   }
 
   // A URL's object replaced on the server becomes a new medium in its drive.
-  RemoteMedia remote_media(std::move(remote_luns), opt.location,
-                           [](RemoteMedia::Severity severity, const std::string& m) {
-                             log_line(severity == RemoteMedia::Severity::warning ? iscsi::LogLevel::warning
-                                                                                 : iscsi::LogLevel::info,
-                                      m);
-                           });
+  remote::RemoteMedia remote_media(
+      [&drives](const remote::RemoteMedia::NewVersion& v) -> Status {
+        if (Status inserted = drives[v.key]->insert(v.opened.image); !inserted.ok()) return inserted;
+        log_line(iscsi::LogLevel::warning,
+                 fmt::format("LUN {}: '{}' changed on the server ({} -> {}); its new version is now in the drive as "
+                             "a new medium",
+                             v.key, v.name, v.old_version, v.new_version));
+        return Status::Ok();
+      },
+      [](const std::string& m) { log_line(iscsi::LogLevel::warning, m); });
+  for (const auto& [lun, opened] : remote_luns) {
+    const std::string& location = opt.images[lun];
+    remote_media.watch(static_cast<uint32_t>(lun), location, opened,
+                       [location, options = opt.location]() -> Result<remote::OpenedLocation> {
+                         auto http = http_options(options);
+                         if (!http.ok()) return http.status();
+                         return remote::open_location(location, *http, options.parent);
+                       });
+  }
+  auto log_url_traffic = [&remote_media] {
+    for (const auto& t : remote_media.traffic()) {
+      log_line(iscsi::LogLevel::info, fmt::format("LUN {}: '{}': {}", t.key, t.name, remote::describe_traffic(t.stats)));
+    }
+  };
 
   const std::string& iqn = config.name;
   std::printf("udisc serve: target %s\n", iqn.c_str());
@@ -344,10 +364,10 @@ int run_serve(const ServeOptions& opt) {
       continue;
     }
     if (event == StopSignal::Event::report) {
-      remote_media.log_statistics();
+      log_url_traffic();
       continue;
     }
-    remote_media.log_statistics();
+    log_url_traffic();
     log_line(iscsi::LogLevel::info, "stopping on " + what);
     break;
   }
@@ -377,7 +397,7 @@ void register_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--threads", opt->threads, "Event loops (default: one per CPU)");
   cmd->add_flag("--verbose", opt->verbose, "Log protocol details");
   cmd->add_option("images", opt->images, "Disc images (ISO, BIN/CUE, ...): paths or http(s):// URLs")->required();
-  add_location_options(cmd, opt->location);
+  add_location_options(cmd, opt->location, /*disk_cache=*/true);
   cmd->callback([opt, &exit_code] { exit_code = run_serve(*opt); });
 }
 

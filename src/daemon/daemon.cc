@@ -29,6 +29,7 @@ struct Controller::Entry {
   DriveRecord record;
   std::shared_ptr<device::Drive> engine;
   formats::ImagePtr image;
+  remote::OpenedLocation from_url;  // the HTTP files of a URL image (watched by RemoteMedia)
   std::string attach_error;  // last backend failure, shown by list
 };
 
@@ -63,8 +64,64 @@ std::string image_name_for_log(const ImageRecord& image) {
 
 // ---------------------------------------------------------------- Controller
 
-Controller::Controller(DaemonOptions options, Backend& backend) : options_(std::move(options)), backend_(backend) {}
-Controller::~Controller() = default;
+Controller::Controller(DaemonOptions options, Backend& backend) : options_(std::move(options)), backend_(backend) {
+  remote_media_ = std::make_unique<remote::RemoteMedia>(
+      [this](const remote::RemoteMedia::NewVersion& version) {
+        // RemoteMedia's thread: the drive table is the controller thread's, so
+        // the version waits there (apply_new_versions).
+        std::lock_guard lock(new_versions_mu_);
+        new_versions_.push_back(version);
+        if (wake_) wake_();
+        return Status::Ok();
+      },
+      [this](const std::string& line) { log(line); }, options_.url_revalidate_every);
+}
+Controller::~Controller() { remote_media_.reset(); }
+
+void Controller::set_wake(std::function<void()> wake) {
+  std::lock_guard lock(new_versions_mu_);
+  wake_ = std::move(wake);
+}
+
+void Controller::watch_url(Entry& e) {
+  if (!e.from_url.http || !e.record.image) {
+    remote_media_->forget(e.record.number);
+    return;
+  }
+  remote_media_->watch(e.record.number, url_for_log(e.record.image->url), e.from_url,
+                       [record = *e.record.image, uid = e.record.owner_uid, gid = e.record.owner_gid]()
+                           -> Result<remote::OpenedLocation> {
+                         auto again = reopen_image(record, uid, gid);
+                         if (!again.ok()) return again.status();
+                         return std::move(again->from_url);
+                       });
+}
+
+void Controller::apply_new_versions() {
+  std::vector<remote::RemoteMedia::NewVersion> versions;
+  {
+    std::lock_guard lock(new_versions_mu_);
+    versions.swap(new_versions_);
+  }
+  for (remote::RemoteMedia::NewVersion& v : versions) {
+    auto it = drives_.find(v.key);
+    // Ejected, removed or given another disc since: that change stands.
+    if (it == drives_.end() || it->second->from_url.http != v.replaced || !it->second->record.image) continue;
+    Entry& e = *it->second;
+    if (Status s = e.engine->insert(v.opened.image); !s.ok()) {
+      log("drive " + std::to_string(e.record.number) + ": cannot insert the new version of '" + v.name + "': " +
+          s.message());
+      watch_url(e);  // the old version, whose new one is offered again on the next pass
+      continue;
+    }
+    e.image = v.opened.image;
+    e.from_url = std::move(v.opened);
+    e.record.image->format = e.image->format_name();
+    persist();
+    log("drive " + std::to_string(e.record.number) + ": '" + v.name + "' changed on the server (" + v.old_version +
+        " -> " + v.new_version + "); its new version is now in the drive as a new medium");
+  }
+}
 
 void Controller::log(const std::string& line) const {
   if (options_.log) {
@@ -116,6 +173,8 @@ Status Controller::restore() {
         if (Status s = e->engine->insert(opened->image); s.ok()) {
           e->image = opened->image;
           e->record.image = opened->record;
+          e->from_url = opened->from_url;
+          watch_url(*e);
         } else {
           log("drive " + std::to_string(rec.number) + ": " + s.message());
           e->record.image.reset();
@@ -350,6 +409,15 @@ json Controller::drive_json(const Entry& e, const Credentials& who) const {
       img["url"] = e.record.image->url;
       img["path"] = e.record.image->url;
       img["files"] = json::array();
+      if (e.from_url.http) {
+        // Which version of the object is in the drive (a replaced object
+        // becomes a new medium), and what reading it has cost so far.
+        img["version"] = e.from_url.http->validator();
+        const remote::HttpStats t = e.from_url.http->stats();
+        img["http"] = {{"requests", t.requests},     {"retries", t.retries},
+                       {"bytes", t.bytes_received},  {"cache_hits", t.cache.hits},
+                       {"cache_misses", t.cache.misses}};
+      }
     } else if (mine) {
       img["path"] = e.record.image->image.path;
       json files = json::array();
@@ -446,12 +514,14 @@ Controller::Reply Controller::create_drive(std::optional<uint32_t> number, const
     if (!opened.ok()) return {ErrorCode::bad_image, opened.status().message()};
     if (Status s = e->engine->insert(opened->image); !s.ok()) return {ErrorCode::bad_image, s.message()};
     e->image = opened->image;
-    e->record.image = std::move(opened->record);
+    e->record.image = opened->record;
+    e->from_url = opened->from_url;
   }
   if (Status s = backend_.attach(*number, e->engine); !s.ok()) {
     return {ErrorCode::unavailable, "creating drive " + std::to_string(*number) + ": " + s.message()};
   }
   Entry& ref = *e;
+  watch_url(ref);
   drives_.emplace(*number, std::move(e));
   persist();
   log("drive " + std::to_string(*number) + " created by uid " + std::to_string(who.uid) +
@@ -472,8 +542,10 @@ Controller::Reply Controller::insert_into(Entry& e, const ImageSpec& image, bool
   if (!opened.ok()) return {ErrorCode::bad_image, opened.status().message()};
   if (Status s = e.engine->insert(opened->image); !s.ok()) return {ErrorCode::bad_image, s.message()};
   e.image = opened->image;
-  e.record.image = std::move(opened->record);
+  e.record.image = opened->record;
+  e.from_url = opened->from_url;
   e.record.tray_open = false;
+  watch_url(e);
   // A drive that could not be attached at start (e.g. the kernel lacked a
   // module then) gets another chance now.
   if (!backend_.attached(e.record.number)) {
@@ -536,6 +608,8 @@ Controller::Reply Controller::op_eject(const Request& req, const Credentials& wh
   e->image.reset();
   e->record.image.reset();
   e->record.tray_open = true;
+  e->from_url = {};
+  watch_url(*e);
   persist();
   log("drive " + std::to_string(e->record.number) + ": ejected" + (req.force ? " (forced)" : ""));
   return {std::nullopt, json{{"drive", drive_json(*e, who)}}};
@@ -554,6 +628,7 @@ Controller::Reply Controller::op_remove(const Request& req, const Credentials& w
       return {ErrorCode::internal, "removing drive " + std::to_string(number) + ": " + s.message()};
     }
   }
+  remote_media_->forget(number);
   drives_.erase(number);
   persist();
   log("drive " + std::to_string(number) + " removed");
@@ -622,6 +697,7 @@ Daemon::Daemon(DaemonOptions options, std::unique_ptr<Backend> backend)
 }
 
 Daemon::~Daemon() {
+  controller_.reset();  // its RemoteMedia thread writes to wake_fd_
   if (owns_socket_file_) ::unlink(options_.socket_path.c_str());
 }
 
@@ -666,6 +742,10 @@ Status Daemon::start() {
   stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   wake_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_fd_.valid() || !wake_fd_.valid()) return Status::IoError(std::string("eventfd: ") + std::strerror(errno));
+  controller_->set_wake([fd = wake_fd_.get()] {
+    const uint64_t one = 1;
+    (void)!::write(fd, &one, sizeof one);
+  });
   // The socket first: binding it proves no other daemon answers there, before
   // this one touches any drive. Clients that connect meanwhile wait in the
   // backlog until run().
@@ -967,6 +1047,7 @@ Status Daemon::run() {
     if (pfds[1].revents & POLLIN) {
       uint64_t count;
       (void)!::read(wake_fd_.get(), &count, sizeof count);
+      controller_->apply_new_versions();
     }
     if (pfds[2].revents & POLLIN) accept_clients();
     for (size_t i = 0; i < order.size(); ++i) {

@@ -29,6 +29,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -43,6 +44,7 @@
 #include "daemon/unix_socket.h"
 #include "device/drive.h"
 #include "formats/open.h"
+#include "remote/remote_media.h"
 
 namespace udisc::daemon {
 
@@ -85,6 +87,9 @@ struct DaemonOptions {
   // while it still runs); at start, all images together get restore_timeout.
   std::chrono::milliseconds probe_timeout{5'000};
   std::chrono::milliseconds restore_timeout{10'000};
+  // How often the server of each URL drive is asked whether its object is
+  // still the one in the drive (remote/remote_media.h).
+  std::chrono::milliseconds url_revalidate_every{5'000};
   // Reads an image from the descriptors a client sent (default:
   // open_received_image). Tests put a delay in front of it to stand for a
   // file system that answers slowly.
@@ -142,6 +147,13 @@ class Controller {
   // every drive for the next run.
   void shutdown();
 
+  // A URL drive whose object was replaced on the server gets the new version
+  // as a new medium: RemoteMedia finds and opens it on its own thread, calls
+  // `wake` (the daemon's poll loop), and apply_new_versions() puts it into
+  // the drive on the controller's thread.
+  void set_wake(std::function<void()> wake);
+  void apply_new_versions();
+
   // For tests and status: the engine of drive `number`, or null.
   std::shared_ptr<device::Drive> engine(uint32_t number) const;
   size_t drive_count() const { return drives_.size(); }
@@ -176,6 +188,8 @@ class Controller {
   std::string locked_message(const Entry& e, const char* action) const;
   void persist();
   void log(const std::string& line) const;
+  // After e's image changed: RemoteMedia watches e.from_url, if any.
+  void watch_url(Entry& e);
 
   DaemonOptions options_;
   Backend& backend_;
@@ -184,6 +198,11 @@ class Controller {
   // Per uid: probes given up on that may still be running (see BackgroundJob).
   std::map<uid_t, std::vector<std::function<bool()>>> probes_by_uid_;
   std::optional<Result<OpenedImage>> read_ahead_;  // set by finish() for the dispatch it runs
+  std::mutex new_versions_mu_;  // new_versions_, wake_ (RemoteMedia's thread adds)
+  std::vector<remote::RemoteMedia::NewVersion> new_versions_;
+  std::function<void()> wake_;
+  // Last: its thread stops before the members it hands versions to go.
+  std::unique_ptr<remote::RemoteMedia> remote_media_;
 };
 
 class Daemon {

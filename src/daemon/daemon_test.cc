@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -1124,6 +1125,111 @@ TEST_F(DaemonUrlTest, MountListOwnershipSecretsErrorsAndRestart) {
   expect_no_secret(replies, "replies");
   std::lock_guard lock(log_mu_);
   for (const auto& line : log_) expect_no_secret(line, "log");
+}
+
+// Reads `count` sectors from `lba` through the engine, as a transport would.
+ScsiOut read10(device::Drive& d, uint32_t lba, uint16_t count) {
+  return scsi(d,
+              {0x28, 0, static_cast<uint8_t>(lba >> 24), static_cast<uint8_t>(lba >> 16), static_cast<uint8_t>(lba >> 8),
+               static_cast<uint8_t>(lba), 0, static_cast<uint8_t>(count >> 8), static_cast<uint8_t>(count), 0},
+              count * 2048u);
+}
+// Sense key, ASC, ASCQ of a CHECK CONDITION (fixed sense); {0,0,0} for GOOD.
+std::array<int, 3> sense_of(const ScsiOut& o) {
+  if (o.r.status == device::ScsiStatus::good || o.r.sense_length < 14) return {0, 0, 0};
+  return {o.r.sense[2] & 0x0F, o.r.sense[12], o.r.sense[13]};
+}
+
+TEST_F(DaemonUrlTest, AReplacedObjectBecomesANewMediumAndADownServerAMediumError) {
+  // Like `udisc serve`'s LUNs (remote/remote_media.h): a drive whose object
+  // is replaced on the server gets the new version as a new medium, never a
+  // disc made of both; a stopped server fails reads of what is not cached
+  // with a medium error, the other drives keep serving, and reads recover
+  // once the server is back.
+  DaemonOptions o = options();
+  o.url_revalidate_every = std::chrono::milliseconds(300);
+  start(o);
+  Client c = client();
+  const std::string url = nginx_->url("/disc.iso");
+  ASSERT_TRUE(mount_url(c, url).ok);                    // drive 0: 150 sectors, byte 0 of each = 0x5A
+  ASSERT_TRUE(mount(c, make_iso("local.iso", 64, 0x11)).ok);  // drive 1: a local file
+  fs::copy_file(make_iso("big.iso", 4096, 0x77), nginx_->root() / "big.iso");
+  ASSERT_TRUE(mount_url(c, nginx_->url("/big.iso")).ok);  // drive 2: 8 MiB, read only later
+  auto status_of = [&](int drive) {
+    auto r = c.call({{"op", "status"}, {"drive", drive}});
+    return r.ok() && r->ok ? r->result["drives"][0] : json();
+  };
+  const std::string v1 = status_of(0)["image"].value("version", "");
+  EXPECT_NE(v1.find("ETag"), std::string::npos) << status_of(0);
+  device::Drive& d0 = *engine(0);
+  ASSERT_EQ(capacity(d0), 150);
+  for (uint32_t lba = 0; lba < 150; lba += 10) {
+    ScsiOut r = read10(d0, lba, 10);
+    ASSERT_EQ(sense_of(r), (std::array<int, 3>{0, 0, 0}));
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(r.data[i * 2048u], 0x5A) << lba + i;
+  }
+
+  // The object is replaced (same size, new content and date: a new ETag).
+  const std::string v2_path = make_iso("v2.iso", 150, 0xA5);
+  fs::last_write_time(v2_path, fs::last_write_time(nginx_->root() / "disc.iso") + std::chrono::seconds(10));
+  fs::rename(v2_path, nginx_->root() / "disc.iso");
+  // A reader going round the disc sees version 1 whole (from the cache), or
+  // medium errors, until a unit attention 28/00 announces the new medium;
+  // from then on only version 2. Never a sector of the other version.
+  bool changed = false;
+  int medium_errors = 0, v2_reads = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (uint32_t lba = 0; v2_reads < 15 && std::chrono::steady_clock::now() < deadline; lba = (lba + 10) % 150) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ScsiOut r = read10(d0, lba, 10);
+    const auto sense = sense_of(r);
+    if (sense == std::array<int, 3>{6, 0x28, 0}) {
+      EXPECT_FALSE(changed) << "a second medium change";
+      changed = true;
+      continue;
+    }
+    if (sense[0] == 3) {
+      ++medium_errors;
+      EXPECT_FALSE(changed) << "the new medium failed a read at LBA " << lba;
+      continue;
+    }
+    ASSERT_EQ(sense, (std::array<int, 3>{0, 0, 0})) << "LBA " << lba;
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(r.data[i * 2048u], changed ? 0xA5 : 0x5A) << "LBA " << lba + i;
+    v2_reads += changed;
+  }
+  EXPECT_TRUE(changed) << "no unit attention 28/00 within 20 s";
+  EXPECT_EQ(v2_reads, 15);
+  json now = status_of(0);
+  EXPECT_NE(now["image"].value("version", ""), v1) << now;
+  EXPECT_NE(now["image"].value("version", "").find("ETag"), std::string::npos) << now;
+  EXPECT_TRUE(log_contains("drive 0: '" + url + "' changed on the server (" + v1 + " -> "));
+
+  // The server stops. Drive 2 fails what it has not cached with a medium
+  // error (after its retries), while drive 1 and the control socket answer
+  // at once; drive 2 reads again once the server is back.
+  const std::string big_version = status_of(2)["image"].value("version", "");
+  ASSERT_EQ(capacity(*engine(1)), 64);  // (clears the unit attentions of the new disc)
+  ASSERT_EQ(capacity(*engine(2)), 4096);
+  nginx_->stop();
+  std::array<int, 3> down_sense{};
+  std::thread slow([&] { down_sense = sense_of(read10(*engine(2), 3000, 16)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto t0 = std::chrono::steady_clock::now();
+  ScsiOut local = read10(*engine(1), 0, 64);
+  const json listed = status_of(1);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(sense_of(local)[0], 0);
+  EXPECT_EQ(local.data[63 * 2048u], 0x11);
+  EXPECT_EQ(listed.value("drive", -1), 1) << listed;
+  EXPECT_LT(took, std::chrono::milliseconds(500));
+  slow.join();
+  EXPECT_EQ(down_sense[0], 3) << "medium error expected, got sense key " << down_sense[0];
+  ASSERT_TRUE(nginx_->start()) << nginx_->error();
+  ScsiOut back = read10(*engine(2), 3000, 16);
+  EXPECT_EQ(sense_of(back)[0], 0);
+  EXPECT_EQ(back.data[15 * 2048u], 0x77);
+  EXPECT_EQ(status_of(2)["image"].value("version", ""), big_version) << "a server that was down is no new version";
+  RecordProperty("medium_errors_before_the_new_medium", medium_errors);
 }
 
 TEST_F(DaemonUrlTest, ASlowServerCostsItsCallerTheDeadlineOnly) {

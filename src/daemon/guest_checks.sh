@@ -149,6 +149,26 @@ else
   echo "SKIP: no su in the guest"
 fi
 
+# ---- A disc on a web server (issue 13): the host's nginx, reached as
+# 10.0.2.2 through QEMU's user network. The daemon reads the URL on demand;
+# the kernel mounts it through TCMU and every file's checksum matches.
+if [ -f /data/url ]; then
+  modprobe virtio_net; ip link set lo up; ip link set eth0 up
+  ip addr add 10.0.2.15/24 dev eth0; ip route add default via 10.0.2.2
+  url=$(cat /data/url)
+  urln=$(udisc mount "$url" 2>&1 | tail -n1); echo "udisc mount $url -> $urln"
+  if [ -b "$urln" ] && mount -t iso9660 -o ro "$urln" /mnt && (cd /mnt && sha256sum -c /data/sums >/dev/null); then
+    ok url-mount-files
+  else
+    bad url-mount-files "$urln: $(tail -n3 /tmp/daemon.log)"
+  fi
+  umount /mnt 2>/dev/null
+  udisc status | grep -q "version   ETag" && udisc list | grep -q "$url" && ok url-status || bad url-status "$(udisc status)"
+  udisc unmount "$urln" && ok url-unmount || bad url-unmount ""
+else
+  echo "SKIP: no web server on the host (nginx not installed)"
+fi
+
 # SIGTERM keeps the drive; restart brings it back with its image
 kill -TERM $dpid; wait $dpid
 ls $CFG/core/user_*/ 2>/dev/null

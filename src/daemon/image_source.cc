@@ -266,7 +266,8 @@ Result<OpenedImage> open_url_image(const ImageSpec& spec) {
   auto opened = remote::open_location(spec.url, http);
   if (!opened.ok()) return opened.status();
   OpenedImage out;
-  out.image = std::move(opened->image);
+  out.image = opened->image;
+  out.from_url = std::move(opened).value();
   out.record.url = spec.url;
   out.record.auth = spec.auth;
   out.record.ca_pem = spec.ca_pem;

@@ -33,6 +33,7 @@
 #include "daemon/state.h"
 #include "daemon/unix_socket.h"
 #include "formats/open.h"
+#include "remote/location.h"
 #include "util/status.h"
 
 namespace udisc::daemon {
@@ -40,6 +41,8 @@ namespace udisc::daemon {
 struct OpenedImage {
   formats::ImagePtr image;
   ImageRecord record;
+  // An image from a URL: its HTTP files, for RemoteMedia (from_url.image is `image`).
+  remote::OpenedLocation from_url;
 };
 
 // `fds` holds 1 + spec.files.size() descriptors (the image, then companions).

@@ -17,7 +17,8 @@
 // cause. Reads go through a BlockCache (block_cache.h): bounded memory,
 // read-ahead for sequential readers, concurrent requests for concurrent
 // readers over a small pool of connections (libcurl easy handles, reused so
-// TLS and TCP connections persist).
+// TLS and TCP connections persist). Optionally a DiskCache (disk_cache.h)
+// below it keeps fetched blocks in a private file, up to a size limit.
 //
 // Credentials never come from the command line: authorization() reads them
 // from a file or the environment. TLS verification is always on; ca_file adds
@@ -32,7 +33,6 @@
 #include <string>
 #include <string_view>
 
-#include "formats/companions.h"
 #include "formats/file.h"
 #include "remote/block_cache.h"
 #include "util/status.h"
@@ -58,6 +58,10 @@ struct HttpOptions {
   std::chrono::milliseconds backoff{100};   // doubled after each retry
   unsigned max_connections = 8;
   CacheOptions cache;
+  // Optional second tier on disk (disk_cache.h): a private file in this
+  // folder holding up to disk_cache_bytes of fetched blocks. Empty: none.
+  std::string disk_cache_dir;
+  uint64_t disk_cache_bytes = 0;
 };
 
 struct HttpStats {
@@ -65,6 +69,8 @@ struct HttpStats {
   uint64_t bytes_received = 0;  // body bytes received
   uint64_t retries = 0;
   CacheStats cache;
+  uint64_t disk_hits = 0;    // fetches answered by the disk cache instead of the server
+  uint64_t disk_stored = 0;  // bytes the disk cache holds now
 };
 
 // Whether `location` is an http:// or https:// URL (case-insensitive scheme).
@@ -110,9 +116,5 @@ class HttpFile final : public formats::RandomAccessFile {
   explicit HttpFile(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// Opens companions of an image at `base_url` (a cue sheet's FILE entries,
-// ...) from the URLs they resolve to, with the same options.
-formats::FileResolver url_resolver(const std::string& base_url, const HttpOptions& options);
 
 }  // namespace udisc::remote

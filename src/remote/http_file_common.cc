@@ -45,9 +45,20 @@ Status HttpFile::Impl::probe() {
   } else if (!r.last_modified.empty()) {
     last_modified_ = r.last_modified;
   }
+  if (!options_.disk_cache_dir.empty()) {
+    auto disk = DiskCache::open(options_.disk_cache_dir, options_.disk_cache_bytes, options_.cache.block_size, size_);
+    if (!disk.ok()) return disk.status();
+    disk_ = std::move(disk).value();
+  }
   cache_ = std::make_unique<BlockCache>(size_, options_.cache, [this](uint64_t first, uint32_t /*count: implied by out.size()*/,
                                                                     std::span<uint8_t> out) {
-    return fetch(first * options_.cache.block_size, out);
+    if (disk_ && disk_->read(first, out)) {
+      disk_hits_.fetch_add(1, std::memory_order_relaxed);
+      return Status::Ok();
+    }
+    Status fetched = fetch(first * options_.cache.block_size, out);
+    if (fetched.ok() && disk_) disk_->write(first, out);
+    return fetched;
   });
   return Status::Ok();
 }
@@ -162,17 +173,9 @@ HttpStats HttpFile::stats() const {
   s.bytes_received = impl_->bytes_.load();
   s.retries = impl_->retries_.load();
   s.cache = impl_->cache_->stats();
+  s.disk_hits = impl_->disk_hits_.load();
+  s.disk_stored = impl_->disk_ ? impl_->disk_->stored_bytes() : 0;
   return s;
-}
-
-formats::FileResolver url_resolver(const std::string& base_url, const HttpOptions& options) {
-  return [base_url, options](const std::string& name) -> Result<std::shared_ptr<formats::RandomAccessFile>> {
-    auto url = resolve_url(base_url, name);
-    if (!url.ok()) return url.status();
-    auto file = HttpFile::open(*url, options);
-    if (!file.ok()) return file.status();
-    return std::shared_ptr<formats::RandomAccessFile>(std::move(file).value());
-  };
 }
 
 }  // namespace udisc::remote

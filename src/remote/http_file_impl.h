@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "remote/disk_cache.h"
 #include "remote/http_file.h"
 #include "remote/http_headers.h"
 
@@ -44,7 +45,8 @@ class HttpFile::Impl {
   std::string etag_;
   std::string last_modified_;
   std::atomic<bool> changed_{false};
-  std::atomic<uint64_t> requests_{0}, bytes_{0}, retries_{0};
+  std::atomic<uint64_t> requests_{0}, bytes_{0}, retries_{0}, disk_hits_{0};
+  std::unique_ptr<DiskCache> disk_;  // before cache_: its fetcher uses disk_
   std::unique_ptr<BlockCache> cache_;
 
  protected:

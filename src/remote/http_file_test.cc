@@ -5,13 +5,17 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
+#include <sstream>
+#include <thread>
 
 #include "remote/testing/nginx.h"
 
@@ -162,6 +166,138 @@ TEST_F(HttpFileTest, ServerDownIsAnErrorAndServerBackRecovers) {
   ASSERT_TRUE((*file)->read_at(1024 * 1024, out).ok());
   EXPECT_EQ(0, std::memcmp(out.data(), data_.data() + 1024 * 1024, out.size()));
   EXPECT_GE((*file)->stats().retries, 2u);
+}
+
+// Range requests the server answered (206), counted by connection; waits
+// until there are at least `at_least` (nginx logs a request after its last byte).
+std::map<std::string, int> ranges_served(const Nginx& server, size_t at_least) {
+  std::map<std::string, int> by_connection;
+  for (int i = 0; i < 40; ++i) {
+    by_connection.clear();
+    size_t total = 0;
+    std::istringstream log(server.access_log());
+    std::string connection, status, range, bytes;
+    while (log >> connection >> status >> range >> bytes) {
+      if (status == "206") {
+        ++by_connection[connection];
+        ++total;
+      }
+    }
+    if (total >= at_least) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return by_connection;
+}
+
+size_t count(const std::map<std::string, int>& by_connection) {
+  size_t n = 0;
+  for (const auto& [connection, requests] : by_connection) n += static_cast<size_t>(requests);
+  return n;
+}
+
+// Concurrent readers of different blocks are answered at the same time over
+// several connections (the pool of handles), not one after another; and data
+// already cached is never asked for again. The server's own access log counts.
+TEST_F(HttpFileTest, ConcurrentReadersUseSeveralConnectionsAndCachedDataIsNotRequestedAgain) {
+  HttpOptions o = quick_options();
+  o.cache.readahead_blocks = 0;  // one block per read: the requests are the readers'
+  auto file = HttpFile::open(server_->url("/slow/disc.iso"), o);  // 32 KiB/s: 1-2 s per 64 KiB block
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  constexpr int kReaders = 8;  // the pool's default size
+  auto read_all = [&] {
+    std::vector<std::thread> readers;
+    std::atomic<int> good{0};
+    for (int r = 0; r < kReaders; ++r) {
+      readers.emplace_back([&, r] {
+        const uint64_t offset = static_cast<uint64_t>(r) * 5 * 65536 + 1000;  // blocks 0, 5, 10, ... 35
+        std::vector<uint8_t> out(4000);
+        if ((*file)->read_at(offset, out).ok() && std::memcmp(out.data(), data_.data() + offset, out.size()) == 0) {
+          good.fetch_add(1);
+        }
+      });
+    }
+    for (auto& t : readers) t.join();
+    return good.load();
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(read_all(), kReaders);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  // One after another they take 16 s (measured with a pool of one); at once about 2 s.
+  EXPECT_LT(took, std::chrono::milliseconds(8000));
+  const auto first = ranges_served(*server_, 1 + kReaders);
+  EXPECT_EQ(count(first), 1u + kReaders);  // the probe and one request per block
+  EXPECT_GE(first.size(), static_cast<size_t>(kReaders) - 1) << server_->access_log();  // the probe's connection is reused
+  const uint64_t requests = (*file)->stats().requests;
+
+  // Everything again, at once and one by one: all from the cache.
+  EXPECT_EQ(read_all(), kReaders);
+  for (int r = 0; r < kReaders; ++r) {
+    std::vector<uint8_t> out(65536 - 1000);
+    ASSERT_TRUE((*file)->read_at(static_cast<uint64_t>(r) * 5 * 65536 + 1000, out).ok());
+  }
+  EXPECT_EQ((*file)->stats().requests, requests);
+  EXPECT_EQ(count(ranges_served(*server_, 1 + kReaders)), 1u + kReaders) << server_->access_log();
+  EXPECT_EQ((*file)->stats().cache.hits, 2u * kReaders);
+}
+
+// Bytes the files open in this process under `dir` occupy on disk (an
+// O_TMPFILE file has no name there, but /proc/self/fd shows its folder).
+uint64_t allocated_under(const fs::path& dir) {
+  uint64_t total = 0;
+  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const fs::path target = fs::read_symlink(e.path(), ec);
+    if (ec || target.string().rfind(dir.string() + "/", 0) != 0) continue;
+    struct stat st {};
+    if (::stat(e.path().c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+  return total;
+}
+
+// The disk tier below a small memory cache: blocks read once come from disk
+// the second time (no request), the file never holds more than its limit
+// (older blocks give their space back), and the folder shows no file.
+TEST_F(HttpFileTest, TheDiskCacheAnswersSecondReadsWithinItsLimit) {
+  const fs::path dir = fs::temp_directory_path() / ("udisc-disk-cache-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  constexpr uint64_t kBlock = 65536;
+  HttpOptions o = quick_options();
+  o.cache.readahead_blocks = 0;
+  o.cache.capacity_bytes = 0;  // one block per memory shard: 16 blocks
+  o.disk_cache_dir = dir.string();
+  o.disk_cache_bytes = 32 * kBlock;
+  auto file = HttpFile::open(server_->url("/disc.iso"), o);
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  auto read_blocks = [&](uint64_t first, uint64_t last) {
+    std::vector<uint8_t> out(kBlock);
+    for (uint64_t b = first; b <= last && b * kBlock < data_.size(); ++b) {
+      std::span<uint8_t> part(out.data(), static_cast<size_t>(std::min<uint64_t>(kBlock, data_.size() - b * kBlock)));
+      ASSERT_TRUE((*file)->read_at(b * kBlock, part).ok());
+      ASSERT_EQ(0, std::memcmp(part.data(), data_.data() + b * kBlock, part.size())) << "block " << b;
+    }
+  };
+  read_blocks(0, 31);  // memory keeps blocks 16-31, the disk 0-31
+  const uint64_t requests = (*file)->stats().requests;
+  read_blocks(0, 15);
+  EXPECT_EQ((*file)->stats().requests, requests);
+  EXPECT_EQ((*file)->stats().disk_hits, 16u);
+  read_blocks(32, 48);  // 17 more: the disk's oldest blocks make room
+  EXPECT_LE((*file)->stats().disk_stored, 32 * kBlock);
+  EXPECT_GE((*file)->stats().disk_stored, 31 * kBlock);  // (the last block is short)
+  EXPECT_LE(allocated_under(dir), 32 * kBlock + 4096);
+  EXPECT_GE(allocated_under(dir), 16 * kBlock);  // it does hold data (the file is found)
+  const uint64_t before = (*file)->stats().requests;
+  read_blocks(0, 0);  // evicted from the disk, not in memory: fetched again
+  EXPECT_EQ((*file)->stats().requests, before + 1);
+  EXPECT_TRUE(fs::is_empty(dir));
+  file = Status::IoError("closed");  // the cache file goes with it
+  EXPECT_EQ(allocated_under(dir), 0u);
+  fs::remove_all(dir);
+
+  o.disk_cache_dir = (dir / "missing").string();
+  auto refused = HttpFile::open(server_->url("/disc.iso"), o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("--cache-dir"), std::string::npos) << refused.status().message();
 }
 
 // Reading 1% of a 1 GiB image at random transfers at most two blocks per

@@ -14,11 +14,23 @@ Result<OpenedLocation> open_location(const std::string& location, const HttpOpti
   auto file = HttpFile::open(location, http);
   if (!file.ok()) return file.status();
   out.http = *file;
-  formats::FileResolver resolve = url_resolver(location, http);
+  // The companions are kept too: a replaced BIN is a changed disc as much as
+  // a replaced cue sheet (RemoteMedia watches them all).
+  auto companions = std::make_shared<std::vector<std::shared_ptr<HttpFile>>>();
+  formats::FileResolver resolve = [location, http, companions](const std::string& name)
+      -> Result<std::shared_ptr<formats::RandomAccessFile>> {
+    auto url = resolve_url(location, name);
+    if (!url.ok()) return url.status();
+    auto companion = HttpFile::open(*url, http);
+    if (!companion.ok()) return companion.status();
+    companions->push_back(*companion);
+    return std::shared_ptr<formats::RandomAccessFile>(std::move(companion).value());
+  };
   if (!chd_parent.empty()) resolve = formats::with_chd_parent(std::move(resolve), chd_parent);
-  auto image = formats::open_image(std::move(file).value(), resolve);
+  auto image = formats::open_image(std::move(file).value(), std::move(resolve));
   if (!image.ok()) return image.status();
   out.image = std::move(image).value();
+  out.companions = *companions;
   return out;
 }
 

@@ -5,7 +5,9 @@
 // companions (a cue sheet's BINs, ...) resolve against its URL.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "formats/open.h"
 #include "remote/http_file.h"
@@ -15,6 +17,7 @@ namespace udisc::remote {
 struct OpenedLocation {
   formats::ImagePtr image;
   std::shared_ptr<HttpFile> http;  // the main file when it came from a URL (for stats and change checks)
+  std::vector<std::shared_ptr<HttpFile>> companions;  // the other files it opened from URLs (a cue sheet's BINs)
 };
 
 // `chd_parent`: a child CHD's parent file (--parent); "" finds it beside the image.

@@ -4,6 +4,10 @@
 //   /NAME            the file, ranges served (nginx's default)
 //   /noranges/NAME   the same file with ranges disabled (max_ranges 0)
 //   /private/NAME    the same file, only with "Authorization: Bearer kBearerToken"
+//   /slow/NAME       the same file sent at 32 KiB/s per request (limit_rate; the
+//                    first second's 32 KiB at once)
+// access_log() is the server's own record of each request: connection
+// number, status, Range header and body bytes.
 // Everything lives in a temporary directory removed by the destructor.
 #pragma once
 
@@ -49,6 +53,8 @@ class Nginx {
   std::string ca_file() const { return (dir_ / "ca.crt").string(); }
   const std::string& error() const { return error_; }
   uint16_t port(bool tls = false) const { return tls ? https_port_ : http_port_; }
+  // One line per request: "CONNECTION STATUS RANGE BYTES" (RANGE "-" when none).
+  std::string access_log() const { return slurp(dir_ / "access.log"); }
   std::string url(const std::string& path, bool tls = false) const {
     return std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port(tls)) + path;
   }
@@ -138,7 +144,8 @@ class Nginx {
     c << "daemon off;\nmaster_process on;\nworker_processes 1;\n"
       << "pid " << d << "/nginx.pid;\nerror_log " << d << "/error.log warn;\n"
       << "events { worker_connections 512; }\n"
-      << "http {\n  access_log off;\n  default_type application/octet-stream;\n"
+      << "http {\n  log_format udisc '$connection $status $http_range $body_bytes_sent';\n"
+      << "  access_log " << d << "/access.log udisc;\n  default_type application/octet-stream;\n"
       << "  client_body_temp_path " << d << "/tmp/body;\n  proxy_temp_path " << d << "/tmp/proxy;\n"
       << "  fastcgi_temp_path " << d << "/tmp/fcgi;\n  uwsgi_temp_path " << d << "/tmp/uwsgi;\n"
       << "  scgi_temp_path " << d << "/tmp/scgi;\n"
@@ -148,6 +155,7 @@ class Nginx {
       << "    ssl_certificate " << d << "/server.crt;\n    ssl_certificate_key " << d << "/server.key;\n"
       << "    root " << d << "/www;\n"
       << "    location /noranges/ { alias " << d << "/www/; max_ranges 0; }\n"
+      << "    location /slow/ { alias " << d << "/www/; limit_rate 32k; }\n"
       << "    location /private/ { alias " << d << "/www/;\n"
       << "      if ($http_authorization != \"Bearer " << kBearerToken << "\") { return 401; } }\n"
       << "  }\n}\n";
