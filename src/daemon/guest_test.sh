@@ -21,7 +21,7 @@ printf 'FILE "data.bin" BINARY\n  TRACK 01 MODE1/2048\n    INDEX 01 00:00:00\nFI
 url=(); net=()
 if [[ -x /usr/sbin/nginx ]]; then
   WORK="$work"; source "$here/../../tests/iscsi/lib.sh"  # start_nginx, cleanup (its trap replaced below)
-  trap 'cleanup; rm -rf "$work"' EXIT
+  trap 'stop_nginx; cleanup; rm -rf "$work"' EXIT  # TERM first: a killed master would leave its worker holding our output
   mkdir -p "$work/www" && cp "$work/data.bin" "$work/www/disc.iso"
   port=$((20000 + RANDOM % 20000))
   while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
