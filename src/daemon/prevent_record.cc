@@ -71,9 +71,13 @@ PreventKeeper::PreventKeeper(std::shared_ptr<device::Drive> drive, std::string p
 
 device::Response PreventKeeper::execute(const device::Request& request) {
   device::Response response = drive_->execute(request);
+  const bool prevent_done = !request.cdb.empty() && request.cdb[0] == kPreventAllowMediumRemoval &&
+                            request.cdb.size() > 4 && response.status == device::ScsiStatus::good;
+  // Every other command (each read of a mounted disc) changes the record only
+  // when the engine dropped its lock: no copy of the holders on that path.
+  if (!prevent_done && (holders_.empty() || drive_->status().locked)) return response;
   PreventHolders now = holders_;
-  if (!request.cdb.empty() && request.cdb[0] == kPreventAllowMediumRemoval && request.cdb.size() > 4 &&
-      response.status == device::ScsiStatus::good) {
+  if (prevent_done) {
     if (request.cdb[4] & 0x01) {
       now.insert(request.initiator);
     } else {

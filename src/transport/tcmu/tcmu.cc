@@ -442,17 +442,16 @@ class TcmuDrive::Impl {
   void serve() {
     bool healthy = drain();  // commands queued before we started (adopt)
     for (;;) {
-      if (healthy && poll_ring()) {
-        if (profile) ++prof.polled;
-        healthy = drain();
-        continue;
+      bool found = healthy && poll_ring();
+      if (!found) {
+        // Consume the UIO's event count first, then look at the ring once
+        // more: a command queued after this read raises a new event, so the
+        // poll below cannot sleep through it.
+        uint32_t events;
+        if (::read(uio_fd, &events, sizeof events) < 0 && errno != EAGAIN) return;
+        found = healthy && ring->pending();
       }
-      // Consume the UIO's event count first, then look at the ring once
-      // more: a command queued after this read raises a new event, so the
-      // poll below cannot sleep through it.
-      uint32_t events;
-      if (::read(uio_fd, &events, sizeof events) < 0 && errno != EAGAIN) return;
-      if (healthy && ring->pending()) {
+      if (found) {
         if (profile) ++prof.polled;
         healthy = drain();
         continue;
