@@ -22,19 +22,27 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${1:-${UDISC_DEBIAN_SOURCES:-$repo/build/debian-sources}}"
 mkdir -p "$cache"
 cache="$(cd "$cache" && pwd)"
-exec 9>"$cache/.lock"
-flock 9
-
 # source package <- the -dev package whose version it must match
 declare -A dev=([xz-utils]=liblzma-dev [libzstd]=libzstd-dev [flac]=libflac-dev [lz4]=liblz4-dev)
-wanted=()
-for src in xz-utils libzstd flac lz4; do
-  version="$(dpkg-query -W -f='${source:Version}' "${dev[$src]}" 2>/dev/null || true)"
-  [[ -n "$version" ]] || { echo "fetch-debian-sources.sh: ${dev[$src]} is not installed (tools/install-deps.sh)" >&2; exit 1; }
-  upstream="${version#*:}"; upstream="${upstream%-*}"
-  [[ -f "$cache/$src-$upstream/.unpacked" ]] && continue
-  wanted+=("$src=$version")
-done
+# wanted: "source=version" of each package not unpacked in the cache yet.
+find_wanted() {
+  wanted=()
+  local src version upstream
+  for src in xz-utils libzstd flac lz4; do
+    version="$(dpkg-query -W -f='${source:Version}' "${dev[$src]}" 2>/dev/null || true)"
+    [[ -n "$version" ]] || { echo "fetch-debian-sources.sh: ${dev[$src]} is not installed (tools/install-deps.sh)" >&2; exit 1; }
+    upstream="${version#*:}"; upstream="${upstream%-*}"
+    [[ -f "$cache/$src-$upstream/.unpacked" ]] || wanted+=("$src=$version")
+  done
+}
+# Everything there: nothing to write, so no lock either (`sudo
+# tools/install-deps.sh` leaves a root-owned cache that the user's own builds
+# only read). Under the lock, again: another run may have fetched them meanwhile.
+find_wanted
+((${#wanted[@]})) || exit 0
+exec 9>"$cache/.lock"
+flock 9
+find_wanted
 ((${#wanted[@]})) || exit 0
 
 apt_dir="$cache/apt"
