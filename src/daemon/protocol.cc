@@ -146,7 +146,7 @@ std::variant<Request, ParseError> parse_request(std::string_view line) {
     std::string where;
     try {
       json ignored = json::parse(line.begin(), line.end());
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number too large
       where = std::string(": ") + e.what();
     }
     return bad("request is not valid JSON" + where);

@@ -104,8 +104,13 @@ Status ServiceController::restore() {
   json doc = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
   const std::string name = "'" + options_.state_path + "'";
   if (doc.is_discarded() || !doc.is_object()) return Status::Corruption(name + ": not JSON");
-  if (doc.value("version", 0) != kStateVersion) return Status::Corruption(name + ": field 'version' is not 1");
+  if (!doc.contains("version") || !doc["version"].is_number_integer() || doc["version"].get<int64_t>() != kStateVersion) {
+    return Status::Corruption(name + ": field 'version' is not 1");
+  }
   if (!doc.contains("drives") || !doc["drives"].is_array()) return Status::Corruption(name + ": no 'drives' array");
+  // A field of the wrong type (written by hand, damaged) makes nlohmann's
+  // value()/get() throw: the file is named as corrupt instead.
+  try {
   for (const json& d : doc["drives"]) {
     if (!d.is_object() || !d.contains("drive") || !d["drive"].is_number_unsigned() || !d.contains("owner_sid") ||
         !d["owner_sid"].is_string()) {
@@ -147,6 +152,10 @@ Status ServiceController::restore() {
       ref.attach_error = s.message();
       log("drive " + std::to_string(ref.number) + ": " + s.message());
     }
+  }
+  } catch (const json::exception& ex) {
+    persist();
+    return Status::Corruption(name + ": " + ex.what());
   }
   persist();
   return Status::Ok();
