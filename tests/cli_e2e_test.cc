@@ -288,7 +288,6 @@ TEST_F(CliTest, LargeUdfImageIsADvdAndCannotBecomeBinCue) {
   fs::remove(udf);
 }
 
-#ifdef UDISC_MAKE_MIXED_CUE
 struct ExpectedTrack {
   int number, session;
   std::string mode;
@@ -327,7 +326,7 @@ TEST_F(CliTest, MixedModeMultisessionCueRoundTrips) {
   const fs::path iso = make_iso("mixed-src");
   const fs::path dir = dir_ / "mixed";
   fs::create_directories(dir);
-  Ran gen = sh(quote(UDISC_MAKE_MIXED_CUE) + " " + quote(dir.string()) + " --iso " + quote(iso.string()) +
+  Ran gen = sh(quote(MAKE_MIXED_CUE) + " " + quote(dir.string()) + " --iso " + quote(iso.string()) +
                " --multisession --audio-tracks 3 --name mixed");
   ASSERT_EQ(gen.status, 0) << gen.err;
   const fs::path cue = dir / "mixed.cue";
@@ -429,7 +428,7 @@ TEST_F(CliTest, ChdReadsAsTheCueItWasMadeFrom) {
   if (sh("command -v chdman").status != 0) GTEST_SKIP() << "chdman (mame-tools) not installed";
   const fs::path dir = dir_ / "chd";
   fs::create_directories(dir);
-  Ran gen = sh(quote(UDISC_MAKE_MIXED_CUE) + " " + quote(dir.string()) + " --audio-tracks 2 --layout split --name disc");
+  Ran gen = sh(quote(MAKE_MIXED_CUE) + " " + quote(dir.string()) + " --audio-tracks 2 --layout split --name disc");
   ASSERT_EQ(gen.status, 0) << gen.err;
   const fs::path cue = dir / "disc.cue", chd = dir / "disc.chd";
   Ran mk = sh("timeout 120 chdman createcd -i " + quote(cue.string()) + " -o " + quote(chd.string()));
@@ -460,7 +459,7 @@ TEST_F(CliTest, ChdReadsAsTheCueItWasMadeFrom) {
 TEST_F(CliTest, TenTrackWaveDiscConvertsWithTwoDigitTrackNames) {
   const fs::path dir = dir_ / "ten";
   fs::create_directories(dir);
-  Ran gen = sh(quote(UDISC_MAKE_MIXED_CUE) + " " + quote(dir.string()) +
+  Ran gen = sh(quote(MAKE_MIXED_CUE) + " " + quote(dir.string()) +
                " --audio-tracks 9 --layout split --wave --name ten");
   ASSERT_EQ(gen.status, 0) << gen.err;
   const json j = info_json(dir / "ten.cue");
@@ -477,7 +476,6 @@ TEST_F(CliTest, TenTrackWaveDiscConvertsWithTwoDigitTrackNames) {
   EXPECT_EQ(v.status, 0) << v.out << v.err;
   EXPECT_EQ(verify_hashes(v.out), verify_hashes(udisc("verify " + quote((dir / "ten.cue").string())).out));
 }
-#endif
 
 TEST_F(CliTest, ErrorsAreMessagesNotCrashes) {
   Ran missing = udisc("info " + quote((dir_ / "missing.iso").string()));

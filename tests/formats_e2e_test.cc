@@ -74,7 +74,7 @@ class FormatsE2e : public ::testing::Test {
 };
 
 TEST_F(FormatsE2e, EveryFormatIsTheSameDiscForInfoAndConvert) {
-  ok(quote(UDISC_MAKE_MIXED_CUE) + " " + quote(dir_.string()));
+  ok(quote(MAKE_MIXED_CUE) + " " + quote(dir_.string()));
   const fs::path cue = dir_ / "mixed.cue";
   const std::string w = quote(WRITE_IMAGE) + " " + quote(cue.string()) + " " + quote(dir_.string());
   ok(w + " ccd --format ccd --sub");

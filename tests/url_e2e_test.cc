@@ -36,12 +36,10 @@ class UrlTest : public ::testing::Test {
     ASSERT_TRUE(server_->start()) << server_->error();
     www_ = server_->root();
     make_iso(www_ / "disc.iso", 1);
-#ifdef UDISC_MAKE_MIXED_CUE
     fs::create_directories(www_ / "mixed");
-    Ran mixed = sh(quote(UDISC_MAKE_MIXED_CUE) + " " + quote((www_ / "mixed").string()) + " --layout split --iso " +
+    Ran mixed = sh(quote(MAKE_MIXED_CUE) + " " + quote((www_ / "mixed").string()) + " --layout split --iso " +
                    quote((www_ / "disc.iso").string()) + " --name 'mixed disc'");
     ASSERT_EQ(mixed.status, 0) << mixed.err;
-#endif
   }
   void TearDown() override {
     if (serve_pid_ > 0) {
@@ -102,9 +100,7 @@ class UrlTest : public ::testing::Test {
 
 TEST_F(UrlTest, InfoVerifyAndConvertOfAUrlEqualTheLocalFile) {
   std::vector<std::string> images = {"disc.iso"};
-#ifdef UDISC_MAKE_MIXED_CUE
   images.push_back("mixed/mixed disc.cue");
-#endif
   for (const std::string& name : images) {
     const std::string local = quote((www_ / name).string());
     std::string escaped = name;
