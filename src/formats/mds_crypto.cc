@@ -75,6 +75,8 @@ Aes::Aes(std::span<const uint8_t> key) : keys_(std::make_unique<Keys>()) {
   }
 }
 Aes::~Aes() = default;
+Aes::Aes(Aes&&) noexcept = default;
+Aes& Aes::operator=(Aes&&) noexcept = default;
 
 void Aes::encrypt(uint8_t* block) const {
   if (keys_->wide) {

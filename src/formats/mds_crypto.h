@@ -26,8 +26,8 @@ class Aes {
  public:
   explicit Aes(std::span<const uint8_t> key);  // 16 or 32 bytes
   ~Aes();
-  Aes(const Aes&) = delete;
-  Aes& operator=(const Aes&) = delete;
+  Aes(Aes&&) noexcept;
+  Aes& operator=(Aes&&) noexcept;
   void encrypt(uint8_t* block) const;
   void decrypt(uint8_t* block) const;
 
