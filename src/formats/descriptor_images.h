@@ -34,6 +34,11 @@ bool looks_like_mds(std::span<const uint8_t> head);
 Result<ImagePtr> open_mds(const RandomAccessFile& mds, const FileResolver& resolve);
 Result<ImagePtr> open_mds(std::shared_ptr<RandomAccessFile> mds, const FileResolver& resolve);
 Result<std::vector<std::string>> mds_companions(const RandomAccessFile& mds);
+// A version 2 descriptor as mds_v2 decrypts it (its 18 bytes of signature and
+// version first), read as if it came from `named_as`: lets the fuzzer reach
+// the version 2 layout without going through the cipher.
+Result<ImagePtr> open_mds_v2_descriptor(std::vector<uint8_t> descriptor, const RandomAccessFile& named_as, bool mdx,
+                                        const FileResolver& resolve);
 
 // Nero footer ("NER5" 12 bytes before the end, or "NERO" 8 bytes before it).
 bool looks_like_nrg(const RandomAccessFile& file);

@@ -505,6 +505,18 @@ TEST(DescriptorImages, FuzzSeedsOfEachReaderOpen) {
     EXPECT_EQ((*img)->disc().leadout_lba(), 4);
     EXPECT_EQ((*img)->disc().tracks[0].mode, disc::TrackMode::audio);
   }
+  // MDS version 2 / MDX seeds (write_image from a 24-sector ISO): whole files
+  // (reader 4, encrypted data) and decrypted descriptors (5: .mds, 6: MDX).
+  for (const char* seed : {"mds_v2_encrypted_data", "mdx_encrypted_data", "mds_v2_descriptor", "mdx_descriptor"}) {
+    std::vector<uint8_t> bytes = slurp(dir + seed);
+    ASSERT_FALSE(bytes.empty()) << seed;
+    std::vector<uint8_t> body(bytes.begin() + 1, bytes.end());
+    auto img = bytes[0] == 4 ? open_mds(memory_file(std::move(body), "fuzz.mdx"), none)
+                             : open_mds_v2_descriptor(std::move(body), *memory_file({}, "fuzz.mds"), bytes[0] == 6, none);
+    ASSERT_TRUE(img.ok()) << seed << ": " << img.status().to_string();
+    EXPECT_EQ((*img)->disc().tracks.size(), 1u) << seed;
+    EXPECT_EQ((*img)->disc().leadout_lba(), 24) << seed;
+  }
 }
 
 // ---- Companions and detection ----

@@ -442,9 +442,8 @@ Result<std::unique_ptr<MdsReader>> parsed(const RandomAccessFile& mds) {
   return reader;
 }
 
-Result<ImagePtr> open_parsed(const RandomAccessFile& mds, std::shared_ptr<RandomAccessFile> self,
-                             const FileResolver& resolve) {
-  auto reader = parsed(mds);
+Result<ImagePtr> build_parsed(const RandomAccessFile& mds, Result<std::unique_ptr<MdsReader>> reader,
+                              std::shared_ptr<RandomAccessFile> self, const FileResolver& resolve) {
   if (!reader.ok()) return reader.status();
   if (mds_v2::is_v2((*reader)->descriptor())) {
     auto cipher = mds_v2::data_cipher((*reader)->descriptor(), "'" + mds.name() + "'");
@@ -462,12 +461,20 @@ bool looks_like_mds(std::span<const uint8_t> head) {
 }
 
 Result<ImagePtr> open_mds(const RandomAccessFile& mds, const FileResolver& resolve) {
-  return open_parsed(mds, nullptr, resolve);
+  return build_parsed(mds, parsed(mds), nullptr, resolve);
 }
 
 Result<ImagePtr> open_mds(std::shared_ptr<RandomAccessFile> mds, const FileResolver& resolve) {
   const RandomAccessFile& file = *mds;
-  return open_parsed(file, std::move(mds), resolve);
+  return build_parsed(file, parsed(file), std::move(mds), resolve);
+}
+
+Result<ImagePtr> open_mds_v2_descriptor(std::vector<uint8_t> descriptor, const RandomAccessFile& named_as, bool mdx,
+                                        const FileResolver& resolve) {
+  if (descriptor.size() > kMaxMdsBytes) return Status::Corruption("descriptor too large");
+  auto reader = std::make_unique<MdsReader>(named_as, std::move(descriptor), kVersion2, mdx);
+  if (Status s = reader->parse(); !s.ok()) return s;
+  return build_parsed(named_as, std::move(reader), nullptr, resolve);
 }
 
 Result<std::vector<std::string>> mds_companions(const RandomAccessFile& mds) {
