@@ -167,7 +167,7 @@ add_library(udisc_nettle STATIC
   ${_nt}/aes-decrypt-internal.c ${_nt}/aes-encrypt-table.c ${_nt}/aes-decrypt-table.c
   ${_nt}/aes128-set-encrypt-key.c ${_nt}/aes128-set-decrypt-key.c ${_nt}/aes128-encrypt.c ${_nt}/aes128-decrypt.c
   ${_nt}/aes256-set-encrypt-key.c ${_nt}/aes256-set-decrypt-key.c ${_nt}/aes256-encrypt.c ${_nt}/aes256-decrypt.c
-  ${_nt}/ripemd160.c ${_nt}/ripemd160-compress.c ${_nt}/hmac.c ${_nt}/hmac-ripemd160.c ${_nt}/pbkdf2.c
+  ${_nt}/ripemd160.c ${_nt}/ripemd160-compress.c ${_nt}/ripemd160-meta.c ${_nt}/hmac.c ${_nt}/hmac-ripemd160.c ${_nt}/pbkdf2.c
   ${_nt}/memxor.c ${_nt}/memxor3.c ${_nt}/write-le32.c)
 file(MAKE_DIRECTORY ${PROJECT_BINARY_DIR}/nettle-include)
 file(CREATE_LINK ${_nt} ${PROJECT_BINARY_DIR}/nettle-include/nettle SYMBOLIC)
