@@ -555,6 +555,14 @@ TEST(DescriptorImages, DiscJugglerFooterIsRecognisedByContent) {
 
 // ---- Corruption ----
 
+// Writes `bytes` as the pair's image file (named `name` in its folder) and opens it.
+std::function<Result<ImagePtr>(std::vector<uint8_t>)> rewriting(Pair& p, const std::string& name) {
+  return [&p, name](std::vector<uint8_t> bytes) {
+    p.dir.write(name, bytes);
+    return open_image(p.other_path);
+  };
+}
+
 void expect_error(const Result<ImagePtr>& r, const std::string& needle) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().to_string().find(needle), std::string::npos) << r.status().to_string();
@@ -598,10 +606,7 @@ TEST(DescriptorImagesCorruption, CloneCd) {
 TEST(DescriptorImagesCorruption, Mds) {
   auto p = make_pair("", "mds", "mds");
   const std::vector<uint8_t> good = slurp(p->other_path);
-  auto with = [&](std::vector<uint8_t> bytes) {
-    p->dir.write("disc.mds", bytes);
-    return open_image(p->other_path);
-  };
+  auto with = rewriting(*p, "disc.mds");
   auto v3 = good;
   v3[16] = 3;
   expect_error(with(v3), "MDS version 3.3 is not supported: versions 1 (Alcohol 120% 1.x) and 2");
@@ -666,10 +671,7 @@ TEST(DescriptorImagesCorruption, MdsVersion2AndMdx) {
   ASSERT_NE(p->other, nullptr);
   EXPECT_EQ(p->other->format_name(), "mds");
   const std::vector<uint8_t> good = slurp(p->other_path);
-  auto with = [&](std::vector<uint8_t> bytes) {
-    p->dir.write("disc.mds", bytes);
-    return open_image(p->other_path);
-  };
+  auto with = rewriting(*p, "disc.mds");
   // Truncated anywhere: header, encrypted descriptor, key header.
   for (size_t cut : {size_t{10}, size_t{47}, size_t{60}, good.size() - 512, good.size() - 1}) {
     auto r = with(std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut)));
@@ -718,10 +720,7 @@ TEST(DescriptorImagesCorruption, MdsVersion2AndMdx) {
   auto m = make_pair("", "mdx", "mdx");
   ASSERT_NE(m->other, nullptr);
   const std::vector<uint8_t> mdx = slurp(m->other_path);
-  auto with_mdx = [&](std::vector<uint8_t> bytes) {
-    m->dir.write("disc.mdx", bytes);
-    return open_image(m->other_path);
-  };
+  auto with_mdx = rewriting(*m, "disc.mdx");
   auto area = mdx;
   area[54] = 0x01;
   expect_error(with_mdx(area), "MDX descriptor area at");

@@ -144,35 +144,30 @@ WhitenedCbc::WhitenedCbc(std::span<const uint8_t, 32> cipher_key, std::span<cons
   std::copy(iv_seed.begin(), iv_seed.end(), iv_.begin());
 }
 
-void WhitenedCbc::decrypt(std::span<uint8_t> data) const {
+void WhitenedCbc::run(std::span<uint8_t> data, bool decrypting) const {
   constexpr size_t kUnit = 512;
   for (size_t unit = 0; unit < data.size(); unit += kUnit) {
     Block chain = iv_;
     for (size_t at = unit; at < std::min(data.size(), unit + kUnit) && at + kBlock <= data.size(); at += kBlock) {
       uint8_t* p = data.data() + at;
-      for (size_t i = 0; i < kBlock; ++i) p[i] ^= iv_[8 + i % 8];
       Block cipher;
-      std::memcpy(cipher.data(), p, kBlock);
-      aes_.decrypt(p);
-      xor_block(p, chain.data());
+      if (decrypting) {
+        for (size_t i = 0; i < kBlock; ++i) p[i] ^= iv_[8 + i % 8];  // de-whiten
+        std::memcpy(cipher.data(), p, kBlock);
+        aes_.decrypt(p);
+        xor_block(p, chain.data());
+      } else {
+        xor_block(p, chain.data());
+        aes_.encrypt(p);
+        std::memcpy(cipher.data(), p, kBlock);
+        for (size_t i = 0; i < kBlock; ++i) p[i] ^= iv_[8 + i % 8];  // whiten
+      }
       chain = cipher;
     }
   }
 }
-
-void WhitenedCbc::encrypt(std::span<uint8_t> data) const {
-  constexpr size_t kUnit = 512;
-  for (size_t unit = 0; unit < data.size(); unit += kUnit) {
-    Block chain = iv_;
-    for (size_t at = unit; at < std::min(data.size(), unit + kUnit) && at + kBlock <= data.size(); at += kBlock) {
-      uint8_t* p = data.data() + at;
-      xor_block(p, chain.data());
-      aes_.encrypt(p);
-      std::memcpy(chain.data(), p, kBlock);
-      for (size_t i = 0; i < kBlock; ++i) p[i] ^= iv_[8 + i % 8];
-    }
-  }
-}
+void WhitenedCbc::decrypt(std::span<uint8_t> data) const { run(data, true); }
+void WhitenedCbc::encrypt(std::span<uint8_t> data) const { run(data, false); }
 
 std::array<uint8_t, 64> salt_password(std::span<const uint8_t, 64> salt) {
   std::array<uint8_t, 64> out{};

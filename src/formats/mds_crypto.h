@@ -67,6 +67,7 @@ class WhitenedCbc {
   void encrypt(std::span<uint8_t> data) const;
 
  private:
+  void run(std::span<uint8_t> data, bool decrypting) const;
   Aes aes_;
   Block iv_;
 };
