@@ -35,9 +35,14 @@ class DecryptedFile : public RandomAccessFile {
       // Whole sectors around the overlap: the cipher works on a sector's blocks from its start.
       const uint64_t first = (std::max(offset, r.offset) - r.offset) / r.sector_size;
       const uint64_t last = (std::min(end, run_end) - r.offset - 1) / r.sector_size;
-      std::vector<uint8_t> sector(r.sector_size);
+      std::vector<uint8_t> sector;
       for (uint64_t k = first; k <= last; ++k) {
         const uint64_t at = r.offset + k * r.sector_size;
+        if (at >= offset && at + r.sector_size <= end) {  // whole sector read already: in place
+          decrypt_sector(out.subspan(static_cast<size_t>(at - offset), r.sector_size), k);
+          continue;
+        }
+        sector.resize(r.sector_size);
         if (Status s = base_->read_at(at, sector); !s.ok()) return s;
         decrypt_sector(sector, k);
         const uint64_t from = std::max(at, offset), to = std::min(at + r.sector_size, end);
