@@ -23,12 +23,12 @@ cache="${1:-${UDISC_DEBIAN_SOURCES:-$repo/build/debian-sources}}"
 mkdir -p "$cache"
 cache="$(cd "$cache" && pwd)"
 # source package <- the -dev package whose version it must match
-declare -A dev=([xz-utils]=liblzma-dev [libzstd]=libzstd-dev [flac]=libflac-dev [lz4]=liblz4-dev)
+declare -A dev=([xz-utils]=liblzma-dev [libzstd]=libzstd-dev [flac]=libflac-dev [lz4]=liblz4-dev [nettle]=nettle-dev)
 # wanted: "source=version" of each package not unpacked in the cache yet.
 find_wanted() {
   wanted=()
   local src version upstream
-  for src in xz-utils libzstd flac lz4; do
+  for src in xz-utils libzstd flac lz4 nettle; do
     version="$(dpkg-query -W -f='${source:Version}' "${dev[$src]}" 2>/dev/null || true)"
     [[ -n "$version" ]] || { echo "fetch-debian-sources.sh: ${dev[$src]} is not installed (tools/install-deps.sh)" >&2; exit 1; }
     upstream="${version#*:}"; upstream="${upstream%-*}"

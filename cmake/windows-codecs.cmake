@@ -1,5 +1,5 @@
 # The codecs Debian builds no mingw-w64 package of -- liblzma (xz-utils),
-# libzstd, libFLAC and liblz4 -- compiled into the Windows build from their Debian
+# libzstd, libFLAC, liblz4 and nettle (its AES, RIPEMD-160, HMAC and PBKDF2) -- compiled into the Windows build from their Debian
 # source packages (with Debian's patches applied), static, decoders only.
 # cmake/fetch-debian-sources.sh (run by tools/install-deps.sh) puts the
 # sources in the cache below; they never enter the git tree.
@@ -14,6 +14,7 @@
 #   PkgConfig::CHD_CODECS liblzma + libzstd (chd_codecs.cc)
 #   PkgConfig::FLAC       FLAC tracks (flac_source.cc) and the CHD flac codec
 #   PkgConfig::LZ4        ZSO blocks (lz4_block.cc)
+#   PkgConfig::NETTLE     MDS version 2 / MDX (mds_crypto.cc)
 set(UDISC_DEBIAN_SOURCES "$ENV{UDISC_DEBIAN_SOURCES}" CACHE PATH
     "Unpacked Debian source packages for the Windows build (cmake/fetch-debian-sources.sh)")
 if(NOT UDISC_DEBIAN_SOURCES)
@@ -153,3 +154,23 @@ add_library(udisc_lz4 STATIC ${_lz4}/lib/lz4.c)
 target_include_directories(udisc_lz4 PUBLIC ${_lz4}/lib)
 udisc_third_party(udisc_lz4)
 add_library(PkgConfig::LZ4 ALIAS udisc_lz4)
+
+# --- nettle (AES-128/256, RIPEMD-160, HMAC, PBKDF2: what mds_crypto.cc uses) ---
+# The portable C files only: no config.h (so no HAVE_NATIVE_* assembler, and
+# TMP_ALLOC's fixed-size buffers instead of alloca); memxor's word size
+# follows __x86_64__ in memxor-internal.h. The headers are reached as
+# <nettle/...>, as the Linux build reaches the installed ones.
+udisc_debian_source(_nettle nettle)
+set(_nt ${_nettle})
+add_library(udisc_nettle STATIC
+  ${_nt}/aes-set-key-internal.c ${_nt}/aes-invert-internal.c ${_nt}/aes-encrypt-internal.c
+  ${_nt}/aes-decrypt-internal.c ${_nt}/aes-encrypt-table.c ${_nt}/aes-decrypt-table.c
+  ${_nt}/aes128-set-encrypt-key.c ${_nt}/aes128-set-decrypt-key.c ${_nt}/aes128-encrypt.c ${_nt}/aes128-decrypt.c
+  ${_nt}/aes256-set-encrypt-key.c ${_nt}/aes256-set-decrypt-key.c ${_nt}/aes256-encrypt.c ${_nt}/aes256-decrypt.c
+  ${_nt}/ripemd160.c ${_nt}/ripemd160-compress.c ${_nt}/ripemd160-meta.c ${_nt}/hmac.c ${_nt}/hmac-ripemd160.c ${_nt}/pbkdf2.c
+  ${_nt}/memxor.c ${_nt}/memxor3.c ${_nt}/write-le32.c)
+file(MAKE_DIRECTORY ${PROJECT_BINARY_DIR}/nettle-include)
+file(CREATE_LINK ${_nt} ${PROJECT_BINARY_DIR}/nettle-include/nettle SYMBOLIC)
+target_include_directories(udisc_nettle PUBLIC ${PROJECT_BINARY_DIR}/nettle-include)
+udisc_third_party(udisc_nettle)
+add_library(PkgConfig::NETTLE ALIAS udisc_nettle)

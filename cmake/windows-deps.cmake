@@ -8,7 +8,8 @@
 #                    the Linux packages' headers, which are header-only
 #   LibLZMA::LibLZMA, PkgConfig::CHD_CODECS, PkgConfig::FLAC: liblzma, libzstd
 #                    and libFLAC, which Debian has no mingw build of, compiled
-#                    from their Debian source packages (cmake/windows-codecs.cmake)
+#                    from their Debian source packages (cmake/windows-codecs.cmake);
+#                    so is nettle (PkgConfig::NETTLE: AES, PBKDF2 for MDS v2 / MDX)
 # Not available: ISA-L (a portable CRC32C instead).
 set(_mingw /usr/${UDISC_MINGW_TRIPLET})
 enable_language(RC)  # udisc.exe's manifest (src/cli/windows/udisc.rc)

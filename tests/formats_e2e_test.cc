@@ -110,6 +110,38 @@ TEST_F(FormatsE2e, EveryFormatIsTheSameDiscForInfoAndConvert) {
   }
 }
 
+// MDS version 2 and MDX (docs/formats/mds.md) hold what MDS version 1 holds:
+// the same multisession disc written as version 1, version 2 (.mds + .mdf),
+// MDX, and both with LRW-encrypted track data prints the same `udisc info
+// --json` and converts to the same BIN files as the version 1 image. No
+// Debian tool reads version 2 or MDX; the crypto is checked against published
+// vectors (src/formats/mds_crypto_test.cc).
+TEST_F(FormatsE2e, MdsVersion2AndMdxAreTheSameDiscAsVersion1) {
+  ok(quote(MAKE_MIXED_CUE) + " " + quote(dir_.string()) + " --multisession");
+  const fs::path cue = dir_ / "mixed.cue";
+  const std::string w = quote(WRITE_IMAGE) + " " + quote(cue.string()) + " " + quote(dir_.string());
+  ok(w + " v1 --format mds --sub");
+  ok(w + " v2 --format mds2 --sub");
+  ok(w + " mdx --format mdx --sub");
+  ok(w + " v2enc --format mds2 --sub --encrypt-data");
+  ok(w + " mdxenc --format mdx --sub --encrypt-data");
+  const std::string info = ok(quote(UDISC_BIN) + " info --json " + quote((dir_ / "v1.mds").string()));
+  ASSERT_NE(info.find("\"tracks\""), std::string::npos) << info;
+  const std::string reference = converted(dir_ / "v1.mds", "v1");
+  ASSERT_GT(reference.size(), 1000000u);
+  for (const char* image : {"v2.mds", "mdx.mdx", "v2enc.mds", "mdxenc.mdx"}) {
+    EXPECT_EQ(ok(quote(UDISC_BIN) + " info --json " + quote((dir_ / image).string())), info) << image;
+    EXPECT_TRUE(converted(dir_ / image, image) == reference) << image << ": converted sectors differ";
+  }
+  // The encrypted data is not stored in the clear: the MDX's first sectors differ from the .mdf's.
+  const std::string plain = slurp(dir_ / "v1.mdf"), mdx = slurp(dir_ / "mdxenc.mdx");
+  ASSERT_GT(mdx.size(), 64 + 2448u);
+  EXPECT_NE(mdx.substr(64, 2448), plain.substr(0, 2448));
+  // Unencrypted, the data is version 1's .mdf byte for byte (what mdf2iso checks there).
+  EXPECT_EQ(slurp(dir_ / "mdx.mdx").substr(64, plain.size()), plain);
+  EXPECT_EQ(slurp(dir_ / "v2.mdf"), plain);
+}
+
 // A child CHD through the CLI: without its parent beside it, `udisc info`
 // says to name it with --parent; with --parent, info, verify and convert read
 // the child's disc (converted: the same sectors as its own ISO).

@@ -7,6 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libgtest-dev libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libflac-dev zlib1g-dev libssl-dev libisal-dev liblzma-dev libzstd-dev liblz4-dev
+  # MDS v2 / MDX images: AES and PBKDF2-HMAC-RIPEMD-160 (src/formats/mds_crypto.cc)
+  nettle-dev
   # fixtures and independent peers
   xorriso udftools mame-tools flac sox
   libcdio-utils cdparanoia sg3-utils dvd+rw-tools

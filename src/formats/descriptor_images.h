@@ -1,7 +1,7 @@
 // Readers of the descriptor formats dumping tools write (each in its own
 // file, each building a TrackImage; docs/formats/<format>.md):
 //   ccd_image.cc  CloneCD .ccd + .img (+ .sub)
-//   mds_image.cc  Alcohol 120% .mds (v1) + .mdf
+//   mds_image.cc  Alcohol 120% .mds (v1, v2) + .mdf, DAEMON Tools .mdx (mds_v2.cc)
 //   nrg_image.cc  Nero .nrg (v1 "NERO" and v2 "NER5" footers)
 //   toc_image.cc  cdrdao .toc + its data files
 //   cdi_image.cc  DiscJuggler .cdi (v2, v3, v3.5)
@@ -29,8 +29,16 @@ std::vector<std::string> ccd_companions(const std::string& ccd_name);
 
 // "MEDIA DESCRIPTOR" signature.
 bool looks_like_mds(std::span<const uint8_t> head);
+// An MDX keeps its data in itself: open it through the shared_ptr overload
+// (the reference one asks `resolve` for the file's own name).
 Result<ImagePtr> open_mds(const RandomAccessFile& mds, const FileResolver& resolve);
+Result<ImagePtr> open_mds(std::shared_ptr<RandomAccessFile> mds, const FileResolver& resolve);
 Result<std::vector<std::string>> mds_companions(const RandomAccessFile& mds);
+// A version 2 descriptor as mds_v2 decrypts it (its 18 bytes of signature and
+// version first), read as if it came from `named_as`: lets the fuzzer reach
+// the version 2 layout without going through the cipher.
+Result<ImagePtr> open_mds_v2_descriptor(std::vector<uint8_t> descriptor, const RandomAccessFile& named_as, bool mdx,
+                                        const FileResolver& resolve);
 
 // Nero footer ("NER5" 12 bytes before the end, or "NERO" 8 bytes before it).
 bool looks_like_nrg(const RandomAccessFile& file);

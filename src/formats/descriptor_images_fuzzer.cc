@@ -1,7 +1,10 @@
 // libFuzzer target: the CloneCD, Alcohol MDS, Nero NRG and DiscJuggler CDI
 // readers on arbitrary descriptors. The first byte picks the reader (0: .ccd,
-// 1: .mds, 2: .nrg, 3: .cdi; others wrap to these); the rest is the
-// descriptor (for NRG and CDI the whole file, data and descriptor). Companion files (.img, .sub, .mdf) are a
+// 1: .mds, 2: .nrg, 3: .cdi, 4: a whole MDS version 2 / MDX file (key
+// header, cipher, zlib), 5: a decrypted version 2 descriptor (its layout
+// without the cipher in the way; 6: the same as an MDX's); others wrap to
+// these); the rest is the descriptor (for NRG, CDI and 4 the whole file, data
+// and descriptor). Companion files (.img, .sub, .mdf) are a
 // fixed in-memory 64-sector raw image. Every track is read at its first and
 // last sector in every form. Nothing may crash or read out of bounds.
 #include <cstddef>
@@ -28,7 +31,7 @@ std::shared_ptr<udisc::formats::RandomAccessFile> companion(const std::string& n
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   using namespace udisc::formats;
-  const int which = data[0] % 4;
+  const int which = data[0] % 7;
   std::vector<uint8_t> body(data + 1, data + size);
   FileResolver resolve = [](const std::string& name) -> udisc::Result<std::shared_ptr<RandomAccessFile>> {
     return companion(name);
@@ -40,6 +43,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto mds = memory_file(std::move(body), "fuzz.mds");
     (void)mds_companions(*mds);
     image = open_mds(*mds, resolve);
+  } else if (which == 4) {
+    auto file = memory_file(std::move(body), "fuzz.mdx");
+    (void)mds_companions(*file);
+    image = open_mds(file, resolve);
+  } else if (which == 5 || which == 6) {
+    image = open_mds_v2_descriptor(std::move(body), *memory_file({}, "fuzz.mds"), which == 6, resolve);
   } else if (which == 2) {
     image = open_nrg(memory_file(std::move(body), "fuzz.nrg"));
   } else {

@@ -10,9 +10,11 @@
 // converts the MDF, iat converts the CDI's data track. Corruption: malformed and truncated descriptors give
 // errors naming the file and field.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <fstream>
 #include <regex>
@@ -21,6 +23,8 @@
 #include "disc/subchannel.h"
 #include "formats/cue_test_util.h"
 #include "formats/descriptor_images.h"
+#include "formats/mds_crypto.h"
+#include "formats/mds_v2.h"
 #include "formats/open.h"
 
 #ifndef MAKE_MIXED_CUE
@@ -198,6 +202,24 @@ TEST(DescriptorImages, MdsWith96ByteSubChannelKeepsMcnAndIsrc) {
   ASSERT_NE(p->other, nullptr);
   EXPECT_EQ(describe(without_mds_losses(p->cue->disc(), true)), describe(p->other->disc()));
   expect_same_sectors(*p->cue, *p->other);
+}
+
+// MDS version 2 and MDX hold what version 1 holds; with 96-byte sub-channel
+// and LRW-encrypted track data, every sector reads back as the cue's.
+TEST(DescriptorImages, MdsVersion2AndMdxWithEncryptedDataAreTheSameDiscAsTheCue) {
+  for (const char* format : {"mds2", "mdx"}) {
+    auto p = make_pair("--multisession", format, std::string(format) == "mdx" ? "mdx" : "mds", "--sub --encrypt-data");
+    ASSERT_NE(p->other, nullptr) << format;
+    EXPECT_EQ(p->other->format_name(), "mds");
+    EXPECT_EQ(describe(without_mds_losses(p->cue->disc(), true)), describe(p->other->disc())) << format;
+    expect_same_sectors(*p->cue, *p->other);
+    // Companions: the .mdf beside a version 2 .mds; none for an MDX (its data is in itself).
+    auto f = open_file(p->other_path);
+    ASSERT_TRUE(f.ok());
+    auto names = companion_names(**f);
+    ASSERT_TRUE(names.ok()) << names.status().to_string();
+    EXPECT_EQ(*names, std::string(format) == "mdx" ? std::vector<std::string>{} : std::vector<std::string>{"disc.mdf"});
+  }
 }
 
 TEST(DescriptorImages, NrgVersion2IsTheSameDiscAsItsCue) {
@@ -483,6 +505,18 @@ TEST(DescriptorImages, FuzzSeedsOfEachReaderOpen) {
     EXPECT_EQ((*img)->disc().leadout_lba(), 4);
     EXPECT_EQ((*img)->disc().tracks[0].mode, disc::TrackMode::audio);
   }
+  // MDS version 2 / MDX seeds (write_image from a 24-sector ISO): whole files
+  // (reader 4, encrypted data) and decrypted descriptors (5: .mds, 6: MDX).
+  for (const char* seed : {"mds_v2_encrypted_data", "mdx_encrypted_data", "mds_v2_descriptor", "mdx_descriptor"}) {
+    std::vector<uint8_t> bytes = slurp(dir + seed);
+    ASSERT_FALSE(bytes.empty()) << seed;
+    std::vector<uint8_t> body(bytes.begin() + 1, bytes.end());
+    auto img = bytes[0] == 4 ? open_mds(memory_file(std::move(body), "fuzz.mdx"), none)
+                             : open_mds_v2_descriptor(std::move(body), *memory_file({}, "fuzz.mds"), bytes[0] == 6, none);
+    ASSERT_TRUE(img.ok()) << seed << ": " << img.status().to_string();
+    EXPECT_EQ((*img)->disc().tracks.size(), 1u) << seed;
+    EXPECT_EQ((*img)->disc().leadout_lba(), 24) << seed;
+  }
 }
 
 // ---- Companions and detection ----
@@ -520,6 +554,14 @@ TEST(DescriptorImages, DiscJugglerFooterIsRecognisedByContent) {
 }
 
 // ---- Corruption ----
+
+// Writes `bytes` as the pair's image file (named `name` in its folder) and opens it.
+std::function<Result<ImagePtr>(std::vector<uint8_t>)> rewriting(Pair& p, const std::string& name) {
+  return [&p, name](std::vector<uint8_t> bytes) {
+    p.dir.write(name, bytes);
+    return open_image(p.other_path);
+  };
+}
 
 void expect_error(const Result<ImagePtr>& r, const std::string& needle) {
   ASSERT_FALSE(r.ok());
@@ -564,17 +606,14 @@ TEST(DescriptorImagesCorruption, CloneCd) {
 TEST(DescriptorImagesCorruption, Mds) {
   auto p = make_pair("", "mds", "mds");
   const std::vector<uint8_t> good = slurp(p->other_path);
-  auto with = [&](std::vector<uint8_t> bytes) {
-    p->dir.write("disc.mds", bytes);
-    return open_image(p->other_path);
-  };
+  auto with = rewriting(*p, "disc.mds");
+  auto v3 = good;
+  v3[16] = 3;
+  expect_error(with(v3), "MDS version 3.3 is not supported: versions 1 (Alcohol 120% 1.x) and 2");
+  // A version 1 descriptor marked version 2: its bytes are no key header.
   auto v2 = good;
   v2[16] = 2;
-  expect_error(with(v2), "MDS version 2.3 is not supported: only version 1");
-  expect_error(with(v2), "compressed and encrypted");
-  auto mdx = v2;
-  for (size_t i = 44; i < 48; ++i) mdx[i] = 0xFF;
-  expect_error(with(mdx), "MDX (MDS version 2 with the data in the same file) is not supported");
+  expect_error(with(v2), "disc.mds");
   for (size_t cut : {size_t{20}, size_t{100}, size_t{200}, good.size() - 3}) {
     auto r = with(std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut)));
     EXPECT_FALSE(r.ok()) << "truncated at " << cut;
@@ -594,6 +633,98 @@ TEST(DescriptorImagesCorruption, Mds) {
   mdf.resize(1000);
   p->dir.write("disc.mdf", mdf);
   expect_error(open_image(p->other_path), "disc.mdf");
+}
+
+// An MDS version 2 file with `edit` applied to its decrypted descriptor,
+// compressed and encrypted again under a fresh key header (write_image's
+// layout: 48-byte header, encrypted descriptor, key header).
+std::vector<uint8_t> resealed_v2(const std::vector<uint8_t>& file, const std::function<void(std::vector<uint8_t>&)>& edit) {
+  auto c = mds_v2::read_container(*memory_file(file, "disc.mds"), 1 << 20);
+  EXPECT_TRUE(c.ok()) << c.status().to_string();
+  std::vector<uint8_t> d = c->descriptor;
+  edit(d);
+  std::vector<uint8_t> packed(compressBound(static_cast<uLong>(d.size())));
+  uLongf n = static_cast<uLongf>(packed.size());
+  EXPECT_EQ(compress2(packed.data(), &n, d.data() + 18, static_cast<uLong>(d.size() - 18), 6), Z_OK);
+  packed.resize((n + 15) / 16 * 16, 0);
+  namespace crypto = mds_crypto;
+  crypto::KeyHeader key;
+  for (size_t i = 0; i < key.key_data.size(); ++i) key.key_data[i] = static_cast<uint8_t>(i * 13 + 1);
+  key.compressed_size = static_cast<uint32_t>(n);
+  key.decompressed_size = static_cast<uint32_t>(d.size() - 18);
+  crypto::descriptor_cipher(key).encrypt(packed);
+  std::array<uint8_t, crypto::kSaltSize> salt{};
+  salt.fill(0x33);
+  const auto header = crypto::seal_key_header(key, salt, crypto::HeaderMode::cbc);
+  // Sized once: GCC 12 warns (array-bounds) about inserting into a vector just resized.
+  std::vector<uint8_t> out(48 + packed.size() + header.size(), ' ');
+  std::memcpy(out.data(), d.data(), 18);
+  const uint32_t key_at = static_cast<uint32_t>(48 + packed.size());
+  for (int i = 0; i < 4; ++i) out[44 + static_cast<size_t>(i)] = static_cast<uint8_t>(key_at >> (8 * i));
+  std::memcpy(out.data() + 48, packed.data(), packed.size());
+  std::memcpy(out.data() + key_at, header.data(), header.size());
+  return out;
+}
+
+TEST(DescriptorImagesCorruption, MdsVersion2AndMdx) {
+  auto p = make_pair("", "mds2", "mds", "--encrypt-data");
+  ASSERT_NE(p->other, nullptr);
+  EXPECT_EQ(p->other->format_name(), "mds");
+  const std::vector<uint8_t> good = slurp(p->other_path);
+  auto with = rewriting(*p, "disc.mds");
+  // Truncated anywhere: header, encrypted descriptor, key header.
+  for (size_t cut : {size_t{10}, size_t{47}, size_t{60}, good.size() - 512, good.size() - 1}) {
+    auto r = with(std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut)));
+    ASSERT_FALSE(r.ok()) << "truncated at " << cut;
+    EXPECT_NE(r.status().to_string().find("disc.mds"), std::string::npos) << r.status().to_string();
+  }
+  const size_t key_at = good.size() - 512;
+  // The salt changed: the derived key no longer opens the header (wrong key / unknown derivation).
+  auto salt = good;
+  salt[key_at + 5] ^= 0x40;
+  expect_error(with(salt), "does not decrypt to the magic \"TRUE\"");
+  expect_error(with(salt), "damaged, or its key is derived in a way this reader does not know");
+  // A ciphertext bit in the key data: magic intact, CRC-32 of the key data wrong.
+  auto crc = good;
+  crc[key_at + 64 + 16 * 5 + 3] ^= 0x01;
+  expect_error(with(crc), "CRC-32 of the key data does not match");
+  // The encrypted descriptor changed: not a zlib stream any more.
+  auto body = good;
+  body[48 + 20] ^= 0xFF;
+  expect_error(with(body), "offset 48");
+  // Key header offset beyond the file.
+  auto far = good;
+  far[46] = 0x7F;
+  expect_error(with(far), "key header offset");
+  // Inside the (re-encrypted) descriptor: session blocks beyond it, a compressed track, a bad data key header.
+  expect_error(with(resealed_v2(good, [](std::vector<uint8_t>& d) { d[81] = 0x70; })),
+               "(decrypted descriptor): offset");
+  const std::vector<uint8_t> good_descriptor = mds_v2::read_container(*memory_file(good, "disc.mds"), 1 << 20)->descriptor;
+  const uint32_t data_key = good_descriptor[0x58] | good_descriptor[0x59] << 8;
+  ASSERT_EQ(data_key + 512u, good_descriptor.size());
+  expect_error(with(resealed_v2(good, [&](std::vector<uint8_t>& d) { d[data_key + 100] ^= 1; })),
+               "track data encrypted under a user's password is not supported");
+  expect_error(with(resealed_v2(good, [](std::vector<uint8_t>& d) { d[0x58] += 16; })),
+               "is not the descriptor's last 512 bytes");
+  // The first track's footer (version 2, 32 bytes): flag 0x01 = compressed chunks.
+  const uint32_t tracks = good_descriptor[96 + 20] | good_descriptor[96 + 21] << 8;
+  const size_t track1 = tracks + 3 * 80;
+  const uint32_t footer = good_descriptor[track1 + 52] | good_descriptor[track1 + 53] << 8;
+  expect_error(with(resealed_v2(good, [&](std::vector<uint8_t>& d) { d[footer + 4] |= 1; })),
+               "compressed chunks");
+  // The resealed, unchanged descriptor still opens: the edits above are what fail.
+  auto same = with(resealed_v2(good, [](std::vector<uint8_t>&) {}));
+  ASSERT_TRUE(same.ok()) << same.status().to_string();
+
+  // MDX: descriptor area beyond the file, and truncated.
+  auto m = make_pair("", "mdx", "mdx");
+  ASSERT_NE(m->other, nullptr);
+  const std::vector<uint8_t> mdx = slurp(m->other_path);
+  auto with_mdx = rewriting(*m, "disc.mdx");
+  auto area = mdx;
+  area[54] = 0x01;
+  expect_error(with_mdx(area), "MDX descriptor area at");
+  expect_error(with_mdx(std::vector<uint8_t>(mdx.begin(), mdx.end() - 100)), "disc.mdx");
 }
 
 TEST(DescriptorImagesCorruption, Nrg) {

@@ -1,12 +1,15 @@
-// Alcohol 120% reader: .mds descriptor (version 1) + .mdf data file. Field
-// layout, the meaning of each field this reader uses, and sources:
-// docs/formats/mds.md. All integers are little-endian.
+// Alcohol 120% / DAEMON Tools reader: .mds descriptor (version 1, or version
+// 2 whose descriptor mds_v2.cc decrypts and inflates) + .mdf data file, or an
+// MDX (version 2, descriptor and data in one file). Field layout, the meaning
+// of each field this reader uses, and sources: docs/formats/mds.md. All
+// integers are little-endian.
 #include <algorithm>
 #include <cstring>
 #include <map>
 
 #include "formats/byte_view.h"
 #include "formats/descriptor_images.h"
+#include "formats/mds_v2.h"
 #include "formats/track_image.h"
 
 namespace udisc::formats {
@@ -14,14 +17,28 @@ namespace {
 
 constexpr std::string_view kSignature = "MEDIA DESCRIPTOR";
 constexpr uint64_t kMaxMdsBytes = 16 << 20;
-constexpr size_t kHeaderSize = 88;
-constexpr size_t kSessionBlockSize = 24;
 constexpr size_t kTrackBlockSize = 80;
+
+// Where versions 1 and 2 differ in the blocks this reader uses (version 2's
+// descriptor counts the 18 bytes of signature and version before it).
+struct Layout {
+  int version = 1;
+  size_t header_size = 88;
+  size_t session_size = 24;
+  size_t session_end_at = 4;
+  unsigned session_end_width = 4;
+};
+constexpr Layout kVersion1{};
+constexpr Layout kVersion2{.version = 2, .header_size = 96, .session_size = 32, .session_end_at = 24,
+                           .session_end_width = 8};
+// Version 2 footer byte 4 (version 1's wide-name flag): bit 0 = track stored in compressed chunks.
+constexpr uint8_t kFooterCompressed = 0x01;
 constexpr int32_t kMaxLba = 100 * 60 * 75;
 
 // Medium types (header offset 18).
 constexpr uint16_t kMediumDvdRom = 0x10;
 constexpr uint16_t kMediumDvdR = 0x12;
+constexpr uint16_t kMediumV2DvdRom = 3;  // version 2: 0..2 CD media
 // Track block sub-channel field.
 constexpr uint8_t kSubNone = 0x00;
 constexpr uint8_t kSubPw96Interleaved = 0x08;
@@ -44,34 +61,41 @@ struct TrackBlock {
 
 class MdsReader {
  public:
-  MdsReader(const RandomAccessFile& mds, std::vector<uint8_t> data)
-      : name_("'" + mds.name() + "'"), mds_name_(mds.name()), data_(std::move(data)), v_(data_, name_) {}
+  // `data`: the descriptor (version 2: as mds_v2 decrypted it, after the 18 bytes of signature and version).
+  MdsReader(const RandomAccessFile& mds, std::vector<uint8_t> data, const Layout& layout, bool mdx)
+      : name_("'" + mds.name() + "'" + (layout.version == 2 ? " (decrypted descriptor)" : "")),
+        file_name_("'" + mds.name() + "'"),
+        mds_name_(mds.name()),
+        data_(std::move(data)),
+        v_(data_, name_),
+        layout_(layout),
+        mdx_(mdx) {}
 
   Status parse() {
-    if (data_.size() < kHeaderSize || std::memcmp(data_.data(), kSignature.data(), kSignature.size()) != 0) {
-      return Status::Corruption(name_ + ": no \"MEDIA DESCRIPTOR\" header of 88 bytes; not an Alcohol .mds file");
+    if (data_.size() < layout_.header_size ||
+        std::memcmp(data_.data(), kSignature.data(), kSignature.size()) != 0) {
+      return Status::Corruption(name_ + ": no \"MEDIA DESCRIPTOR\" header of " + std::to_string(layout_.header_size) +
+                                " bytes; not an Alcohol .mds file");
     }
     const uint8_t major = v_.u8(16, "version");
     const uint8_t minor = v_.u8(17, "version");
-    if (major != 1) {
-      // Version 2 (DAEMON Tools, Alcohol 2.x): the descriptor after a 48-byte
-      // header is zlib-compressed and AES-256 encrypted under a TrueCrypt-style
-      // key header; an MDX holds descriptor and data in one file (header bytes
-      // 44..47 all FF, then the 64-bit descriptor offset). docs/formats/mds.md.
-      const bool mdx = major == 2 && data_.size() >= 48 && v_.le(44, 4, "MDX marker") == 0xFFFFFFFFu;
-      return Status::NotSupported(
-          name_ + ": " + (mdx ? "MDX (MDS version 2 with the data in the same file)" : "MDS version ") +
-          (mdx ? std::string() : std::to_string(major) + "." + std::to_string(minor)) +
-          " is not supported: only version 1 (Alcohol 120% 1.x) is read; version 2 descriptors are compressed and "
-          "encrypted (AES-256, TrueCrypt-style key header), which this reader does not decode");
+    if (major != layout_.version) {
+      return Status::NotSupported(name_ + ": MDS version " + std::to_string(major) + "." + std::to_string(minor) +
+                                  " is not supported: versions 1 (Alcohol 120% 1.x) and 2 (DAEMON Tools, MDX) are read");
     }
     medium_ = static_cast<uint16_t>(v_.le(18, 2, "medium type"));
     const uint16_t sessions = static_cast<uint16_t>(v_.le(20, 2, "session count"));
     const uint32_t sessions_offset = static_cast<uint32_t>(v_.le(80, 4, "session blocks offset"));
     if (sessions == 0 || sessions > 99) return v_.fail(20, "session count " + std::to_string(sessions) + " is not 1..99");
     for (uint16_t s = 0; s < sessions; ++s) {
-      const uint64_t at = sessions_offset + uint64_t{s} * kSessionBlockSize;
-      const int32_t end = static_cast<int32_t>(v_.le(at + 4, 4, "session end"));
+      const uint64_t at = sessions_offset + uint64_t{s} * layout_.session_size;
+      const uint64_t raw_end = v_.le(at + layout_.session_end_at, layout_.session_end_width, "session end");
+      const int64_t wide_end = layout_.session_end_width == 8 ? static_cast<int64_t>(raw_end)
+                                                              : int64_t{static_cast<int32_t>(raw_end)};
+      if (wide_end < -150 || wide_end > 2 * kMaxLba) {
+        return v_.fail(at + layout_.session_end_at, "session end " + std::to_string(wide_end) + " is beyond any CD");
+      }
+      const int32_t end = static_cast<int32_t>(wide_end);
       const uint16_t number = static_cast<uint16_t>(v_.le(at + 8, 2, "session number"));
       const uint8_t blocks = v_.u8(at + 10, "session block count");
       const uint32_t tracks_offset = static_cast<uint32_t>(v_.le(at + 20, 4, "track blocks offset"));
@@ -109,12 +133,20 @@ class MdsReader {
     if (!names.ok()) return names.status();
     std::vector<std::shared_ptr<RandomAccessFile>> files;
     for (const std::string& n : *names) {
+      if (names_self(n) && self_ != nullptr) {
+        files.push_back(self_);
+        continue;
+      }
       auto f = resolve(n);
       if (!f.ok()) return Status(f.status()).with_context(name_ + ": data file '" + n + "'");
       files.push_back(std::move(f).value());
     }
     if (tracks_.empty()) return Status::Corruption(name_ + ": no track blocks (points 1..99)");
-    if (medium_ == kMediumDvdRom || medium_ == kMediumDvdR) return build_dvd(std::move(files), *names);
+    auto plain = decrypted(std::move(files), *names);
+    if (!plain.ok()) return plain.status();
+    files = std::move(plain).value();
+    const bool dvd = layout_.version == 2 ? medium_ >= kMediumV2DvdRom : (medium_ == kMediumDvdRom || medium_ == kMediumDvdR);
+    if (dvd) return build_dvd(std::move(files), *names);
     return build_cd(std::move(files), *names);
   }
 
@@ -149,8 +181,16 @@ class MdsReader {
   Result<std::string> footer_name(const TrackBlock& t) {
     const uint64_t at = t.footer_offset;
     const uint32_t name_offset = static_cast<uint32_t>(v_.le(at, 4, "file name offset"));
-    const uint32_t wide = static_cast<uint32_t>(v_.le(at + 4, 4, "wide file name flag"));
+    // Version 2 names are always UTF-16; byte 4 holds flags there.
+    const uint32_t wide = layout_.version == 2 ? 1 : static_cast<uint32_t>(v_.le(at + 4, 4, "wide file name flag"));
     if (!v_.status().ok()) return v_.status();
+    if (layout_.version == 2 && (v_.u8(at + 4, "footer flags") & kFooterCompressed) != 0) {
+      return Status::NotSupported(name_ + ": offset " + std::to_string(at + 4) + ": track " + std::to_string(t.point) +
+                                  " is stored in compressed chunks (MDS version 2 footer flag 0x01), which this "
+                                  "reader does not decode");
+    }
+    // An MDX keeps its data in itself: no name.
+    if (mdx_ && name_offset == 0) return own_name();
     std::string out;
     const size_t step = wide ? 2 : 1;
     for (uint64_t p = name_offset;; p += step) {
@@ -171,6 +211,8 @@ class MdsReader {
     }
     return out;
   }
+
+  std::string own_name() const { return mds_name_.substr(mds_name_.find_last_of('/') + 1); }
 
   int file_index(const TrackBlock& t, const std::vector<std::string>& names) {
     auto n = footer_name(t);
@@ -282,7 +324,7 @@ class MdsReader {
     // MDS v1 has no fields for the MCN and ISRCs; stored sub-channel carries them.
     codes_from_subchannel(files, runs, d);
     finish_disc(d);
-    return make_track_image("mds", name_, std::move(d), std::move(files), std::move(runs));
+    return make_track_image("mds", file_name_, std::move(d), std::move(files), std::move(runs));
   }
 
   Result<ImagePtr> build_dvd(std::vector<std::shared_ptr<RandomAccessFile>> files, const std::vector<std::string>& names) {
@@ -313,13 +355,53 @@ class MdsReader {
     d.disc_class = disc::classify_plain_image(sectors);
     std::vector<StoredRun> runs{StoredRun{.lba = 0, .count = t.end_lba, .track = 0, .file = fi, .offset = b.start_offset,
                                           .main_size = 2048, .stride = 2048}};
-    return make_track_image("mds", name_, std::move(d), std::move(files), std::move(runs));
+    return make_track_image("mds", file_name_, std::move(d), std::move(files), std::move(runs));
   }
 
+  // Version 2 track data encrypted with `cipher_`: each file read through it
+  // for the sectors its track blocks store (extra block length, else to the
+  // end of the file), before anything (mode probe, sub-channel) reads them.
+  Result<std::vector<std::shared_ptr<RandomAccessFile>>> decrypted(std::vector<std::shared_ptr<RandomAccessFile>> files,
+                                                                   const std::vector<std::string>& names) {
+    if (cipher_ == nullptr) return files;
+    std::vector<std::vector<mds_v2::EncryptedRun>> per_file(files.size());
+    for (const TrackBlock& t : tracks_) {
+      const int fi = t.files != 0 ? file_index(t, names) : -1;
+      if (fi < 0 || static_cast<size_t>(fi) >= files.size() || t.sector_size == 0) continue;
+      uint64_t sectors = 0;
+      if (t.extra_offset != 0) {
+        sectors = v_.le(uint64_t{t.extra_offset} + 4, 4, "track length");
+        if (!v_.status().ok()) return v_.status();
+      } else {
+        const uint64_t size = files[static_cast<size_t>(fi)]->size();
+        sectors = size > t.start_offset ? (size - t.start_offset) / t.sector_size : 0;
+      }
+      per_file[static_cast<size_t>(fi)].push_back(
+          mds_v2::EncryptedRun{.offset = t.start_offset, .sector_size = t.sector_size, .sectors = sectors});
+    }
+    for (size_t i = 0; i < files.size(); ++i) {
+      if (!per_file[i].empty()) files[i] = mds_v2::decrypted_file(files[i], cipher_, std::move(per_file[i]));
+    }
+    return files;
+  }
+
+ public:
+  void set_self(std::shared_ptr<RandomAccessFile> self) { self_ = std::move(self); }
+  std::span<const uint8_t> descriptor() const { return data_; }
+  void set_cipher(std::shared_ptr<const mds_crypto::Lrw> cipher) { cipher_ = std::move(cipher); }
+  bool is_mdx() const { return mdx_; }
+  bool names_self(const std::string& n) const { return mdx_ && n == own_name(); }
+
+ private:
   std::string name_;
+  std::string file_name_;
   std::string mds_name_;
   std::vector<uint8_t> data_;
   ByteView v_;
+  Layout layout_;
+  bool mdx_ = false;
+  std::shared_ptr<RandomAccessFile> self_;
+  std::shared_ptr<const mds_crypto::Lrw> cipher_;
   uint16_t medium_ = 0;
   std::vector<TrackBlock> tracks_;
   std::map<int, int32_t> leadout_;
@@ -339,6 +421,39 @@ Result<std::vector<uint8_t>> read_whole(const RandomAccessFile& f) {
   return data;
 }
 
+// A reader over the descriptor of either version (version 2 decrypted and inflated).
+Result<std::unique_ptr<MdsReader>> parsed(const RandomAccessFile& mds) {
+  std::array<uint8_t, 17> head{};
+  if (mds.size() >= head.size()) {
+    if (Status s = mds.read_at(0, head); !s.ok()) return s;
+  }
+  std::unique_ptr<MdsReader> reader;
+  if (mds_v2::is_v2(head)) {
+    auto c = mds_v2::read_container(mds, kMaxMdsBytes);
+    if (!c.ok()) return c.status();
+    const bool mdx = c->mdx;
+    reader = std::make_unique<MdsReader>(mds, std::move(c->descriptor), kVersion2, mdx);
+  } else {
+    auto data = read_whole(mds);
+    if (!data.ok()) return data.status();
+    reader = std::make_unique<MdsReader>(mds, std::move(data).value(), kVersion1, false);
+  }
+  if (Status s = reader->parse(); !s.ok()) return s;
+  return reader;
+}
+
+Result<ImagePtr> build_parsed(const RandomAccessFile& mds, Result<std::unique_ptr<MdsReader>> reader,
+                              std::shared_ptr<RandomAccessFile> self, const FileResolver& resolve) {
+  if (!reader.ok()) return reader.status();
+  if (mds_v2::is_v2((*reader)->descriptor())) {
+    auto cipher = mds_v2::data_cipher((*reader)->descriptor(), "'" + mds.name() + "'");
+    if (!cipher.ok()) return cipher.status();
+    (*reader)->set_cipher(std::move(cipher).value());
+  }
+  (*reader)->set_self(std::move(self));
+  return (*reader)->build(resolve);
+}
+
 }  // namespace
 
 bool looks_like_mds(std::span<const uint8_t> head) {
@@ -346,19 +461,33 @@ bool looks_like_mds(std::span<const uint8_t> head) {
 }
 
 Result<ImagePtr> open_mds(const RandomAccessFile& mds, const FileResolver& resolve) {
-  auto data = read_whole(mds);
-  if (!data.ok()) return data.status();
-  MdsReader reader(mds, std::move(data).value());
-  if (Status s = reader.parse(); !s.ok()) return s;
-  return reader.build(resolve);
+  return build_parsed(mds, parsed(mds), nullptr, resolve);
+}
+
+Result<ImagePtr> open_mds(std::shared_ptr<RandomAccessFile> mds, const FileResolver& resolve) {
+  const RandomAccessFile& file = *mds;
+  return build_parsed(file, parsed(file), std::move(mds), resolve);
+}
+
+Result<ImagePtr> open_mds_v2_descriptor(std::vector<uint8_t> descriptor, const RandomAccessFile& named_as, bool mdx,
+                                        const FileResolver& resolve) {
+  if (descriptor.size() > kMaxMdsBytes) return Status::Corruption("descriptor too large");
+  auto reader = std::make_unique<MdsReader>(named_as, std::move(descriptor), kVersion2, mdx);
+  if (Status s = reader->parse(); !s.ok()) return s;
+  return build_parsed(named_as, std::move(reader), nullptr, resolve);
 }
 
 Result<std::vector<std::string>> mds_companions(const RandomAccessFile& mds) {
-  auto data = read_whole(mds);
-  if (!data.ok()) return data.status();
-  MdsReader reader(mds, std::move(data).value());
-  if (Status s = reader.parse(); !s.ok()) return s;
-  return reader.file_names();
+  auto reader = parsed(mds);
+  if (!reader.ok()) return reader.status();
+  auto names = (*reader)->file_names();
+  if (!names.ok()) return names.status();
+  // An MDX's data is in itself, not a companion.
+  std::vector<std::string> out;
+  for (std::string& n : *names) {
+    if (!(*reader)->names_self(n)) out.push_back(std::move(n));
+  }
+  return out;
 }
 
 }  // namespace udisc::formats

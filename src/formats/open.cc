@@ -152,7 +152,7 @@ Result<ImagePtr> open_decoded_image(std::shared_ptr<RandomAccessFile> main, cons
   }
 
   if (looks_like_ccd(head)) return open_ccd(*main, resolve);
-  if (looks_like_mds(head)) return open_mds(*main, resolve);
+  if (looks_like_mds(head)) return open_mds(std::move(main), resolve);
   if (looks_like_nrg(*main)) return open_nrg(std::move(main));
   if (looks_like_cdi(*main)) return open_cdi(std::move(main));
   if (looks_like_toc(head) && (lower_extension(path) == "toc" || !looks_like_cue(head))) return open_toc(*main, resolve);

@@ -4,8 +4,10 @@
 # line ends aside), exit with the same status, and convert must write the
 # same BIN/CUE bytes. Fixtures: a bootable xorriso ISO, and the project's
 # mixed-mode multisession BIN/CUE with WAVE tracks (make_mixed_cue), the same
-# with FLAC tracks, a CHD made by chdman, and the ISO compressed with xz and
-# as a ZSO (LZ4 blocks, written by the project's write_image).
+# with FLAC tracks, a CHD made by chdman, the ISO compressed with xz and
+# as a ZSO (LZ4 blocks, written by the project's write_image), and the mixed
+# disc as an MDX with encrypted track data (write_image; nettle's AES and
+# PBKDF2 built from Debian's source into udisc.exe).
 #   parity.sh UDISC MAKE_MIXED_CUE WORKDIR WRITE_IMAGE
 # Exit 77 (skip) only without Wine or mingw-w64.
 UDISC=$1 MAKE_MIXED_CUE=$2 WORK=$3 WRITE_IMAGE=$4
@@ -30,6 +32,7 @@ grep -q '\.flac" WAVE' flac.cue || fail "no FLAC track in flac.cue"
 chdman createcd -i single.cue -o single.chd >/dev/null 2>&1 || fail "chdman createcd failed"
 xz -k -T1 --block-size=65536 boot.iso
 "$WRITE_IMAGE" --zso boot.iso boot.zso >/dev/null || fail "write_image --zso failed"
+"$WRITE_IMAGE" mixed.cue . mixed --format mdx --sub --encrypt-data >/dev/null || fail "write_image --format mdx failed"
 echo "not a disc image" > junk.iso
 cp boot.iso "café-ディスク.iso"  # a name outside any ANSI code page: UTF-8 through udisc.exe's manifest
 
@@ -49,7 +52,7 @@ same() {
   last_rc=$linux_rc
 }
 
-images=(boot.iso mixed.cue flac.cue single.chd boot.iso.xz boot.zso)
+images=(boot.iso mixed.cue flac.cue single.chd boot.iso.xz boot.zso mixed.mdx)
 for image in "${images[@]}"; do
   same info "$image"
   same info --json "$image"
