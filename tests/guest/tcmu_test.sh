@@ -52,6 +52,10 @@ if [[ -n "$udisc" ]]; then
       "$writer" "$work/ccdsrc/mixed.cue" "$work/ccd" mixed --format ccd --sub
       cp "$work/ccdsrc/expected.toc" "$work/ccd/"
       for f in "$work/ccd"/*; do args+=(--file "$f:/data/ccd/$(basename "$f")"); done
+      # and as an MDX (DAEMON Tools: descriptor and data in one file, the data LRW-encrypted)
+      mkdir -p "$work/mdx"
+      "$writer" "$work/ccdsrc/mixed.cue" "$work/mdx" mixed --format mdx --encrypt-data
+      args+=(--file "$work/mdx/mixed.mdx:/data/mdx/mixed.mdx")
     fi
   fi
   if command -v mkudffs >/dev/null; then

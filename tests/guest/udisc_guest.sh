@@ -121,6 +121,25 @@ if [ -f /data/ccd/mixed.ccd ]; then
   fi
 fi
 
+# The same disc as an MDX whose track data is encrypted (one file, no companions):
+# isofs mounts it with every file intact, and the rip of track 2 equals the
+# CloneCD drive's rip above, itself checked against the .img.
+if [ -f /data/mdx/mixed.mdx ]; then
+  n4=$(udisc mount /data/mdx/mixed.mdx 2>&1 | tail -n1)
+  echo "MDX disc on $n4"
+  if [ -b "$n4" ] && mount -t iso9660 -o ro "$n4" /mnt && verify_dir /data/sums; then ok d-mdx-isofs; else
+    bad d-mdx-isofs "$n4"; fi
+  umount /mnt 2>/dev/null
+  if [ -b "$n4" ] && [ -s /tmp/c2.raw ]; then
+    if cdparanoia -q -r -d "$n4" 2 /tmp/x2.raw 2>/tmp/cdp.err; then
+      cmp -s /tmp/x2.raw /tmp/c2.raw && ok d-mdx-cdparanoia || bad d-mdx-cdparanoia "rip of track 2 differs from the CloneCD rip"
+    else
+      bad d-mdx-cdparanoia "$(tail -3 /tmp/cdp.err)"
+    fi
+  fi
+  [ -b "$n4" ] && { udisc unmount "$n4" >/dev/null || bad d-mdx "unmount"; }
+fi
+
 # UDF: fill a fresh mkudffs image through a loop device, then mount it through udisc
 if [ -f /data/empty.udf ]; then
   modprobe loop
