@@ -74,7 +74,15 @@ Status lzma_raw(std::span<const uint8_t> src, std::span<uint8_t> dst, uint32_t c
   options.ext_size_high = 0;
   std::array<lzma_filter, 2> filters = {lzma_filter{LZMA_FILTER_LZMA1EXT, &options},
                                         lzma_filter{LZMA_VLI_UNKNOWN, nullptr}};
-  lzma_stream strm = LZMA_STREAM_INIT;
+  // One decoder per thread: liblzma re-initialises a stream's coder in place
+  // when the filter is the same, keeping its dictionary and probability
+  // tables when their sizes do not change (they do not within one CHD), so
+  // hunks after the first allocate nothing.
+  struct Stream {
+    lzma_stream strm = LZMA_STREAM_INIT;
+    ~Stream() { lzma_end(&strm); }
+  };
+  lzma_stream& strm = per_thread<Stream>().strm;
   if (lzma_raw_decoder(&strm, filters.data()) != LZMA_OK) return corrupt(codec, "liblzma initialisation failed");
   strm.next_in = src.data();
   strm.avail_in = src.size();
@@ -82,7 +90,6 @@ Status lzma_raw(std::span<const uint8_t> src, std::span<uint8_t> dst, uint32_t c
   strm.avail_out = dst.size();
   const lzma_ret rc = lzma_code(&strm, LZMA_FINISH);
   const uint64_t produced = strm.total_out;
-  lzma_end(&strm);
   if (rc != LZMA_STREAM_END && !(rc == LZMA_OK && produced == dst.size())) {
     return corrupt(codec, "LZMA stream is invalid (liblzma error " + std::to_string(static_cast<int>(rc)) + ")");
   }
@@ -380,17 +387,19 @@ bool codec_supported(uint32_t codec) {
 }
 
 uint16_t crc16(std::span<const uint8_t> data, uint16_t crc) {
-  // Slicing by 8: kTables[k][v] is the CRC register after byte v and k zero
-  // bytes, so eight bytes fold in with eight independent look-ups (every
-  // decompressed hunk is checked, so this runs over all data read).
+  // Slicing by 16: kTables[k][v] is the CRC register after byte v and k zero
+  // bytes, so sixteen bytes fold in with sixteen independent look-ups and one
+  // short dependency chain per 16 bytes (every decompressed hunk is checked,
+  // so this runs over all data read; 8 KiB of tables stay in L1).
+  static constexpr size_t kSlices = 16;
   static constexpr auto kTables = [] {
-    std::array<std::array<uint16_t, 256>, 8> t{};
+    std::array<std::array<uint16_t, 256>, kSlices> t{};
     for (uint32_t i = 0; i < 256; ++i) {
       uint32_t c = i << 8;
       for (int k = 0; k < 8; ++k) c = (c & 0x8000) ? (c << 1) ^ 0x1021 : c << 1;
       t[0][i] = static_cast<uint16_t>(c);
     }
-    for (size_t k = 1; k < 8; ++k) {
+    for (size_t k = 1; k < kSlices; ++k) {
       for (size_t i = 0; i < 256; ++i) {
         const uint16_t prev = t[k - 1][i];
         t[k][i] = static_cast<uint16_t>((prev << 8) ^ t[0][prev >> 8]);
@@ -400,10 +409,11 @@ uint16_t crc16(std::span<const uint8_t> data, uint16_t crc) {
   }();
   const uint8_t* p = data.data();
   size_t n = data.size();
-  for (; n >= 8; n -= 8, p += 8) {
+  for (; n >= kSlices; n -= kSlices, p += kSlices) {
     const uint16_t x = static_cast<uint16_t>(crc ^ ((p[0] << 8) | p[1]));
-    crc = static_cast<uint16_t>(kTables[7][x >> 8] ^ kTables[6][x & 0xFF] ^ kTables[5][p[2]] ^ kTables[4][p[3]] ^
-                                kTables[3][p[4]] ^ kTables[2][p[5]] ^ kTables[1][p[6]] ^ kTables[0][p[7]]);
+    uint16_t folded = static_cast<uint16_t>(kTables[15][x >> 8] ^ kTables[14][x & 0xFF]);
+    for (size_t k = 2; k < kSlices; ++k) folded ^= kTables[kSlices - 1 - k][p[k]];
+    crc = folded;
   }
   for (; n > 0; --n, ++p) crc = static_cast<uint16_t>((crc << 8) ^ kTables[0][((crc >> 8) ^ *p) & 0xFF]);
   return crc;

@@ -17,13 +17,26 @@ TEST(ChdCodecs, Crc16IsCcittFalse) {
   // The catalogued check value of CRC-16/CCITT-FALSE over "123456789".
   EXPECT_EQ(crc16(bytes("123456789")), 0x29B1);
   EXPECT_EQ(crc16({}), 0xFFFF);
-  // The 8-byte fast path and the byte loop agree at every length and split.
+  // The 16-byte fast path, the byte loop and a bit-at-a-time register
+  // written from the polynomial here agree at every length and split.
   std::vector<uint8_t> data(100);
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 37 + 11);
   for (size_t n = 0; n <= data.size(); ++n) {
     uint16_t bytewise = 0xFFFF;
-    for (size_t i = 0; i < n; ++i) bytewise = crc16(std::span<const uint8_t>(&data[i], 1), bytewise);
+    uint16_t bitwise = 0xFFFF;
+    for (size_t i = 0; i < n; ++i) {
+      bytewise = crc16(std::span<const uint8_t>(&data[i], 1), bytewise);
+      bitwise = static_cast<uint16_t>(bitwise ^ (data[i] << 8));
+      for (int b = 0; b < 8; ++b) {
+        bitwise = static_cast<uint16_t>((bitwise & 0x8000) ? (bitwise << 1) ^ 0x1021 : bitwise << 1);
+      }
+    }
     EXPECT_EQ(crc16(std::span<const uint8_t>(data.data(), n)), bytewise) << n;
+    EXPECT_EQ(bytewise, bitwise) << n;
+    if (n >= 37) {  // a fast-path call continued from a byte-loop state
+      const uint16_t head = crc16(std::span<const uint8_t>(data.data(), 5));
+      EXPECT_EQ(crc16(std::span<const uint8_t>(data.data() + 5, n - 5), head), bitwise) << n;
+    }
   }
 }
 
