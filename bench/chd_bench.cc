@@ -281,6 +281,8 @@ BENCHMARK(BM_OpenAndFirstReadsChd50GB)->Unit(benchmark::kMillisecond);
 //   BM_ChdStage_Decompress  decompress_hunk: base codec, sub-channel,
 //                           frame assembly, ECC P/Q regenerated
 //   BM_ChdStage_Crc16       the CRC-16 of each decompressed hunk
+// CHD_BENCH_STAGE_CHD=FILE runs the stages over another CD CHD's hunks (e.g.
+// the disc bench/chd/run.sh serves).
 struct StoredHunks {
   std::vector<udisc::formats::ChdStoredHunk> hunks;
   std::vector<std::vector<uint8_t>> decoded;
@@ -291,11 +293,15 @@ struct StoredHunks {
 const StoredHunks& stored_hunks() {
   static const StoredHunks stored = [] {
     StoredHunks out;
-    const udisc::disc::Image& img = *image(Kind::chd);
+    const char* other = std::getenv("CHD_BENCH_STAGE_CHD");
+    const ImagePtr img_ptr = other && *other ? udisc::formats::open_image(other).value() : image(Kind::chd);
+    const udisc::disc::Image& img = *img_ptr;
     out.hunk_bytes = stats_of(img).hunk_bytes;
     for (uint64_t h = 0;; ++h) {
       auto hunk = udisc::formats::chd_stored_hunk(img, h);
-      if (!hunk || !hunk->ok()) break;
+      if (!hunk) break;
+      if (!hunk->ok() && hunk->status().code() == udisc::Status::Code::not_supported) continue;  // a copy
+      if (!hunk->ok()) break;
       out.cdlz += (*hunk)->codec == udisc::formats::chd::kCodecCdLzma;
       std::vector<uint8_t> frames(out.hunk_bytes);
       if (!udisc::formats::chd::decompress_hunk((*hunk)->codec, (*hunk)->bytes, frames).ok()) std::abort();
