@@ -2,6 +2,7 @@
 // the real work (zlib, liblzma, libFLAC, libzstd); this file adds only the
 // framing MAME puts around them and the Huffman coder MAME wrote itself.
 #include "formats/chd_codecs.h"
+#include "formats/chd_crc16.h"
 #include "util/per_thread.h"
 
 #include <FLAC/stream_decoder.h>
@@ -400,6 +401,11 @@ bool codec_supported(uint32_t codec) {
 }
 
 uint16_t crc16(std::span<const uint8_t> data, uint16_t crc) {
+  if (auto fast = crc16_clmul(data, crc)) return *fast;
+  return crc16_slicing(data, crc);
+}
+
+uint16_t crc16_slicing(std::span<const uint8_t> data, uint16_t crc) {
   // Slicing by 16: kTables[k][v] is the CRC register after byte v and k zero
   // bytes, so sixteen bytes fold in with sixteen independent look-ups and one
   // short dependency chain per 16 bytes (every decompressed hunk is checked,
