@@ -13,6 +13,7 @@
 // of hunk look-ups the CHD cache served without the reader decompressing.
 //   BM_ChdNoReadAhead_Seq64K  the same CHD opened with readahead_hunks = 0
 //                             (no hunks decompressed ahead on the pool)
+//   BM_ChdStage_*             one stage of a hunk's decoding alone (below)
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -268,6 +270,102 @@ void BM_OpenAndFirstReadsChd50GB(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_OpenAndFirstReadsChd50GB)->Unit(benchmark::kMillisecond);
+
+// ---- Where one reader's time goes: each stage over the CHD's own hunks -------
+// Every hunk of the CHD as stored (chd_stored_hunk), decoded once more per
+// iteration, one hunk per iteration in disc order. bytes_per_second counts
+// the user data the hunks hold (2048 bytes per frame), the unit of the
+// Seq64K figures, so each stage's rate is a ceiling for one reader:
+//   BM_ChdStage_LzmaOnly    liblzma alone: the sector data of the cdlz hunks
+//                           (cdlz_share of all hunks), nothing else
+//   BM_ChdStage_Decompress  decompress_hunk: base codec, sub-channel,
+//                           frame assembly, ECC P/Q regenerated
+//   BM_ChdStage_Crc16       the CRC-16 of each decompressed hunk
+// CHD_BENCH_STAGE_CHD=FILE runs the stages over another CD CHD's hunks (e.g.
+// the disc bench/chd/run.sh serves).
+struct StoredHunks {
+  std::vector<udisc::formats::ChdStoredHunk> hunks;
+  std::vector<std::vector<uint8_t>> decoded;
+  uint32_t hunk_bytes = 0;
+  size_t cdlz = 0;
+};
+
+const StoredHunks& stored_hunks() {
+  static const StoredHunks stored = [] {
+    StoredHunks out;
+    const char* other = std::getenv("CHD_BENCH_STAGE_CHD");
+    const ImagePtr img_ptr = other && *other ? udisc::formats::open_image(other).value() : image(Kind::chd);
+    const udisc::disc::Image& img = *img_ptr;
+    out.hunk_bytes = stats_of(img).hunk_bytes;
+    for (uint64_t h = 0;; ++h) {
+      auto hunk = udisc::formats::chd_stored_hunk(img, h);
+      if (!hunk) break;
+      if (!hunk->ok() && hunk->status().code() == udisc::Status::Code::not_supported) continue;  // a copy
+      if (!hunk->ok()) break;
+      out.cdlz += (*hunk)->codec == udisc::formats::chd::kCodecCdLzma;
+      std::vector<uint8_t> frames(out.hunk_bytes);
+      if (!udisc::formats::chd::decompress_hunk((*hunk)->codec, (*hunk)->bytes, frames).ok()) std::abort();
+      out.hunks.push_back(std::move(hunk->value()));
+      out.decoded.push_back(std::move(frames));
+    }
+    if (out.hunks.empty()) std::abort();
+    return out;
+  }();
+  return stored;
+}
+
+void stage(benchmark::State& state, const std::function<void(size_t)>& run) {
+  const StoredHunks& stored = stored_hunks();
+  size_t next = 0;
+  for (auto _ : state) {
+    run(next);
+    next = (next + 1) % stored.hunks.size();
+  }
+  const uint64_t frames = stored.hunk_bytes / udisc::formats::chd::kCdFrameBytes;
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * frames * 2048));
+  state.counters["cdlz_share"] = static_cast<double>(stored.cdlz) / static_cast<double>(stored.hunks.size());
+}
+
+void BM_ChdStage_LzmaOnly(benchmark::State& state) {
+  const StoredHunks& stored = stored_hunks();
+  const uint32_t frames = stored.hunk_bytes / udisc::formats::chd::kCdFrameBytes;
+  std::vector<uint8_t> sectors(static_cast<size_t>(frames) * udisc::formats::chd::kCdSectorBytes);
+  // A cdlz hunk: ECC bitmap (a bit per frame), 2-byte length of the LZMA
+  // data (hunks under 64 KiB), the LZMA data, the sub-channel's deflate data.
+  const size_t header = (frames + 7) / 8 + 2;
+  std::vector<size_t> cdlz;
+  for (size_t i = 0; i < stored.hunks.size(); ++i) {
+    if (stored.hunks[i].codec == udisc::formats::chd::kCodecCdLzma) cdlz.push_back(i);
+  }
+  if (cdlz.empty()) {
+    state.SkipWithError("no cdlz hunks");
+    return;
+  }
+  stage(state, [&](size_t n) {
+    const std::vector<uint8_t>& bytes = stored.hunks[cdlz[n % cdlz.size()]].bytes;
+    const size_t length = (size_t{bytes[header - 2]} << 8) | bytes[header - 1];
+    const auto base = std::span<const uint8_t>(bytes).subspan(header, length);
+    if (!udisc::formats::chd::decompress_hunk(udisc::formats::chd::kCodecLzma, base, sectors).ok()) std::abort();
+    benchmark::DoNotOptimize(sectors.data());
+  });
+}
+
+void BM_ChdStage_Decompress(benchmark::State& state) {
+  const StoredHunks& stored = stored_hunks();
+  std::vector<uint8_t> frames(stored.hunk_bytes);
+  stage(state, [&](size_t n) {
+    if (!udisc::formats::chd::decompress_hunk(stored.hunks[n].codec, stored.hunks[n].bytes, frames).ok()) std::abort();
+    benchmark::DoNotOptimize(frames.data());
+  });
+}
+
+void BM_ChdStage_Crc16(benchmark::State& state) {
+  const StoredHunks& stored = stored_hunks();
+  stage(state, [&](size_t n) { benchmark::DoNotOptimize(udisc::formats::chd::crc16(stored.decoded[n])); });
+}
+BENCHMARK(BM_ChdStage_LzmaOnly);
+BENCHMARK(BM_ChdStage_Decompress);
+BENCHMARK(BM_ChdStage_Crc16);
 
 void BM_Cue_Seq64K(benchmark::State& s) { sequential(s, Kind::cue); }
 void BM_Chd_Seq64K(benchmark::State& s) { sequential(s, Kind::chd); }

@@ -116,44 +116,59 @@ constexpr size_t kQDiagonals = 26;
 constexpr size_t kQLength = 43;
 constexpr size_t kQWrapWords = 1118;  // 43 * 26: words covered by Q data
 
-// Eight GF(2^8) symbols at once in a 64-bit word (each byte its own lane).
-inline uint64_t load64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
+// Sixteen GF(2^8) symbols at once, one per byte lane, in a GCC/Clang vector
+// (SSE2 on x86-64, NEON on arm64, word-wide integer code on any other
+// target): no intrinsics, so the code is the same everywhere.
+typedef uint8_t Gf16 __attribute__((vector_size(16)));
+typedef int8_t SignedGf16 __attribute__((vector_size(16)));
+
+inline Gf16 load16(const uint8_t* p) {
+  Gf16 v;
+  std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
-inline uint64_t mul_alpha64(uint64_t x) {
-  return ((x & 0x7F7F7F7F7F7F7F7FULL) << 1) ^ (((x >> 7) & 0x0101010101010101ULL) * 0x1D);
+inline void store16(uint8_t* p, Gf16 v) { std::memcpy(p, &v, sizeof v); }
+// alpha * x in every lane: shift left, and reduce by 0x1D where the top bit was set.
+inline Gf16 mul_alpha16(Gf16 x) {
+  const Gf16 top = reinterpret_cast<Gf16>(reinterpret_cast<SignedGf16>(x) < 0);  // 0xFF where bit 7 is set
+  return (x + x) ^ (top & 0x1D);
 }
+// c * x in every lane for a constant c: the sum of alpha^i * x over c's bits.
+template <uint8_t C>
+Gf16 mul_const16(Gf16 x) {
+  Gf16 sum = {};
+  for (int bit = 0; bit < 8; ++bit) {
+    if ((C >> bit) & 1) sum ^= x;
+    x = mul_alpha16(x);
+  }
+  return sum;
+}
+constexpr uint8_t kInvAlpha1 = kDivAlpha1[1];  // 1 / (alpha + 1)
 
 // Runs the Horner/parity recurrence over `steps` vectors of `lanes` bytes
-// (lanes >= 8); vector s starts at src(s). Lanes are covered by 8-byte chunks,
-// the last one overlapping, since lanes are independent. Writes the two
-// parity vectors (weights alpha^1 and alpha^0 of an n = steps + 2 codeword).
+// (lanes >= 16); vector s starts at src(s). Lanes are covered by 16-byte
+// chunks, the last one overlapping, since lanes are independent. Writes the
+// two parity vectors (weights alpha^1 and alpha^0 of an n = steps + 2 codeword).
 template <size_t kLanesN, typename Src>
 void parity_lanes(size_t steps, Src src, uint8_t* p0, uint8_t* p1) {
-  constexpr size_t kChunks = (kLanesN + 7) / 8;
-  uint64_t a[kChunks] = {};
-  uint64_t h[kChunks] = {};
-  auto offset = [](size_t k) { return k + 1 < kChunks ? 8 * k : kLanesN - 8; };
+  constexpr size_t kChunks = (kLanesN + 15) / 16;
+  static_assert(kLanesN >= 16);
+  Gf16 a[kChunks] = {};
+  Gf16 h[kChunks] = {};
+  auto offset = [](size_t k) { return k + 1 < kChunks ? 16 * k : kLanesN - 16; };
   for (size_t step = 0; step < steps; ++step) {
     const uint8_t* v = src(step);
     for (size_t k = 0; k < kChunks; ++k) {
-      const uint64_t x = load64(v + offset(k));
+      const Gf16 x = load16(v + offset(k));
       a[k] ^= x;
-      h[k] = mul_alpha64(h[k]) ^ x;  // sum alpha^(steps-1-s) d_s
+      h[k] = mul_alpha16(h[k]) ^ x;  // sum alpha^(steps-1-s) d_s
     }
   }
-  uint8_t sum[kLanesN];
-  uint8_t weighted[kLanesN];
   for (size_t k = 0; k < kChunks; ++k) {
-    store64(sum + offset(k), a[k]);
-    store64(weighted + offset(k), mul_alpha64(mul_alpha64(h[k])));  // weights alpha^(n-1-s)
-  }
-  for (size_t j = 0; j < kLanesN; ++j) {
-    p0[j] = kDivAlpha1[sum[j] ^ weighted[j]];
-    p1[j] = static_cast<uint8_t>(sum[j] ^ p0[j]);
+    const Gf16 weighted = mul_alpha16(mul_alpha16(h[k]));  // weights alpha^(n-1-s)
+    const Gf16 parity0 = mul_const16<kInvAlpha1>(a[k] ^ weighted);
+    store16(p0 + offset(k), parity0);
+    store16(p1 + offset(k), a[k] ^ parity0);
   }
 }
 
@@ -166,24 +181,28 @@ void ecc_p(uint8_t* base) {
 
 // Word (row r, column c) of the 26 x 43 word matrix is word 43*r + c, so Q
 // symbol m of diagonal d, word (44*m + 43*d) mod 1118 = 43*((m + d) mod 26) + m,
-// is in column m, row (m + d) mod 26. Columns are copied out (rows doubled so
-// the rotation is a contiguous slice); then the recurrence runs over the
-// columns with all 52 (diagonal, plane) codewords side by side.
-void ecc_q(uint8_t* base) {
-  constexpr size_t kRows = 26;
-  constexpr size_t kLanes = 2 * kQDiagonals;  // 52
-  alignas(16) uint16_t cols[kQLength][2 * kRows];
-  for (size_t r = 0; r < kRows; ++r) {
-    uint16_t w[kQLength];
-    std::memcpy(w, base + 2 * kPColumns * r, sizeof w);
-    for (size_t m = 0; m < kQLength; ++m) {
-      cols[m][r] = w[m];
-      cols[m][r + kRows] = w[m];
-    }
+// is in column m, row (m + d) mod 26. kQSource lists, for m = 0..42 and
+// d = 0..25, that word: gathering through it lays each step's 26 symbols
+// side by side, and the recurrence runs with all 52 (diagonal, plane)
+// codewords as lanes.
+constexpr size_t kQRows = 26;
+constexpr auto kQSource = [] {
+  std::array<uint16_t, kQLength * kQRows> t{};
+  for (size_t m = 0; m < kQLength; ++m) {
+    for (size_t d = 0; d < kQRows; ++d) t[m * kQRows + d] = static_cast<uint16_t>(43 * ((m + d) % kQRows) + m);
   }
+  return t;
+}();
+static_assert(kQSource[kQRows * 1 + 25] == 1);  // m = 1, d = 25: word 44 + 1075 - 1118
+
+void ecc_q(uint8_t* base) {
+  constexpr size_t kLanes = 2 * kQDiagonals;  // 52
+  alignas(16) uint16_t diagonals[kQLength * kQRows];
+  for (size_t i = 0; i < kQSource.size(); ++i) std::memcpy(&diagonals[i], base + 2 * size_t{kQSource[i]}, 2);
   uint8_t* q0 = base + 2 * kQWrapWords;
   parity_lanes<kLanes>(
-      kQLength, [&cols](size_t m) { return reinterpret_cast<const uint8_t*>(&cols[m][m % kRows]); }, q0, q0 + kLanes);
+      kQLength, [&diagonals](size_t m) { return reinterpret_cast<const uint8_t*>(&diagonals[m * kQRows]); }, q0,
+      q0 + kLanes);
 }
 
 void write_subheader(uint8_t* sector, const XaSubheader& s) {

@@ -2,6 +2,7 @@
 // the real work (zlib, liblzma, libFLAC, libzstd); this file adds only the
 // framing MAME puts around them and the Huffman coder MAME wrote itself.
 #include "formats/chd_codecs.h"
+#include "formats/chd_crc16.h"
 #include "util/per_thread.h"
 
 #include <FLAC/stream_decoder.h>
@@ -74,7 +75,15 @@ Status lzma_raw(std::span<const uint8_t> src, std::span<uint8_t> dst, uint32_t c
   options.ext_size_high = 0;
   std::array<lzma_filter, 2> filters = {lzma_filter{LZMA_FILTER_LZMA1EXT, &options},
                                         lzma_filter{LZMA_VLI_UNKNOWN, nullptr}};
-  lzma_stream strm = LZMA_STREAM_INIT;
+  // One decoder per thread: liblzma re-initialises a stream's coder in place
+  // when the filter is the same, keeping its dictionary and probability
+  // tables when their sizes do not change (they do not within one CHD), so
+  // hunks after the first allocate nothing.
+  struct Stream {
+    lzma_stream strm = LZMA_STREAM_INIT;
+    ~Stream() { lzma_end(&strm); }
+  };
+  lzma_stream& strm = per_thread<Stream>().strm;
   if (lzma_raw_decoder(&strm, filters.data()) != LZMA_OK) return corrupt(codec, "liblzma initialisation failed");
   strm.next_in = src.data();
   strm.avail_in = src.size();
@@ -82,7 +91,6 @@ Status lzma_raw(std::span<const uint8_t> src, std::span<uint8_t> dst, uint32_t c
   strm.avail_out = dst.size();
   const lzma_ret rc = lzma_code(&strm, LZMA_FINISH);
   const uint64_t produced = strm.total_out;
-  lzma_end(&strm);
   if (rc != LZMA_STREAM_END && !(rc == LZMA_OK && produced == dst.size())) {
     return corrupt(codec, "LZMA stream is invalid (liblzma error " + std::to_string(static_cast<int>(rc)) + ")");
   }
@@ -221,15 +229,28 @@ class FlacFrames {
       self->error_ = "frame is not 16-bit stereo";
       return FLAC__STREAM_DECODER_WRITE_STATUS_ABORT;
     }
-    for (uint32_t i = 0; i < frame->header.blocksize && self->written_ + 4 <= self->out_.size(); ++i) {
-      for (int ch = 0; ch < 2; ++ch) {
-        const auto v = static_cast<uint16_t>(static_cast<int16_t>(buffer[ch][i]));
-        uint8_t* p = self->out_.data() + self->written_;
-        p[0] = static_cast<uint8_t>(self->big_endian_ ? v >> 8 : v);
-        p[1] = static_cast<uint8_t>(self->big_endian_ ? v : v >> 8);
-        self->written_ += 2;
+    // Samples as 16-bit left, right pairs; one loop per byte order, with no
+    // test per sample (this runs over every sample of an audio track).
+    const size_t n = std::min<size_t>(frame->header.blocksize, (self->out_.size() - self->written_) / 4);
+    uint8_t* out = self->out_.data() + self->written_;
+    auto put = [&]<bool kBig>() {
+      constexpr int kHigh = kBig ? 0 : 1;  // where each sample's high byte goes
+      for (size_t i = 0; i < n; ++i) {
+        const auto left = static_cast<uint16_t>(buffer[0][i]);  // the low 16 bits: the sample
+        const auto right = static_cast<uint16_t>(buffer[1][i]);
+        uint8_t* p = out + 4 * i;
+        p[kHigh] = static_cast<uint8_t>(left >> 8);
+        p[1 - kHigh] = static_cast<uint8_t>(left);
+        p[2 + kHigh] = static_cast<uint8_t>(right >> 8);
+        p[3 - kHigh] = static_cast<uint8_t>(right);
       }
+    };
+    if (self->big_endian_) {
+      put.template operator()<true>();
+    } else {
+      put.template operator()<false>();
     }
+    self->written_ += 4 * n;
     return FLAC__STREAM_DECODER_WRITE_STATUS_CONTINUE;
   }
 
@@ -380,17 +401,24 @@ bool codec_supported(uint32_t codec) {
 }
 
 uint16_t crc16(std::span<const uint8_t> data, uint16_t crc) {
-  // Slicing by 8: kTables[k][v] is the CRC register after byte v and k zero
-  // bytes, so eight bytes fold in with eight independent look-ups (every
-  // decompressed hunk is checked, so this runs over all data read).
+  if (auto fast = crc16_clmul(data, crc)) return *fast;
+  return crc16_slicing(data, crc);
+}
+
+uint16_t crc16_slicing(std::span<const uint8_t> data, uint16_t crc) {
+  // Slicing by 16: kTables[k][v] is the CRC register after byte v and k zero
+  // bytes, so sixteen bytes fold in with sixteen independent look-ups and one
+  // short dependency chain per 16 bytes (every decompressed hunk is checked,
+  // so this runs over all data read; 8 KiB of tables stay in L1).
+  static constexpr size_t kSlices = 16;
   static constexpr auto kTables = [] {
-    std::array<std::array<uint16_t, 256>, 8> t{};
+    std::array<std::array<uint16_t, 256>, kSlices> t{};
     for (uint32_t i = 0; i < 256; ++i) {
       uint32_t c = i << 8;
       for (int k = 0; k < 8; ++k) c = (c & 0x8000) ? (c << 1) ^ 0x1021 : c << 1;
       t[0][i] = static_cast<uint16_t>(c);
     }
-    for (size_t k = 1; k < 8; ++k) {
+    for (size_t k = 1; k < kSlices; ++k) {
       for (size_t i = 0; i < 256; ++i) {
         const uint16_t prev = t[k - 1][i];
         t[k][i] = static_cast<uint16_t>((prev << 8) ^ t[0][prev >> 8]);
@@ -400,10 +428,11 @@ uint16_t crc16(std::span<const uint8_t> data, uint16_t crc) {
   }();
   const uint8_t* p = data.data();
   size_t n = data.size();
-  for (; n >= 8; n -= 8, p += 8) {
+  for (; n >= kSlices; n -= kSlices, p += kSlices) {
     const uint16_t x = static_cast<uint16_t>(crc ^ ((p[0] << 8) | p[1]));
-    crc = static_cast<uint16_t>(kTables[7][x >> 8] ^ kTables[6][x & 0xFF] ^ kTables[5][p[2]] ^ kTables[4][p[3]] ^
-                                kTables[3][p[4]] ^ kTables[2][p[5]] ^ kTables[1][p[6]] ^ kTables[0][p[7]]);
+    uint16_t folded = static_cast<uint16_t>(kTables[15][x >> 8] ^ kTables[14][x & 0xFF]);
+    for (size_t k = 2; k < kSlices; ++k) folded ^= kTables[kSlices - 1 - k][p[k]];
+    crc = folded;
   }
   for (; n > 0; --n, ++p) crc = static_cast<uint16_t>((crc << 8) ^ kTables[0][((crc >> 8) ^ *p) & 0xFF]);
   return crc;

@@ -999,6 +999,27 @@ class ChdImage final : public disc::Image, public std::enable_shared_from_this<C
 
   ChdCacheStats cache_stats() const { return cache_.stats(); }
 
+  Result<ChdStoredHunk> stored_hunk(uint64_t h) const {
+    if (h >= map_->size()) {
+      return Status::OutOfRange("'" + file_->name() + "': hunk " + std::to_string(h) + " is past its " +
+                                std::to_string(map_->size()) + " hunks");
+    }
+    auto entry = map_->entry(h);
+    if (!entry.ok()) return entry.status();
+    if (entry->kind != HunkKind::codec && entry->kind != HunkKind::raw) {
+      return Status::NotSupported("'" + file_->name() + "': hunk " + std::to_string(h) +
+                                  " stores no bytes of its own (a copy, a parent's, or a constant)");
+    }
+    if (entry->offset > file_->size() || entry->length > file_->size() - entry->offset) {
+      return Status::Corruption("'" + file_->name() + "': hunk " + std::to_string(h) + " lies past the end of the file");
+    }
+    ChdStoredHunk out;
+    out.codec = entry->kind == HunkKind::codec ? entry->codec : chd::kCodecNone;
+    out.bytes.resize(entry->length);
+    if (Status s = file_->read_at(entry->offset, out.bytes); !s.ok()) return s;
+    return out;
+  }
+
   Result<bool> verify_data() const {
     if (all_zero(header_.raw_sha1)) return false;
     crypto::Digest sha1(crypto::Algorithm::sha1);
@@ -1522,6 +1543,12 @@ std::optional<ChdCacheStats> chd_cache_stats(const disc::Image& image) {
   const auto* chd = dynamic_cast<const ChdImage*>(&image);
   if (chd == nullptr) return std::nullopt;
   return chd->cache_stats();
+}
+
+std::optional<Result<ChdStoredHunk>> chd_stored_hunk(const disc::Image& image, uint64_t hunk) {
+  const auto* chd = dynamic_cast<const ChdImage*>(&image);
+  if (chd == nullptr) return std::nullopt;
+  return chd->stored_hunk(hunk);
 }
 
 std::optional<Result<bool>> chd_verify_data(const disc::Image& image) {

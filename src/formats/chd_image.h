@@ -38,6 +38,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "disc/image.h"
 #include "formats/companions.h"
@@ -87,6 +88,17 @@ struct ChdCacheStats {
 };
 // The cache counters of a CHD image; nullopt for any other image.
 std::optional<ChdCacheStats> chd_cache_stats(const disc::Image& image);
+
+// The bytes hunk `hunk` occupies in the file and the codec that compressed
+// them (chd::kCodecNone for a hunk stored uncompressed), for benchmarks that
+// time a codec over real hunks. nullopt for an image that is no CHD;
+// OutOfRange past the last hunk; NotSupported for a hunk with no bytes of
+// its own (a copy of another hunk, a parent's, a constant).
+struct ChdStoredHunk {
+  uint32_t codec = 0;
+  std::vector<uint8_t> bytes;
+};
+std::optional<Result<ChdStoredHunk>> chd_stored_hunk(const disc::Image& image, uint64_t hunk);
 
 // Checks the CHD's own integrity record: decompresses every hunk (each
 // checked against its map CRC) and compares the SHA-1 of the data with the

@@ -14,12 +14,14 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <zlib.h>
 
 #include "disc/ecma130.h"
 #include "disc/subchannel.h"
+#include "formats/chd_codecs.h"
 #include "formats/cue_image.h"
 #include "formats/cue_test_util.h"
 
@@ -174,6 +176,63 @@ TEST(ChdImage, ChdmanExtractcdGivesTheSectorsWeRead) {
   ImagePtr theirs = open_ok(open_cue(dir.file("back.cue")));
   ASSERT_TRUE(ours && theirs);
   expect_same_disc(*theirs, *ours);
+}
+
+// chd_stored_hunk hands out each hunk's bytes as chdman stored them: decoded
+// by its codec and checked against the frames read through the image, every
+// hunk of a disc with data and audio tracks (cdlz/cdzl and cdfl hunks).
+TEST(ChdImage, StoredHunksDecodeToTheFramesRead) {
+  if (!have_chdman()) GTEST_SKIP() << "chdman (mame-tools) not installed";
+  TempDir dir;
+  const std::string cue = generate(dir, "--layout single --audio-tracks 2");
+  must_run("chdman createcd -f -i " + q(cue) + " -o " + q(dir.file("x.chd")));
+  ImagePtr img = open_ok(open_image(dir.file("x.chd")));
+  ASSERT_TRUE(img);
+  const auto stats = chd_cache_stats(*img);
+  ASSERT_TRUE(stats.has_value());
+  const uint32_t frames_per_hunk = stats->hunk_bytes / chd::kCdFrameBytes;
+  // Track 1 (data) is stored first: its frames are its sectors in order, from
+  // its pregap's first LBA when chdman stored the pregap, else from index 1.
+  const disc::Track& first = img->disc().tracks.front();
+  ASSERT_NE(first.mode, TrackMode::audio);
+  const std::vector<uint8_t> track1 = raw(*img, first.pregap_lba, first.end_lba);
+  std::set<uint32_t> codecs;
+  std::vector<uint8_t> stored_track1;  // the frames' sectors up to the first copied hunk
+  bool copies = false;
+  uint64_t h = 0;
+  for (;; ++h) {
+    auto stored = chd_stored_hunk(*img, h);
+    ASSERT_TRUE(stored.has_value());
+    if (!stored->ok() && stored->status().code() == Status::Code::not_supported) {
+      copies = true;  // a copy of another hunk (chdman stores repeated hunks once)
+      continue;
+    }
+    if (!stored->ok()) {
+      EXPECT_EQ(stored->status().code(), Status::Code::out_of_range) << stored->status().to_string();
+      break;
+    }
+    codecs.insert((*stored)->codec);
+    std::vector<uint8_t> frames(stats->hunk_bytes);
+    ASSERT_TRUE(chd::decompress_hunk((*stored)->codec, (*stored)->bytes, frames).ok()) << "hunk " << h;
+    for (uint32_t f = 0; f < frames_per_hunk && !copies; ++f) {
+      const auto* sector = frames.data() + size_t{f} * chd::kCdFrameBytes;
+      stored_track1.insert(stored_track1.end(), sector, sector + 2352);
+    }
+  }
+  const size_t skip = static_cast<size_t>(first.start_lba - first.pregap_lba) * 2352;
+  const size_t n = std::min(stored_track1.size(), track1.size() - skip);
+  ASSERT_GE(n, size_t{100} * 2352);
+  auto same = [&](size_t from) {
+    return std::equal(stored_track1.begin(), stored_track1.begin() + static_cast<std::ptrdiff_t>(n),
+                      track1.begin() + static_cast<std::ptrdiff_t>(from));
+  };
+  const bool from_pregap = same(0);
+  const bool from_index1 = same(skip);
+  EXPECT_TRUE(from_pregap || from_index1) << "track 1's sectors are not the stored hunks' first frames";
+  EXPECT_GT(h, 1u);
+  EXPECT_TRUE(codecs.count(chd::kCodecCdFlac)) << "no cdfl hunk: the audio track was not covered";
+  // Another image kind has no stored hunks.
+  EXPECT_FALSE(chd_stored_hunk(*open_ok(open_cue(cue)), 0).has_value());
 }
 
 // A cdrdao TOC whose data file stores 96 bytes of raw sub-channel after each
