@@ -510,8 +510,10 @@ TEST(DescriptorImages, FuzzSeedsOfEachReaderOpen) {
     EXPECT_EQ((*img)->disc().tracks[0].mode, disc::TrackMode::audio);
   }
   // MDS version 2 / MDX seeds (write_image from a 24-sector ISO): whole files
-  // (reader 4, encrypted data) and decrypted descriptors (5: .mds, 6: MDX).
-  for (const char* seed : {"mds_v2_encrypted_data", "mdx_encrypted_data", "mds_v2_descriptor", "mdx_descriptor"}) {
+  // (reader 4: encrypted data, tracks in compressed chunks with and without
+  // encryption) and decrypted descriptors (5: .mds, 6: MDX).
+  for (const char* seed : {"mds_v2_encrypted_data", "mdx_encrypted_data", "mdx_compressed_data", "mdx_compressed_encrypted_data",
+                           "mds_v2_descriptor", "mdx_descriptor"}) {
     std::vector<uint8_t> bytes = slurp(dir + seed);
     ASSERT_FALSE(bytes.empty()) << seed;
     std::vector<uint8_t> body(bytes.begin() + 1, bytes.end());
