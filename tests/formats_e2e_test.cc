@@ -125,11 +125,15 @@ TEST_F(FormatsE2e, MdsVersion2AndMdxAreTheSameDiscAsVersion1) {
   ok(w + " mdx --format mdx --sub");
   ok(w + " v2enc --format mds2 --sub --encrypt-data");
   ok(w + " mdxenc --format mdx --sub --encrypt-data");
+  // Tracks stored in compressed chunks (DAEMON Tools' "compress"), plain and encrypted.
+  ok(w + " v2zip --format mds2 --sub --compress-data");
+  ok(w + " mdxzip --format mdx --sub --compress-data");
+  ok(w + " mdxzipenc --format mdx --sub --compress-data --encrypt-data");
   const std::string info = ok(quote(UDISC_BIN) + " info --json " + quote((dir_ / "v1.mds").string()));
   ASSERT_NE(info.find("\"tracks\""), std::string::npos) << info;
   const std::string reference = converted(dir_ / "v1.mds", "v1");
   ASSERT_GT(reference.size(), 1000000u);
-  for (const char* image : {"v2.mds", "mdx.mdx", "v2enc.mds", "mdxenc.mdx"}) {
+  for (const char* image : {"v2.mds", "mdx.mdx", "v2enc.mds", "mdxenc.mdx", "v2zip.mds", "mdxzip.mdx", "mdxzipenc.mdx"}) {
     EXPECT_EQ(ok(quote(UDISC_BIN) + " info --json " + quote((dir_ / image).string())), info) << image;
     EXPECT_TRUE(converted(dir_ / image, image) == reference) << image << ": converted sectors differ";
   }
@@ -140,6 +144,8 @@ TEST_F(FormatsE2e, MdsVersion2AndMdxAreTheSameDiscAsVersion1) {
   // Unencrypted, the data is version 1's .mdf byte for byte (what mdf2iso checks there).
   EXPECT_EQ(slurp(dir_ / "mdx.mdx").substr(64, plain.size()), plain);
   EXPECT_EQ(slurp(dir_ / "v2.mdf"), plain);
+  // Compressed, the data is smaller than version 1's .mdf.
+  EXPECT_LT(slurp(dir_ / "v2zip.mdf").size(), plain.size());
 }
 
 // A child CHD through the CLI: without its parent beside it, `udisc info`

@@ -23,6 +23,7 @@
 #include "disc/subchannel.h"
 #include "formats/cue_test_util.h"
 #include "formats/descriptor_images.h"
+#include "formats/mds_chunks.h"
 #include "formats/mds_crypto.h"
 #include "formats/mds_v2.h"
 #include "formats/open.h"
@@ -204,11 +205,14 @@ TEST(DescriptorImages, MdsWith96ByteSubChannelKeepsMcnAndIsrc) {
   expect_same_sectors(*p->cue, *p->other);
 }
 
-// MDS version 2 and MDX hold what version 1 holds; with 96-byte sub-channel
-// and LRW-encrypted track data, every sector reads back as the cue's.
+// MDS version 2 and MDX hold what version 1 holds; with 96-byte sub-channel,
+// LRW-encrypted track data and tracks stored in compressed chunks (raw,
+// deflated and filled groups; encrypted or not), every sector reads back as the cue's.
 TEST(DescriptorImages, MdsVersion2AndMdxWithEncryptedDataAreTheSameDiscAsTheCue) {
+  for (const char* options : {"--sub --encrypt-data", "--sub --compress-data", "--sub --compress-data --encrypt-data"})
   for (const char* format : {"mds2", "mdx"}) {
-    auto p = make_pair("--multisession", format, std::string(format) == "mdx" ? "mdx" : "mds", "--sub --encrypt-data");
+    SCOPED_TRACE(std::string(format) + " " + options);
+    auto p = make_pair("--multisession", format, std::string(format) == "mdx" ? "mdx" : "mds", options);
     ASSERT_NE(p->other, nullptr) << format;
     EXPECT_EQ(p->other->format_name(), "mds");
     EXPECT_EQ(describe(without_mds_losses(p->cue->disc(), true)), describe(p->other->disc())) << format;
@@ -506,8 +510,10 @@ TEST(DescriptorImages, FuzzSeedsOfEachReaderOpen) {
     EXPECT_EQ((*img)->disc().tracks[0].mode, disc::TrackMode::audio);
   }
   // MDS version 2 / MDX seeds (write_image from a 24-sector ISO): whole files
-  // (reader 4, encrypted data) and decrypted descriptors (5: .mds, 6: MDX).
-  for (const char* seed : {"mds_v2_encrypted_data", "mdx_encrypted_data", "mds_v2_descriptor", "mdx_descriptor"}) {
+  // (reader 4: encrypted data, tracks in compressed chunks with and without
+  // encryption) and decrypted descriptors (5: .mds, 6: MDX).
+  for (const char* seed : {"mds_v2_encrypted_data", "mdx_encrypted_data", "mdx_compressed_data", "mdx_compressed_encrypted_data",
+                           "mds_v2_descriptor", "mdx_descriptor"}) {
     std::vector<uint8_t> bytes = slurp(dir + seed);
     ASSERT_FALSE(bytes.empty()) << seed;
     std::vector<uint8_t> body(bytes.begin() + 1, bytes.end());
@@ -710,8 +716,11 @@ TEST(DescriptorImagesCorruption, MdsVersion2AndMdx) {
   const uint32_t tracks = good_descriptor[96 + 20] | good_descriptor[96 + 21] << 8;
   const size_t track1 = tracks + 3 * 80;
   const uint32_t footer = good_descriptor[track1 + 52] | good_descriptor[track1 + 53] << 8;
+  // Flag 0x01 (compressed chunks) on a track whose footer has no chunk fields: group size 0.
   expect_error(with(resealed_v2(good, [&](std::vector<uint8_t>& d) { d[footer + 4] |= 1; })),
-               "compressed chunks");
+               "track 1 (footer at descriptor offset " + std::to_string(footer) + ")");
+  expect_error(with(resealed_v2(good, [&](std::vector<uint8_t>& d) { d[footer + 4] |= 1; })),
+               "0 sectors of 2352 bytes per compression group (footer offset 12)");
   // The resealed, unchanged descriptor still opens: the edits above are what fail.
   auto same = with(resealed_v2(good, [](std::vector<uint8_t>&) {}));
   ASSERT_TRUE(same.ok()) << same.status().to_string();
@@ -725,6 +734,150 @@ TEST(DescriptorImagesCorruption, MdsVersion2AndMdx) {
   area[54] = 0x01;
   expect_error(with_mdx(area), "MDX descriptor area at");
   expect_error(with_mdx(std::vector<uint8_t>(mdx.begin(), mdx.end() - 100)), "disc.mdx");
+}
+
+// ---- Tracks stored in compressed chunks (mds_chunks, docs/formats/mds.md) ----
+
+namespace chunks_test {
+
+constexpr uint32_t kSector = 2448;  // 2352 + 96 sub-channel
+constexpr uint32_t kGroup = 3;
+constexpr uint64_t kSectors = 7 * kGroup + 2;  // the last group holds 2 sectors
+constexpr uint64_t kLead = 100;                // bytes before the track in its data file
+
+// Groups 0 and 4 zero, group 2 all 0xA5 (filled groups); the others a
+// compressible pattern with pseudo-random bytes (deflated or raw).
+std::vector<uint8_t> plain_track() {
+  std::vector<uint8_t> out(kSectors * kSector);
+  uint32_t x = 12345;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const uint64_t g = i / (kGroup * kSector);
+    x = x * 1103515245u + 12345u;
+    out[i] = g == 0 || g == 4 ? 0 : g == 2 ? 0xA5 : (i % 7 == 0 ? static_cast<uint8_t>(x >> 16) : static_cast<uint8_t>(i / 64));
+  }
+  return out;
+}
+
+std::shared_ptr<const mds_crypto::Lrw> test_cipher() {
+  std::array<uint8_t, 32> key{};
+  std::array<uint8_t, 16> tweak{};
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(3 * i + 1);
+  for (size_t i = 0; i < tweak.size(); ++i) tweak[i] = static_cast<uint8_t>(7 * i + 5);
+  return std::make_shared<const mds_crypto::Lrw>(key, tweak);
+}
+
+mds_chunks::Track track_at(uint64_t table_offset) {
+  return mds_chunks::Track{.offset = kLead, .sector_size = kSector, .group_sectors = kGroup, .sectors = kSectors,
+                           .table_offset = table_offset, .what = "track 1"};
+}
+
+// The data file: kLead bytes, then the packed track.
+std::vector<uint8_t> data_file(const mds_chunks::Packed& p) {
+  std::vector<uint8_t> out(kLead + p.bytes.size(), 0xEE);
+  std::copy(p.bytes.begin(), p.bytes.end(), out.begin() + kLead);
+  return out;
+}
+
+std::string read_error(const RandomAccessFile& f, uint64_t at, size_t n) {
+  std::vector<uint8_t> out(n);
+  Status s = f.read_at(at, out);
+  return s.ok() ? "" : s.to_string();
+}
+
+}  // namespace chunks_test
+
+TEST(MdsChunks, FilledRawAndDeflatedGroupsReadBackWithAndWithoutEncryption) {
+  using namespace chunks_test;
+  const std::vector<uint8_t> plain = plain_track();
+  for (const bool encrypted : {false, true}) {
+    for (const uint32_t raw_every : {0u, 2u}) {
+      SCOPED_TRACE(std::string(encrypted ? "encrypted" : "plain") + ", raw every " + std::to_string(raw_every));
+      const auto cipher = encrypted ? test_cipher() : nullptr;
+      const auto packed = mds_chunks::pack_track(plain, kSector, kGroup, cipher.get(), raw_every);
+      // Filled groups store nothing: the groups are smaller than the sectors.
+      EXPECT_LT(packed.table_offset, plain.size() - 3 * kGroup * kSector);
+      auto f = mds_chunks::open_track(memory_file(data_file(packed), "disc.mdx"), track_at(packed.table_offset), cipher);
+      ASSERT_TRUE(f.ok()) << f.status().to_string();
+      ASSERT_EQ((*f)->size(), plain.size());
+      std::vector<uint8_t> all(plain.size());
+      ASSERT_TRUE((*f)->read_at(0, all).ok());
+      EXPECT_EQ(all, plain);
+      // Backwards sector by sector (past the cache), and a read across groups at odd offsets.
+      std::vector<uint8_t> one(kSector);
+      for (uint64_t k = kSectors; k-- > 0;) {
+        ASSERT_TRUE((*f)->read_at(k * kSector, one).ok());
+        EXPECT_TRUE(std::equal(one.begin(), one.end(), plain.begin() + static_cast<std::ptrdiff_t>(k * kSector))) << k;
+      }
+      std::vector<uint8_t> across(3 * kGroup * kSector + 3);
+      ASSERT_TRUE((*f)->read_at(kGroup * kSector - 7, across).ok());
+      EXPECT_TRUE(std::equal(across.begin(), across.end(), plain.begin() + (kGroup * kSector - 7)));
+      EXPECT_FALSE((*f)->read_at(plain.size() - 1, std::span<uint8_t>(one.data(), 2)).ok());
+    }
+  }
+}
+
+TEST(MdsChunksCorruption, TableGroupsAndLimitsAreErrorsNamingTrackGroupAndOffset) {
+  using namespace chunks_test;
+  const auto packed = mds_chunks::pack_track(plain_track(), kSector, kGroup, nullptr, 2);
+  const std::vector<uint8_t> good = data_file(packed);
+  const uint64_t table_at = kLead + packed.table_offset;
+  auto open = [&](std::vector<uint8_t> bytes, mds_chunks::Track t) {
+    return mds_chunks::open_track(memory_file(std::move(bytes), "disc.mdf"), t, nullptr);
+  };
+  auto expect_open_error = [&](std::vector<uint8_t> bytes, mds_chunks::Track t, const std::string& needle) {
+    auto r = open(std::move(bytes), t);
+    ASSERT_FALSE(r.ok()) << needle;
+    EXPECT_NE(r.status().to_string().find(needle), std::string::npos) << r.status().to_string();
+    EXPECT_NE(r.status().to_string().find("'disc.mdf': track 1"), std::string::npos) << r.status().to_string();
+  };
+  ASSERT_TRUE(open(good, track_at(packed.table_offset)).ok());
+  // The table: damaged, cut off, elsewhere, or of fewer entries than the footer's sectors need.
+  auto damaged = good;
+  damaged[table_at + 3] ^= 0xFF;
+  expect_open_error(damaged, track_at(packed.table_offset), "offset " + std::to_string(table_at) +
+                    ": the compression table is not a zlib stream of 8 16-bit entries");
+  expect_open_error(std::vector<uint8_t>(good.begin(), good.end() - 4), track_at(packed.table_offset), "is cut off");
+  expect_open_error(good, track_at(good.size()), "(footer offset 24) is not inside the data file");
+  auto more = track_at(packed.table_offset);
+  more.sectors += kGroup;
+  expect_open_error(good, more, "not a zlib stream of 9 16-bit entries (it ends after 16 bytes)");
+  auto fewer = track_at(packed.table_offset);
+  fewer.sectors -= 2 * kGroup;
+  expect_open_error(good, fewer, "(it holds more than that)");
+  // Limits: group size, group count.
+  auto no_group = track_at(packed.table_offset);
+  no_group.group_sectors = 0;
+  expect_open_error(good, no_group, "0 sectors of 2448 bytes per compression group (footer offset 12) is not 1..4194304");
+  auto big_group = track_at(packed.table_offset);
+  big_group.group_sectors = 2000;
+  expect_open_error(good, big_group, "per compression group");
+  auto many = track_at(packed.table_offset);
+  many.sectors = uint64_t{1} << 40;
+  expect_open_error(good, many, "compression groups (1..16777216)");
+  // A table whose raw group runs past the end of the file.
+  {
+    std::vector<uint8_t> entries{0x00, 0x00};  // one raw group of 3 sectors
+    std::vector<uint8_t> z(64);
+    uLongf n = z.size();
+    ASSERT_EQ(compress2(z.data(), &n, entries.data(), entries.size(), 9), Z_OK);
+    std::vector<uint8_t> short_file(kLead + 10 + n, 0);
+    std::copy(z.begin(), z.begin() + static_cast<std::ptrdiff_t>(n), short_file.begin() + kLead + 10);
+    auto t = track_at(10);
+    t.sectors = kGroup;
+    expect_open_error(short_file, t, "compression group 0 (table entry 0x0000) at offset 100, 7344 bytes, runs past the end of the data file");
+  }
+  // A deflated group's bytes damaged: the read names the group and its offset.
+  // Packed without raw groups, group 0 filled (stores nothing): group 1's deflate stream starts at kLead; block type 3 is invalid.
+  const auto deflated = mds_chunks::pack_track(plain_track(), kSector, kGroup, nullptr, 0);
+  auto bad_group = data_file(deflated);
+  bad_group[kLead] = 0x07;
+  auto f = open(bad_group, track_at(deflated.table_offset));
+  ASSERT_TRUE(f.ok()) << f.status().to_string();
+  const std::string e = read_error(**f, kGroup * kSector + 5, 10);
+  EXPECT_NE(e.find("'disc.mdf': track 1: compression group 1 at offset 100"), std::string::npos) << e;
+  EXPECT_NE(e.find("do not inflate to the 7344 bytes of its 3 sectors"), std::string::npos) << e;
+  // The other groups still read.
+  EXPECT_EQ(read_error(**f, 0, 10), "");
 }
 
 TEST(DescriptorImagesCorruption, Nrg) {

@@ -9,6 +9,7 @@
 
 #include "formats/byte_view.h"
 #include "formats/descriptor_images.h"
+#include "formats/mds_chunks.h"
 #include "formats/mds_v2.h"
 #include "formats/track_image.h"
 
@@ -57,6 +58,13 @@ struct TrackBlock {
   uint32_t footer_offset = 0;
   uint64_t at = 0;  // where the block is, for messages
   int session = 1;
+  // Version 2 footer flag 0x01: stored in compressed chunks (footer 12, 16, 24).
+  bool chunked = false;
+  uint32_t group_sectors = 0;
+  uint64_t chunked_sectors = 0;
+  uint64_t table_offset = 0;
+  // Index in the reader's files of the track's own decoded file (chunked tracks), else -1.
+  int own_file = -1;
 };
 
 class MdsReader {
@@ -145,6 +153,7 @@ class MdsReader {
     auto plain = decrypted(std::move(files), *names);
     if (!plain.ok()) return plain.status();
     files = std::move(plain).value();
+    if (Status s = open_chunked(files, *names); !s.ok()) return s;
     const bool dvd = layout_.version == 2 ? medium_ >= kMediumV2DvdRom : (medium_ == kMediumDvdRom || medium_ == kMediumDvdR);
     if (dvd) return build_dvd(std::move(files), *names);
     return build_cd(std::move(files), *names);
@@ -169,6 +178,14 @@ class MdsReader {
     t.files = static_cast<uint32_t>(v_.le(at + 48, 4, "file count"));
     t.footer_offset = static_cast<uint32_t>(v_.le(at + 52, 4, "footer offset"));
     if (!v_.status().ok()) return v_.status();
+    if (layout_.version == 2 && t.point >= 1 && t.point <= 99 && t.files != 0 &&
+        (v_.u8(uint64_t{t.footer_offset} + 4, "footer flags") & kFooterCompressed) != 0) {
+      t.chunked = true;
+      t.group_sectors = static_cast<uint32_t>(v_.le(uint64_t{t.footer_offset} + 12, 4, "sectors per compression group"));
+      t.chunked_sectors = v_.le(uint64_t{t.footer_offset} + 16, 8, "compressed sectors");
+      t.table_offset = v_.le(uint64_t{t.footer_offset} + 24, 8, "compression table offset");
+      if (!v_.status().ok()) return v_.status();
+    }
     if (t.point == 0xA2) {
       leadout_[session] = (t.pmin * 60 + t.psec) * 75 + t.pframe - 150;
     } else if (t.point >= 1 && t.point <= 99) {
@@ -184,11 +201,6 @@ class MdsReader {
     // Version 2 names are always UTF-16; byte 4 holds flags there.
     const uint32_t wide = layout_.version == 2 ? 1 : static_cast<uint32_t>(v_.le(at + 4, 4, "wide file name flag"));
     if (!v_.status().ok()) return v_.status();
-    if (layout_.version == 2 && (v_.u8(at + 4, "footer flags") & kFooterCompressed) != 0) {
-      return Status::NotSupported(name_ + ": offset " + std::to_string(at + 4) + ": track " + std::to_string(t.point) +
-                                  " is stored in compressed chunks (MDS version 2 footer flag 0x01), which this "
-                                  "reader does not decode");
-    }
     // An MDX keeps its data in itself: no name.
     if (mdx_ && name_offset == 0) return own_name();
     std::string out;
@@ -215,6 +227,7 @@ class MdsReader {
   std::string own_name() const { return mds_name_.substr(mds_name_.find_last_of('/') + 1); }
 
   int file_index(const TrackBlock& t, const std::vector<std::string>& names) {
+    if (t.own_file >= 0) return t.own_file;
     auto n = footer_name(t);
     if (!n.ok()) return -1;
     return static_cast<int>(std::find(names.begin(), names.end(), *n) - names.begin());
@@ -367,7 +380,8 @@ class MdsReader {
     std::vector<std::vector<mds_v2::EncryptedRun>> per_file(files.size());
     for (const TrackBlock& t : tracks_) {
       const int fi = t.files != 0 ? file_index(t, names) : -1;
-      if (fi < 0 || static_cast<size_t>(fi) >= files.size() || t.sector_size == 0) continue;
+      // A chunked track's groups are decrypted as they are decoded (open_chunked).
+      if (fi < 0 || static_cast<size_t>(fi) >= files.size() || t.sector_size == 0 || t.chunked) continue;
       uint64_t sectors = 0;
       if (t.extra_offset != 0) {
         sectors = v_.le(uint64_t{t.extra_offset} + 4, 4, "track length");
@@ -383,6 +397,31 @@ class MdsReader {
       if (!per_file[i].empty()) files[i] = mds_v2::decrypted_file(files[i], cipher_, std::move(per_file[i]));
     }
     return files;
+  }
+
+  // Each track stored in compressed chunks becomes a file of its own (its
+  // sectors decoded from 0), added to `files`; its block then points there.
+  Status open_chunked(std::vector<std::shared_ptr<RandomAccessFile>>& files, const std::vector<std::string>& names) {
+    for (TrackBlock& t : tracks_) {
+      if (!t.chunked) continue;
+      const int fi = file_index(t, names);
+      if (fi < 0 || static_cast<size_t>(fi) >= files.size()) return v_.fail(t.at + 52, "track " + std::to_string(t.point) + " has no data file");
+      auto track = mds_chunks::open_track(files[static_cast<size_t>(fi)],
+                                          mds_chunks::Track{.offset = t.start_offset,
+                                                            .sector_size = t.sector_size,
+                                                            .group_sectors = t.group_sectors,
+                                                            .sectors = t.chunked_sectors,
+                                                            .table_offset = t.table_offset,
+                                                            .what = "track " + std::to_string(t.point) +
+                                                                    " (footer at descriptor offset " +
+                                                                    std::to_string(t.footer_offset) + ")"},
+                                          cipher_);
+      if (!track.ok()) return track.status();
+      files.push_back(std::move(track).value());
+      t.own_file = static_cast<int>(files.size() - 1);
+      t.start_offset = 0;
+    }
+    return Status::Ok();
   }
 
  public:

@@ -6,8 +6,9 @@
 # mixed-mode multisession BIN/CUE with WAVE tracks (make_mixed_cue), the same
 # with FLAC tracks, a CHD made by chdman, the ISO compressed with xz and
 # as a ZSO (LZ4 blocks, written by the project's write_image), and the mixed
-# disc as an MDX with encrypted track data (write_image; nettle's AES and
-# PBKDF2 built from Debian's source into udisc.exe).
+# disc as an MDX with encrypted track data, and as one with its tracks in
+# encrypted compressed chunks (write_image; nettle's AES and PBKDF2 built
+# from Debian's source into udisc.exe, zlib for the chunks).
 #   parity.sh UDISC MAKE_MIXED_CUE WORKDIR WRITE_IMAGE
 # Exit 77 (skip) only without Wine or mingw-w64.
 UDISC=$1 MAKE_MIXED_CUE=$2 WORK=$3 WRITE_IMAGE=$4
@@ -33,6 +34,8 @@ chdman createcd -i single.cue -o single.chd >/dev/null 2>&1 || fail "chdman crea
 xz -k -T1 --block-size=65536 boot.iso
 "$WRITE_IMAGE" --zso boot.iso boot.zso >/dev/null || fail "write_image --zso failed"
 "$WRITE_IMAGE" mixed.cue . mixed --format mdx --sub --encrypt-data >/dev/null || fail "write_image --format mdx failed"
+"$WRITE_IMAGE" mixed.cue . mixedz --format mdx --sub --encrypt-data --compress-data >/dev/null ||
+  fail "write_image --format mdx --compress-data failed"
 echo "not a disc image" > junk.iso
 cp boot.iso "café-ディスク.iso"  # a name outside any ANSI code page: UTF-8 through udisc.exe's manifest
 
@@ -52,7 +55,7 @@ same() {
   last_rc=$linux_rc
 }
 
-images=(boot.iso mixed.cue flac.cue single.chd boot.iso.xz boot.zso mixed.mdx)
+images=(boot.iso mixed.cue flac.cue single.chd boot.iso.xz boot.zso mixed.mdx mixedz.mdx)
 for image in "${images[@]}"; do
   same info "$image"
   same info --json "$image"
