@@ -18,6 +18,10 @@
 #               the disc's size, so all over the disc: nearly every read is
 #               a hunk not decompressed before)
 # Medians of ROUNDS (default 3) and ratios CHD / BIN are printed.
+# Then the whole CHD decoded by the reference decoder and by ours, one after
+# the other per round: `chdman extractcd` against `udisc convert` of the CHD
+# to BIN/CUE (both write the raw 2352-byte sectors to BENCH_DIR/out); their
+# BINs must be identical, and the ratio is chdman's time / ours.
 # Environment: BENCH_DIR (default /tmp/udisc-chd-bench), PORT (31430).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -89,3 +93,20 @@ for w in seq64k_d32 seq64k_d1 rand2k_d1; do
   printf '%-11s %12s %12s %9.2f\n' "$w" "$fb" "$fc" "$(awk -v b="$b" -v c="$c" 'BEGIN { print b / c }')"
 done
 stop_serve
+
+# The reference decoder against ours, the whole disc each (wall seconds).
+mkdir -p "$dir/out"
+secs() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'; }
+for r in $(seq "$rounds"); do
+  rm -f "$dir/out"/*
+  t[ref,$r]=$(secs chdman extractcd -f -i "$dir/disc.chd" -o "$dir/out/ref.cue" -ob "$dir/out/ref.bin")
+  t[ours,$r]=$(secs "$udisc" convert "$dir/disc.chd" -o "$dir/out/ours.cue")
+  ours_bin=$(sed -n 's/^FILE "\(.*\)" BINARY.*/\1/p' "$dir/out/ours.cue" | head -1)
+  cmp -s "$dir/out/ref.bin" "$dir/out/$ours_bin" || { echo "udisc convert's BIN differs from chdman extractcd's" >&2; exit 1; }
+  echo "round $r: chdman extractcd ${t[ref,$r]} s, udisc convert ${t[ours,$r]} s (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+done
+rm -rf "$dir/out"
+ref=$(for r in $(seq "$rounds"); do echo "${t[ref,$r]}"; done | median)
+ours=$(for r in $(seq "$rounds"); do echo "${t[ours,$r]}"; done | median)
+printf 'whole CHD to BIN: chdman extractcd %.2f s, udisc convert %.2f s, chdman/udisc %.2f (BINs identical)\n' "$ref" "$ours" \
+  "$(awk -v a="$ref" -v b="$ours" 'BEGIN { print a / b }')"
