@@ -337,7 +337,7 @@ class MdsReader {
     // MDS v1 has no fields for the MCN and ISRCs; stored sub-channel carries them.
     codes_from_subchannel(files, runs, d);
     finish_disc(d);
-    return make_track_image("mds", file_name_, std::move(d), std::move(files), std::move(runs));
+    return make_track_image(format_name(), file_name_, std::move(d), std::move(files), std::move(runs));
   }
 
   Result<ImagePtr> build_dvd(std::vector<std::shared_ptr<RandomAccessFile>> files, const std::vector<std::string>& names) {
@@ -368,7 +368,7 @@ class MdsReader {
     d.disc_class = disc::classify_plain_image(sectors);
     std::vector<StoredRun> runs{StoredRun{.lba = 0, .count = t.end_lba, .track = 0, .file = fi, .offset = b.start_offset,
                                           .main_size = 2048, .stride = 2048}};
-    return make_track_image("mds", file_name_, std::move(d), std::move(files), std::move(runs));
+    return make_track_image(format_name(), file_name_, std::move(d), std::move(files), std::move(runs));
   }
 
   // Version 2 track data encrypted with `cipher_`: each file read through it
@@ -429,6 +429,8 @@ class MdsReader {
   std::span<const uint8_t> descriptor() const { return data_; }
   void set_cipher(std::shared_ptr<const mds_crypto::Lrw> cipher) { cipher_ = std::move(cipher); }
   bool is_mdx() const { return mdx_; }
+  // What `udisc info` calls it: an MDX holds its data, an .mds names an .mdf.
+  const char* format_name() const { return mdx_ ? "mdx" : "mds"; }
   bool names_self(const std::string& n) const { return mdx_ && n == own_name(); }
 
  private:
