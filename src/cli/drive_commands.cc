@@ -233,8 +233,9 @@ int send_image(const std::string& socket, Op op, const std::string& image_path, 
   // descriptors; a URL travels as text and the daemon fetches it.
   daemon::ImageToSend image;
   if (remote::is_url(image_path)) {
-    if (!location.parent.empty()) {
-      print_error("--parent names a local file; it applies to image files, not to URLs the daemon fetches");
+    if (!location.extra.empty()) {
+      print_error("--parent and --password-file name local files; they apply to image files, not to URLs the "
+                  "daemon fetches");
       return kExitRefused;
     }
     auto spec = daemon::url_image_spec(image_path, location.ca_file, location.auth_file);
@@ -244,7 +245,7 @@ int send_image(const std::string& socket, Op op, const std::string& image_path, 
     }
     image.spec = std::move(spec).value();
   } else {
-    auto opened = daemon::open_image_to_send(image_path, location.parent);
+    auto opened = daemon::open_image_to_send(image_path, location.extra);
     if (!opened.ok()) {
       print_error(opened.status().message());
       return kExitRefused;

@@ -11,8 +11,12 @@ void add_location_options(CLI::App* command, LocationOptions& options, bool disk
                       "For http(s):// images: credentials, one line 'bearer TOKEN' or 'basic USER:PASSWORD' "
                       "(default: $UDISC_HTTP_AUTH)")
       ->type_name("FILE");
-  command->add_option("--parent", options.parent,
+  command->add_option("--parent", options.extra.chd_parent,
                       "For a child CHD: its parent CHD (default: the .chd beside it whose SHA-1 the child names)")
+      ->type_name("FILE");
+  command->add_option("--password-file", options.extra.password_file,
+                      "For an MDS/MDX image whose track data is protected by a password: a file whose first line "
+                      "is the password")
       ->type_name("FILE");
   if (!disk_cache) return;
   command->add_option("--cache-dir", options.cache_dir,
@@ -45,7 +49,7 @@ Result<remote::OpenedLocation> open_location_or_report(const std::string& locati
     }
     http = std::move(from_options).value();
   }
-  auto opened = remote::open_location(location, http, options.parent);
+  auto opened = remote::open_location(location, http, options.extra);
   if (!opened.ok()) std::fprintf(stderr, "udisc: %s\n", opened.status().message().c_str());
   return opened;
 }

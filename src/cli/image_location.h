@@ -13,7 +13,9 @@ namespace udisc::cli {
 struct LocationOptions {
   std::string ca_file;    // --ca-file: CA bundle trusted for https:// images
   std::string auth_file;  // --auth-file: "bearer TOKEN" or "basic USER:PASSWORD"
-  std::string parent;     // --parent: a child CHD's parent CHD (default: the .chd beside it with the right SHA-1)
+  // --parent: a child CHD's parent CHD (default: the .chd beside it with the
+  // right SHA-1); --password-file: the password of an MDS v2 / MDX image's track data.
+  formats::ExtraCompanions extra;
   std::string cache_dir;  // --cache-dir: also keep fetched blocks in a private file there
   uint64_t cache_size = 1ull << 30;  // --cache-size: at most this many bytes in it
 };

@@ -173,7 +173,7 @@ void print_linux_commands(const std::string& portal, const std::string& iqn, con
 // One LUN's image and the file it came from, for SIGHUP.
 struct ServedImage {
   std::string path;
-  std::string chd_parent;  // --parent, for a child CHD reopened on SIGHUP
+  formats::ExtraCompanions extra;  // --parent, --password-file, for an image reopened on SIGHUP
   std::shared_ptr<device::Drive> drive;
   std::optional<FileIdentity> file;
 };
@@ -197,7 +197,7 @@ void reload_media(std::vector<ServedImage>& served) {
       continue;
     }
     if (s.file && *now == *s.file) continue;
-    auto image = formats::open_image(s.path, s.chd_parent);
+    auto image = formats::open_image(s.path, s.extra);
     if (!image.ok()) {
       log_line(iscsi::LogLevel::warning, fmt::format("LUN {}: {}; disc unchanged", lun, image.status().message()));
       continue;
@@ -282,7 +282,7 @@ int run_serve(const ServeOptions& opt) {
     if (remote) {
       remote_luns.emplace_back(i, *opened);
     } else {
-      served.push_back({opt.images[i], opt.location.parent, drive, file});  // changes taken on SIGHUP
+      served.push_back({opt.images[i], opt.location.extra, drive, file});  // changes taken on SIGHUP
     }
     descriptions.push_back(opt.images[i] + " (" + format + ")");
   }
@@ -325,7 +325,7 @@ int run_serve(const ServeOptions& opt) {
                        [location, options = opt.location]() -> Result<remote::OpenedLocation> {
                          auto http = http_options(options);
                          if (!http.ok()) return http.status();
-                         return remote::open_location(location, *http, options.parent);
+                         return remote::open_location(location, *http, options.extra);
                        });
   }
   auto log_url_traffic = [&remote_media] {

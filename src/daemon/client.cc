@@ -89,7 +89,7 @@ std::vector<int> ImageToSend::raw_fds() const {
   return out;
 }
 
-Result<ImageToSend> open_image_to_send(const std::string& path, const std::string& chd_parent) {
+Result<ImageToSend> open_image_to_send(const std::string& path, const formats::ExtraCompanions& extra) {
   ImageToSend out;
   UniqueFd main(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (!main.valid()) {
@@ -98,7 +98,7 @@ Result<ImageToSend> open_image_to_send(const std::string& path, const std::strin
     return Status::IoError("'" + path + "': " + std::strerror(e));
   }
   std::vector<std::string> refs, paths;
-  if (Status s = companion_files(path, &refs, &paths, chd_parent); !s.ok()) return s;
+  if (Status s = companion_files(path, &refs, &paths, extra); !s.ok()) return s;
   // An absolute path, so the daemon's messages name the file the user means.
   std::string shown = path;
   if (!path.empty() && path[0] != '/') {
@@ -109,7 +109,11 @@ Result<ImageToSend> open_image_to_send(const std::string& path, const std::strin
   out.fds.push_back(std::move(main));
   for (size_t i = 0; i < paths.size(); ++i) {
     UniqueFd f(::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!f.valid() && errno == ENOENT && chd_parent.empty() && formats::is_chd_parent_ref(refs[i])) {
+    if (!f.valid() && errno == ENOENT && extra.password_file.empty() && formats::is_password_ref(refs[i])) {
+      return Status::NotFound("'" + path + "': the track data is protected by a password: name a file whose first "
+                              "line is the password with --password-file FILE");
+    }
+    if (!f.valid() && errno == ENOENT && extra.chd_parent.empty() && formats::is_chd_parent_ref(refs[i])) {
       return Status::NotFound("'" + path + "' is a child CHD: no .chd file beside it has the SHA-1 it names (" +
                               refs[i].substr(refs[i].find(':') + 1) + "); name its parent with --parent FILE");
     }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "formats/companions.h"
 #include "daemon/protocol.h"
 #include "daemon/unix_socket.h"
 #include "util/status.h"
@@ -59,7 +60,8 @@ struct ImageToSend {
 };
 // Opens `path` (and, for a cue sheet, every file it names, resolved as the
 // cue reader resolves them). Errors name the file and errno text.
-Result<ImageToSend> open_image_to_send(const std::string& path, const std::string& chd_parent = "");
+// `extra`: files the user named (--parent, --password-file).
+Result<ImageToSend> open_image_to_send(const std::string& path, const formats::ExtraCompanions& extra = {});
 
 // The "image" argument for an http(s) URL the daemon fetches: no
 // descriptors; the credentials from `auth_file` (or $UDISC_HTTP_AUTH) and

@@ -376,7 +376,7 @@ TEST_F(DaemonTest, ChildChdTravelsWithItsParent) {
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("--parent FILE"), std::string::npos) << missing.status().message();
 
-  auto img = open_image_to_send(child, parent);
+  auto img = open_image_to_send(child, {.chd_parent = parent});
   ASSERT_TRUE(img.ok()) << img.status().message();
   Client c = client();
   auto fds = img->raw_fds();

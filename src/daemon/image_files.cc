@@ -29,7 +29,7 @@ Result<formats::ImagePtr> open_image_from_files(
 }
 
 Status companion_files(const std::string& image_path, std::vector<std::string>* refs, std::vector<std::string>* paths,
-                       const std::string& chd_parent) {
+                       const formats::ExtraCompanions& extra) {
   refs->clear();
   paths->clear();
   auto main = formats::open_file(image_path);
@@ -44,12 +44,8 @@ Status companion_files(const std::string& image_path, std::vector<std::string>* 
   const std::string folder = formats::folder_of(image_path);
   for (const std::string& ref : *names) {
     refs->push_back(ref);
-    paths->push_back(formats::companion_path(folder, ref));
-  }
-  if (!chd_parent.empty()) {
-    for (size_t i = 0; i < refs->size(); ++i) {
-      if (formats::is_chd_parent_ref((*refs)[i])) (*paths)[i] = chd_parent;
-    }
+    const std::string given = formats::extra_companion_path(extra, ref);
+    paths->push_back(given.empty() ? formats::companion_path(folder, ref) : given);
   }
   return Status::Ok();
 }

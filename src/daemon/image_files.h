@@ -24,10 +24,11 @@ Result<formats::ImagePtr> open_image_from_files(
 // Client side: the companion files an image needs (for a cue sheet, the
 // FILE entries, resolved against the sheet's folder). `refs` receives the
 // names as written in the sheet, `paths` where the client finds them.
-// A child CHD's parent is sent too: `chd_parent` if given (--parent), else
-// the .chd beside it with the SHA-1 the child names. (A grandparent is not:
-// the daemon then names the SHA-1 it misses.)
+// A child CHD's parent is sent too: `extra.chd_parent` if given (--parent),
+// else the .chd beside it with the SHA-1 the child names. (A grandparent is
+// not: the daemon then names the SHA-1 it misses.) An MDS v2 / MDX image
+// whose track data is under a user's password sends `extra.password_file`.
 Status companion_files(const std::string& image_path, std::vector<std::string>* refs, std::vector<std::string>* paths,
-                       const std::string& chd_parent = "");
+                       const formats::ExtraCompanions& extra = {});
 
 }  // namespace udisc::daemon

@@ -39,6 +39,8 @@ bool exists(const std::string& path) {
 }
 
 constexpr std::string_view kChdParentPrefix = "chd-parent-sha1:";
+// The name the password file is asked for by; folder_resolver never opens a file of that name.
+constexpr std::string_view kPasswordRef = "<password-file>";
 
 std::string sha1_of_ref(const std::string& ref) { return ref.substr(kChdParentPrefix.size()); }
 
@@ -101,8 +103,13 @@ std::string companion_path(const std::string& folder, const std::string& written
 FileResolver folder_resolver(const std::string& folder) {
   return [folder](const std::string& written) -> Result<std::shared_ptr<RandomAccessFile>> {
     const std::string path = companion_path(folder, written);
-    auto file = open_file(path);
+    auto file = is_password_ref(written) ? Result<std::shared_ptr<RandomAccessFile>>(Status::NotFound(path))
+                                         : open_file(path);
     if (file.ok() || file.status().code() != Status::Code::not_found) return file;
+    if (is_password_ref(written)) {
+      return Status::NotFound("no password file given: name a file whose first line is the password with "
+                              "--password-file FILE");
+    }
     if (is_chd_parent_ref(written)) {
       return Status::NotFound("no .chd file in '" + (folder.empty() ? std::string(".") : folder) +
                               "' has SHA-1 " + sha1_of_ref(written) + " (name the parent CHD with --parent FILE)");
@@ -129,6 +136,28 @@ FileResolver with_chd_parent(FileResolver base, std::string parent_path) {
     auto beside = base(ref);
     return beside.ok() ? beside : named;
   };
+}
+
+std::string password_ref() { return std::string(kPasswordRef); }
+
+bool is_password_ref(const std::string& ref) { return ref == kPasswordRef; }
+
+FileResolver with_extra_companions(FileResolver base, const ExtraCompanions& extra) {
+  if (!extra.chd_parent.empty()) base = with_chd_parent(std::move(base), extra.chd_parent);
+  if (extra.password_file.empty()) return base;
+  return [base = std::move(base), path = extra.password_file](
+             const std::string& ref) -> Result<std::shared_ptr<RandomAccessFile>> {
+    if (!is_password_ref(ref)) return base(ref);
+    auto file = open_file(path);
+    if (!file.ok()) return file.status().with_context("--password-file");
+    return file;
+  };
+}
+
+std::string extra_companion_path(const ExtraCompanions& extra, const std::string& ref) {
+  if (is_chd_parent_ref(ref)) return extra.chd_parent;
+  if (is_password_ref(ref)) return extra.password_file;
+  return "";
 }
 
 }  // namespace udisc::formats

@@ -43,4 +43,23 @@ std::string chd_parent_ref(const std::string& sha1_hex);
 bool is_chd_parent_ref(const std::string& ref);
 FileResolver with_chd_parent(FileResolver base, std::string parent_path);
 
+// An MDS v2 / MDX image whose track data is under a user's password asks for
+// password_ref(): a file whose first line is the password. Nothing beside the
+// image answers it (folder_resolver says so); with_extra_companions answers
+// it with the file the user named (udisc's --password-file FILE).
+std::string password_ref();
+bool is_password_ref(const std::string& ref);
+
+// Files the user names for an image besides those its descriptor names; each
+// "" when not given. They travel as the image's companions do (opened by the
+// client, sent to the daemon, reopened by path after a restart).
+struct ExtraCompanions {
+  std::string chd_parent;     // --parent: a child CHD's parent CHD
+  std::string password_file;  // --password-file: the password of an MDS v2 / MDX image's track data
+  bool empty() const { return chd_parent.empty() && password_file.empty(); }
+};
+FileResolver with_extra_companions(FileResolver base, const ExtraCompanions& extra);
+// The file the user gave for `ref`, or "" (companion_path finds the others).
+std::string extra_companion_path(const ExtraCompanions& extra, const std::string& ref);
+
 }  // namespace udisc::formats

@@ -51,8 +51,9 @@ struct Pair {
   std::string other_path;
 };
 
+// `extra`: the files the user names when opening the written image (--password-file).
 std::unique_ptr<Pair> make_pair(const std::string& gen_args, const std::string& format, const std::string& ext,
-                                const std::string& write_args = "") {
+                                const std::string& write_args = "", const ExtraCompanions& extra = {}) {
   auto p = std::make_unique<Pair>();
   int rc = 0;
   std::string out = run(q(MAKE_MIXED_CUE) + " " + q(p->dir.path()) + " " + gen_args, &rc);
@@ -64,7 +65,7 @@ std::unique_ptr<Pair> make_pair(const std::string& gen_args, const std::string& 
   auto cue = open_image(p->dir.file("mixed.cue"));
   EXPECT_TRUE(cue.ok()) << cue.status().to_string();
   p->other_path = p->dir.file("disc." + ext);
-  auto other = open_image(p->other_path);
+  auto other = open_image(p->other_path, extra);
   EXPECT_TRUE(other.ok()) << other.status().to_string();
   if (cue.ok()) p->cue = *cue;
   if (other.ok()) p->other = *other;
@@ -574,6 +575,60 @@ void expect_error(const Result<ImagePtr>& r, const std::string& needle) {
   EXPECT_NE(r.status().to_string().find(needle), std::string::npos) << r.status().to_string();
 }
 
+// DAEMON Tools' "protect with password": the track data's key header is
+// keyed with the user's password (docs/formats/mds.md). With the password
+// file the disc reads as the cue; without it, or with another password, the
+// error says what to give. The password ref is a companion only for these.
+TEST(DescriptorImages, MdsVersion2AndMdxUnderAUsersPassword) {
+  TempDir secrets;
+  secrets.write_text("right", "pazz\n");
+  secrets.write_text("right-crlf", "pazz\r\nsecond line ignored\n");
+  secrets.write_text("wrong", "pass\n");
+  secrets.write_text("empty", "\n");
+  // Longer than TrueCrypt's 64 bytes: libMirage passes it whole (mdsx would cut it).
+  const std::string long_password(70, 'x');
+  secrets.write_text("long", long_password);
+  struct Case {
+    const char* format;
+    std::string options;
+    std::string password_file;
+  };
+  for (const Case& c : {Case{"mds2", "--sub --encrypt-data --password pazz", secrets.file("right")},
+                        Case{"mdx", "--sub --encrypt-data --password pazz", secrets.file("right-crlf")},
+                        Case{"mdx", "--compress-data --encrypt-data --password pazz", secrets.file("right")},
+                        Case{"mdx", "--encrypt-data --password " + long_password, secrets.file("long")}}) {
+    SCOPED_TRACE(std::string(c.format) + " " + c.options);
+    const bool sub = c.options.find("--sub") != std::string::npos;
+    const std::string ext = std::string(c.format) == "mdx" ? "mdx" : "mds";
+    auto p = make_pair("--multisession", c.format, ext, c.options, {.password_file = c.password_file});
+    ASSERT_NE(p->other, nullptr);
+    EXPECT_EQ(describe(without_mds_losses(p->cue->disc(), sub)), describe(p->other->disc()));
+    expect_same_sectors(*p->cue, *p->other, sub);
+
+    auto f = open_file(p->other_path);
+    ASSERT_TRUE(f.ok());
+    auto names = companion_names(**f);
+    ASSERT_TRUE(names.ok()) << names.status().to_string();
+    const std::vector<std::string> expected =
+        ext == "mdx" ? std::vector<std::string>{password_ref()} : std::vector<std::string>{"disc.mdf", password_ref()};
+    EXPECT_EQ(*names, expected);
+
+    expect_error(open_image(p->other_path), "'" + p->other_path + "': the track data is protected by a password");
+    expect_error(open_image(p->other_path), "--password-file FILE");
+    expect_error(open_image(p->other_path, {.password_file = secrets.file("wrong")}),
+                 "the password in '" + secrets.file("wrong") + "' does not open the track data of '" +
+                     p->other_path + "'");
+    expect_error(open_image(p->other_path, {.password_file = secrets.file("empty")}), "its first line is empty");
+    expect_error(open_image(p->other_path, {.password_file = secrets.file("missing")}), "--password-file");
+  }
+  // An image whose data needs no password does not ask for one, and ignores a file given.
+  auto plain = make_pair("", "mdx", "mdx", "--encrypt-data", {.password_file = secrets.file("wrong")});
+  ASSERT_NE(plain->other, nullptr);
+  auto f = open_file(plain->other_path);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(companion_names(**f).value(), std::vector<std::string>{});
+}
+
 TEST(DescriptorImagesCorruption, CloneCd) {
   auto p = make_pair("", "ccd", "ccd");
   const std::string good = [&] {
@@ -709,7 +764,7 @@ TEST(DescriptorImagesCorruption, MdsVersion2AndMdx) {
   const uint32_t data_key = good_descriptor[0x58] | good_descriptor[0x59] << 8;
   ASSERT_EQ(data_key + 512u, good_descriptor.size());
   expect_error(with(resealed_v2(good, [&](std::vector<uint8_t>& d) { d[data_key + 100] ^= 1; })),
-               "track data encrypted under a user's password is not supported");
+               "the track data is protected by a password");
   expect_error(with(resealed_v2(good, [](std::vector<uint8_t>& d) { d[0x58] += 16; })),
                "is not the descriptor's last 512 bytes");
   // The first track's footer (version 2, 32 bytes): flag 0x01 = compressed chunks.

@@ -36,10 +36,13 @@ constexpr unsigned kIterations = 2000;
 // TrueCrypt 5's legacy derivation length: its largest key (120) + the 32-byte IV/tweak seed.
 constexpr size_t kDerivedSize = 120 + 32;
 
-std::array<uint8_t, kDerivedSize> derive(std::span<const uint8_t, kSaltSize> salt) {
-  const auto password = salt_password(salt);
+// `user_password` empty: the header is keyed with the salt-derived password.
+std::array<uint8_t, kDerivedSize> derive(std::span<const uint8_t, kSaltSize> salt,
+                                         std::span<const uint8_t> user_password) {
+  const auto from_salt = salt_password(salt);
   std::array<uint8_t, kDerivedSize> dk{};
-  pbkdf2_hmac_ripemd160(password, salt, kIterations, dk);
+  pbkdf2_hmac_ripemd160(user_password.empty() ? std::span<const uint8_t>(from_salt) : user_password, salt,
+                        kIterations, dk);
   return dk;
 }
 
@@ -183,10 +186,10 @@ std::array<uint8_t, 64> salt_password(std::span<const uint8_t, 64> salt) {
 }
 
 Result<KeyHeader> open_key_header(std::span<const uint8_t, kHeaderSize> header, HeaderMode mode,
-                                  const std::string& where) {
+                                  const std::string& where, std::span<const uint8_t> user_password) {
   std::array<uint8_t, kHeaderSize> h;
   std::copy(header.begin(), header.end(), h.begin());
-  const auto dk = derive(header.subspan<0, kSaltSize>());
+  const auto dk = derive(header.subspan<0, kSaltSize>(), user_password);
   run_header(std::span(h).subspan(kSaltSize), dk, mode, true);
   const std::string damaged = " (the file is damaged, or its key is derived in a way this reader does not know)";
   if (get_le32(h.data() + kMagicAt) != kMagic) {
@@ -211,7 +214,7 @@ Result<KeyHeader> open_key_header(std::span<const uint8_t, kHeaderSize> header, 
 }
 
 std::array<uint8_t, kHeaderSize> seal_key_header(const KeyHeader& k, std::span<const uint8_t, kSaltSize> salt,
-                                                 HeaderMode mode) {
+                                                 HeaderMode mode, std::span<const uint8_t> user_password) {
   std::array<uint8_t, kHeaderSize> h{};
   std::copy(salt.begin(), salt.end(), h.begin());
   std::memcpy(h.data() + kKeyDataAt, k.key_data.data(), kKeyDataSize);
@@ -222,7 +225,7 @@ std::array<uint8_t, kHeaderSize> seal_key_header(const KeyHeader& k, std::span<c
   h[kKeySizeAt + 1] = kKeyDataSize >> 8;
   put_le32(h.data() + kCompressedAt, k.compressed_size);
   put_le32(h.data() + kDecompressedAt, k.decompressed_size);
-  const auto dk = derive(salt);
+  const auto dk = derive(salt, user_password);
   run_header(std::span(h).subspan(kSaltSize), dk, mode, false);
   return h;
 }

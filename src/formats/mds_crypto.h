@@ -92,12 +92,14 @@ struct KeyHeader {
 };
 
 // Decrypts and checks a key header (magic, key data size, CRC); the error
-// names `where` and says the file is damaged or keyed another way.
+// names `where` and says the file is damaged or keyed another way. The header
+// key is derived from `user_password` (its bytes as given), or when that is
+// empty from salt_password.
 Result<KeyHeader> open_key_header(std::span<const uint8_t, kHeaderSize> header, HeaderMode mode,
-                                  const std::string& where);
+                                  const std::string& where, std::span<const uint8_t> user_password = {});
 // The inverse, for the test writer: a header under `salt` holding `h`.
 std::array<uint8_t, kHeaderSize> seal_key_header(const KeyHeader& h, std::span<const uint8_t, kSaltSize> salt,
-                                                 HeaderMode mode);
+                                                 HeaderMode mode, std::span<const uint8_t> user_password = {});
 
 // The ciphers a key header's key data keys: descriptor (CBC, tweak/IV seed =
 // key data 0..15, AES key = key data 32..63) and track data (LRW, same split).

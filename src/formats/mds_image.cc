@@ -487,7 +487,14 @@ Result<ImagePtr> build_parsed(const RandomAccessFile& mds, Result<std::unique_pt
                               std::shared_ptr<RandomAccessFile> self, const FileResolver& resolve) {
   if (!reader.ok()) return reader.status();
   if (mds_v2::is_v2((*reader)->descriptor())) {
-    auto cipher = mds_v2::data_cipher((*reader)->descriptor(), "'" + mds.name() + "'");
+    auto cipher = mds_v2::data_cipher(
+        (*reader)->descriptor(), "'" + mds.name() + "'", [&resolve]() -> Result<mds_v2::UserPassword> {
+          auto file = resolve(password_ref());
+          if (!file.ok()) return file.status();
+          auto bytes = mds_v2::read_password_file(**file);
+          if (!bytes.ok()) return bytes.status();
+          return mds_v2::UserPassword{std::move(bytes).value(), (*file)->name()};
+        });
     if (!cipher.ok()) return cipher.status();
     (*reader)->set_cipher(std::move(cipher).value());
   }
@@ -528,6 +535,8 @@ Result<std::vector<std::string>> mds_companions(const RandomAccessFile& mds) {
   for (std::string& n : *names) {
     if (!(*reader)->names_self(n)) out.push_back(std::move(n));
   }
+  const auto& descriptor = (*reader)->descriptor();
+  if (mds_v2::is_v2(descriptor) && mds_v2::needs_user_password(descriptor)) out.push_back(password_ref());
   return out;
 }
 

@@ -154,24 +154,82 @@ Result<Container> read_container(const RandomAccessFile& file, uint64_t max_desc
   return c;
 }
 
-Result<std::shared_ptr<const mds_crypto::Lrw>> data_cipher(std::span<const uint8_t> descriptor, const std::string& where) {
+namespace {
+
+// The track data's key header inside a version 2 descriptor (its 512 bytes
+// from the returned pointer), or null when the data is plain.
+Result<const uint8_t*> data_key_header(std::span<const uint8_t> descriptor, const std::string& where, uint64_t* at) {
   ByteView v(descriptor, where + " (decrypted descriptor)");
-  const uint64_t at = v.le(kDataKeyHeaderAt, 4, "track data key header offset");
+  *at = v.le(kDataKeyHeaderAt, 4, "track data key header offset");
   if (!v.status().ok()) return v.status();
-  if (at == 0) return std::shared_ptr<const mds_crypto::Lrw>();
-  if (at + kHeaderSize != descriptor.size()) {
-    return v.fail(kDataKeyHeaderAt, "track data key header at " + std::to_string(at) +
+  if (*at == 0) return static_cast<const uint8_t*>(nullptr);
+  if (*at + kHeaderSize != descriptor.size()) {
+    return v.fail(kDataKeyHeaderAt, "track data key header at " + std::to_string(*at) +
                                         " is not the descriptor's last 512 bytes (descriptor is " +
                                         std::to_string(descriptor.size()) + " bytes)");
   }
-  auto key = mds_crypto::open_key_header(descriptor.subspan(static_cast<size_t>(at)).first<kHeaderSize>(),
-                                         mds_crypto::HeaderMode::lrw,
-                                         where + ": track data key header at descriptor offset " + std::to_string(at));
-  if (!key.ok()) {
-    return Status::NotSupported(key.status().message() +
-                                "; track data encrypted under a user's password is not supported");
+  return descriptor.data() + *at;
+}
+
+constexpr size_t kMaxPasswordLine = 4096;
+// TrueCrypt's (and mdsx's) password limit; libMirage passes a longer one whole.
+constexpr size_t kTrueCryptPasswordMax = 64;
+
+}  // namespace
+
+Result<std::shared_ptr<const mds_crypto::Lrw>> data_cipher(std::span<const uint8_t> descriptor, const std::string& where,
+                                                           const PasswordSource& user_password) {
+  uint64_t at = 0;
+  auto header = data_key_header(descriptor, where, &at);
+  if (!header.ok()) return header.status();
+  if (*header == nullptr) return std::shared_ptr<const mds_crypto::Lrw>();
+  const std::span<const uint8_t, kHeaderSize> sealed(*header, kHeaderSize);
+  const std::string what = where + ": track data key header at descriptor offset " + std::to_string(at);
+  auto key = mds_crypto::open_key_header(sealed, mds_crypto::HeaderMode::lrw, what);
+  if (key.ok()) return std::make_shared<const mds_crypto::Lrw>(mds_crypto::data_cipher(*key));
+  // Not the salt-derived password: the user's (DAEMON Tools' "protect with password").
+  auto password = user_password ? user_password() : Result<UserPassword>(Status::NotFound("no password file given"));
+  if (!password.ok()) {
+    return password.status().with_context(where + ": the track data is protected by a password");
   }
-  return std::make_shared<const mds_crypto::Lrw>(mds_crypto::data_cipher(*key));
+  std::vector<std::span<const uint8_t>> tries = {password->bytes};
+  if (password->bytes.size() > kTrueCryptPasswordMax) {
+    tries.insert(tries.begin(), std::span<const uint8_t>(password->bytes).first(kTrueCryptPasswordMax));
+  }
+  for (std::span<const uint8_t> p : tries) {
+    key = mds_crypto::open_key_header(sealed, mds_crypto::HeaderMode::lrw, what, p);
+    if (key.ok()) return std::make_shared<const mds_crypto::Lrw>(mds_crypto::data_cipher(*key));
+  }
+  return Status::InvalidArgument("the password in '" + password->from + "' does not open the track data of " + where +
+                                 " (its key header at descriptor offset " + std::to_string(at) +
+                                 " does not decrypt to the magic \"TRUE\" with a valid CRC)");
+}
+
+bool needs_user_password(std::span<const uint8_t> descriptor) {
+  uint64_t at = 0;
+  auto header = data_key_header(descriptor, "", &at);
+  return header.ok() && *header != nullptr &&
+         !mds_crypto::open_key_header(std::span<const uint8_t, kHeaderSize>(*header, kHeaderSize),
+                                      mds_crypto::HeaderMode::lrw, "")
+              .ok();
+}
+
+Result<std::vector<uint8_t>> read_password_file(const RandomAccessFile& file) {
+  std::vector<uint8_t> head(static_cast<size_t>(std::min<uint64_t>(file.size(), kMaxPasswordLine + 2)));
+  if (Status s = file.read_at(0, head); !s.ok()) return s;
+  auto end = std::find(head.begin(), head.end(), uint8_t{'\n'});
+  if (end == head.end() && file.size() > kMaxPasswordLine) {
+    return Status::InvalidArgument("password file '" + file.name() + "': its first line is longer than " +
+                                   std::to_string(kMaxPasswordLine) + " bytes");
+  }
+  if (end != head.begin() && *(end - 1) == '\r') --end;
+  std::vector<uint8_t> line(head.begin(), end);
+  if (line.empty()) return Status::InvalidArgument("password file '" + file.name() + "': its first line is empty");
+  if (line.size() > kMaxPasswordLine) {
+    return Status::InvalidArgument("password file '" + file.name() + "': its first line is longer than " +
+                                   std::to_string(kMaxPasswordLine) + " bytes");
+  }
+  return line;
 }
 
 std::shared_ptr<RandomAccessFile> decrypted_file(std::shared_ptr<RandomAccessFile> base,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -36,9 +37,27 @@ bool is_v2(std::span<const uint8_t> head);
 // of it, encrypted or inflated. Errors name the file, the offset and the field.
 Result<Container> read_container(const RandomAccessFile& file, uint64_t max_descriptor);
 
+// A user's password for the track data: the bytes of the first line of the
+// file named with --password-file, and that file's name for errors.
+struct UserPassword {
+  std::vector<uint8_t> bytes;
+  std::string from;
+};
+// Asked only when the salt-derived password does not open the data key header.
+using PasswordSource = std::function<Result<UserPassword>()>;
+
 // The track data cipher, if the descriptor holds a key header for it (offset
-// at descriptor byte 0x58); null when the data is plain.
-Result<std::shared_ptr<const mds_crypto::Lrw>> data_cipher(std::span<const uint8_t> descriptor, const std::string& where);
+// at descriptor byte 0x58); null when the data is plain. A header that does
+// not open with the salt-derived password is opened with `user_password`'s;
+// errors say the data is protected by a password, or that it is the wrong one.
+Result<std::shared_ptr<const mds_crypto::Lrw>> data_cipher(std::span<const uint8_t> descriptor, const std::string& where,
+                                                           const PasswordSource& user_password);
+// Whether the track data's key header needs a user's password (it is there,
+// and does not open with the salt-derived password).
+bool needs_user_password(std::span<const uint8_t> descriptor);
+// A password file's first line without its line ending ("\n" or "\r\n"): at
+// most 4096 bytes, not empty.
+Result<std::vector<uint8_t>> read_password_file(const RandomAccessFile& file);
 
 // One track's stored sectors in a data file: each sector's first
 // (sector_size & ~15) bytes are LRW-encrypted with block indices starting at

@@ -88,11 +88,11 @@ Result<ImagePtr> open_image(const std::string& path) {
   return open_image(std::move(file).value(), folder_resolver(folder_of(path)));
 }
 
-Result<ImagePtr> open_image(const std::string& path, const std::string& chd_parent) {
-  if (chd_parent.empty()) return open_image(path);
+Result<ImagePtr> open_image(const std::string& path, const ExtraCompanions& extra) {
+  if (extra.empty()) return open_image(path);
   auto file = open_file(path);
   if (!file.ok()) return file.status();
-  return open_image(std::move(file).value(), with_chd_parent(folder_resolver(folder_of(path)), chd_parent));
+  return open_image(std::move(file).value(), with_extra_companions(folder_resolver(folder_of(path)), extra));
 }
 
 namespace {

@@ -25,9 +25,10 @@ using ImagePtr = std::shared_ptr<const disc::Image>;
 // Any format; errors name the file and what is wrong. Companions are found
 // beside `path` (folder_resolver).
 Result<ImagePtr> open_image(const std::string& path);
-// As above; a child CHD's parent is the file `chd_parent` (--parent) instead
-// of the .chd beside the image with the SHA-1 the child names ("": that one).
-Result<ImagePtr> open_image(const std::string& path, const std::string& chd_parent);
+// As above, with the files the user named: a child CHD's parent (--parent)
+// instead of the .chd beside the image with the SHA-1 the child names, an
+// MDS v2 / MDX image's password file (--password-file).
+Result<ImagePtr> open_image(const std::string& path, const ExtraCompanions& extra);
 // Any format, from its already-open main file (named by main->name() in
 // errors; its extension breaks ties); companions through `resolve`.
 Result<ImagePtr> open_image(std::shared_ptr<RandomAccessFile> main, const FileResolver& resolve);

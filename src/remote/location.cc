@@ -3,10 +3,10 @@
 namespace udisc::remote {
 
 Result<OpenedLocation> open_location(const std::string& location, const HttpOptions& http,
-                                     const std::string& chd_parent) {
+                                     const formats::ExtraCompanions& extra) {
   OpenedLocation out;
   if (!is_url(location)) {
-    auto image = formats::open_image(location, chd_parent);
+    auto image = formats::open_image(location, extra);
     if (!image.ok()) return image.status();
     out.image = std::move(image).value();
     return out;
@@ -26,7 +26,7 @@ Result<OpenedLocation> open_location(const std::string& location, const HttpOpti
     companions->push_back(*companion);
     return std::shared_ptr<formats::RandomAccessFile>(std::move(companion).value());
   };
-  if (!chd_parent.empty()) resolve = formats::with_chd_parent(std::move(resolve), chd_parent);
+  if (!extra.empty()) resolve = formats::with_extra_companions(std::move(resolve), extra);
   auto image = formats::open_image(std::move(file).value(), std::move(resolve));
   if (!image.ok()) return image.status();
   out.image = std::move(image).value();

@@ -20,8 +20,9 @@ struct OpenedLocation {
   std::vector<std::shared_ptr<HttpFile>> companions;  // the other files it opened from URLs (a cue sheet's BINs)
 };
 
-// `chd_parent`: a child CHD's parent file (--parent); "" finds it beside the image.
+// `extra`: files the user named (--parent, --password-file); a CHD parent not
+// given is found beside the image.
 Result<OpenedLocation> open_location(const std::string& location, const HttpOptions& http,
-                                     const std::string& chd_parent = "");
+                                     const formats::ExtraCompanions& extra = {});
 
 }  // namespace udisc::remote
