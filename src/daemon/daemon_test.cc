@@ -396,6 +396,64 @@ TEST_F(DaemonTest, ChildChdTravelsWithItsParent) {
   EXPECT_EQ(beside.result["drive"]["image"]["files"][0], (dir_ / "any name.chd").string());
 }
 
+// An MDX whose track data is under a user's password travels with the
+// password file the caller names (--password-file), as a child CHD's parent
+// does: opened by the client, sent as a descriptor, its path (not the
+// secret) recorded and reopened by the restarted daemon.
+TEST_F(DaemonTest, PasswordProtectedMdxTravelsWithItsPasswordFile) {
+  start();
+  const fs::path images = dir_ / "mdx";
+  fs::create_directories(images);
+  ASSERT_EQ(std::system(("'" MAKE_MIXED_CUE "' '" + images.string() + "' >/dev/null 2>&1").c_str()), 0);
+  ASSERT_EQ(std::system(("'" WRITE_IMAGE "' '" + (images / "mixed.cue").string() + "' '" + images.string() +
+                         "' disc --format mdx --encrypt-data --password pazz >/dev/null 2>&1")
+                            .c_str()),
+            0);
+  const std::string mdx = (images / "disc.mdx").string();
+  const std::string password = (dir_ / "password").string();
+  const std::string wrong = (dir_ / "wrong").string();
+  std::ofstream(password) << "pazz\n";
+  std::ofstream(wrong) << "pass\n";
+  ASSERT_EQ(::chmod(password.c_str(), 0600), 0);
+
+  auto missing = open_image_to_send(mdx);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("--password-file FILE"), std::string::npos) << missing.status().message();
+
+  Client c = client();
+  auto bad = open_image_to_send(mdx, {.password_file = wrong});
+  ASSERT_TRUE(bad.ok()) << bad.status().message();
+  auto bad_fds = bad->raw_fds();
+  auto refused = c.call({{"op", "mount"}, {"image", bad->spec}}, bad_fds);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_FALSE(refused->ok);
+  EXPECT_NE(refused->message.find("does not open the track data"), std::string::npos) << refused->message;
+
+  auto img = open_image_to_send(mdx, {.password_file = password});
+  ASSERT_TRUE(img.ok()) << img.status().message();
+  auto fds = img->raw_fds();
+  auto r = c.call({{"op", "mount"}, {"image", img->spec}}, fds);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(r->ok) << r->message;
+  const json& shown = r->result["drive"]["image"];
+  EXPECT_EQ(shown["format"], "mdx");
+  ASSERT_EQ(shown["files"].size(), 1u);
+  EXPECT_EQ(shown["files"][0], password);
+  const int64_t sectors = capacity(*engine(0));
+  EXPECT_GT(sectors, 0);
+  stop();
+
+  start();
+  Client c2 = client();
+  Reply l = call(c2, {{"op", "list"}});
+  ASSERT_TRUE(l.ok);
+  const json& drives = l.result["drives"];
+  ASSERT_EQ(drives.size(), 1u) << drives.dump();
+  EXPECT_EQ(drives[0]["image"]["path"], mdx) << drives.dump();
+  EXPECT_EQ(drives[0]["image"]["files"][0], password) << drives.dump();
+  EXPECT_EQ(capacity(*engine(0)), sectors);
+}
+
 TEST_F(DaemonTest, DescriptorsThatProveNoReadRightAreRefused) {
   start();
   const std::string secret = make_iso("secret.iso", 16, 1, 0600);
