@@ -57,10 +57,11 @@ class FormatsE2e : public ::testing::Test {
     return out;
   }
   // `udisc convert IMAGE -o OUT/disc.cue`; returns the BIN files' bytes in name order.
-  std::string converted(const fs::path& image, const std::string& name) {
+  // `options`: more options for convert (e.g. " --password-file FILE").
+  std::string converted(const fs::path& image, const std::string& name, const std::string& options = "") {
     const fs::path out = dir_ / ("conv-" + name);
     fs::create_directories(out);
-    ok(quote(UDISC_BIN) + " convert " + quote(image.string()) + " -o " + quote((out / "disc.cue").string()));
+    ok(quote(UDISC_BIN) + " convert " + quote(image.string()) + options + " -o " + quote((out / "disc.cue").string()));
     std::vector<fs::path> bins;
     for (const auto& e : fs::directory_iterator(out)) {
       if (e.path().extension() == ".bin") bins.push_back(e.path());
@@ -136,6 +137,21 @@ TEST_F(FormatsE2e, MdsVersion2AndMdxAreTheSameDiscAsVersion1) {
   for (const char* image : {"v2.mds", "mdx.mdx", "v2enc.mds", "mdxenc.mdx", "v2zip.mds", "mdxzip.mdx", "mdxzipenc.mdx"}) {
     EXPECT_EQ(ok(quote(UDISC_BIN) + " info --json " + quote((dir_ / image).string())), info) << image;
     EXPECT_TRUE(converted(dir_ / image, image) == reference) << image << ": converted sectors differ";
+  }
+  // Under a user's password ("protect with password"): refused without it,
+  // naming the option; with --password-file the same disc.
+  ok(w + " v2pass --format mds2 --sub --encrypt-data --password pazz");
+  ok(w + " mdxpass --format mdx --sub --compress-data --encrypt-data --password pazz");
+  std::ofstream(dir_ / "password.txt") << "pazz\n";
+  const std::string password = " --password-file " + quote((dir_ / "password.txt").string());
+  for (const char* image : {"v2pass.mds", "mdxpass.mdx"}) {
+    int status = 0;
+    const std::string refused = run(quote(UDISC_BIN) + " info --json " + quote((dir_ / image).string()), &status);
+    EXPECT_NE(status, 0) << image;
+    EXPECT_NE(refused.find("protected by a password"), std::string::npos) << refused;
+    EXPECT_NE(refused.find("--password-file FILE"), std::string::npos) << refused;
+    EXPECT_EQ(ok(quote(UDISC_BIN) + " info --json " + quote((dir_ / image).string()) + password), info) << image;
+    EXPECT_TRUE(converted(dir_ / image, image, password) == reference) << image << ": converted sectors differ";
   }
   // The encrypted data is not stored in the clear: the MDX's first sectors differ from the .mdf's.
   const std::string plain = slurp(dir_ / "v1.mdf"), mdx = slurp(dir_ / "mdxenc.mdx");
