@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/image_location.h"
 #include "daemon/image_files.h"
 #include "daemon/protocol.h"
 #include "daemon/windows/control_pipe.h"
@@ -84,7 +85,8 @@ struct OpenedForService {
   std::vector<win::UniqueHandle> handles;
 };
 
-std::optional<OpenedForService> open_for_service(const std::string& path) {
+// `extra`: files the user named (--password-file), sent as the image's companions.
+std::optional<OpenedForService> open_for_service(const std::string& path, const formats::ExtraCompanions& extra) {
   auto open = [](const std::string& p) -> Result<win::UniqueHandle> {
     HANDLE h = CreateFileW(win::widen(p).c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr,
                            OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
@@ -103,7 +105,7 @@ std::optional<OpenedForService> open_for_service(const std::string& path) {
   std::string forward = path;
   std::replace(forward.begin(), forward.end(), '\\', '/');
   std::vector<std::string> refs, paths;
-  if (Status s = daemon::companion_files(forward, &refs, &paths); !s.ok()) {
+  if (Status s = daemon::companion_files(forward, &refs, &paths, extra); !s.ok()) {
     print_error(s.message());
     return std::nullopt;
   }
@@ -294,15 +296,17 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
   struct MountOpts {
     std::string image;
     bool json_out = false;
+    formats::ExtraCompanions extra;
   };
   auto mo = std::make_shared<MountOpts>();
   auto* m = app.add_subcommand("mount", "Put a disc image into a new drive and print its drive letter");
   m->add_option("image", mo->image, "Disc image (ISO, CUE/BIN, ...)")->required();
   m->add_flag("--json", mo->json_out, "Print the drive as JSON (number, letter, device path)");
+  add_password_file_option(m, mo->extra);
   m->footer("Exit status: 0 mounted; 1 refused (bad image, ...); 69 no udisc service or no iSCSI initiator; "
             "77 permission denied.");
   m->callback([mo, &exit_code] {
-    auto opened = open_for_service(mo->image);
+    auto opened = open_for_service(mo->image, mo->extra);
     if (!opened) {
       exit_code = kExitRefused;
       return;
@@ -321,16 +325,18 @@ void register_drive_commands(CLI::App& app, int& exit_code) {
   struct InsertOpts {
     std::string drive, image;
     bool force = false;
+    formats::ExtraCompanions extra;
   };
   auto io = std::make_shared<InsertOpts>();
   auto* ins = app.add_subcommand("insert", "Insert a disc image into an existing drive (Windows sees a media change)");
   ins->add_option("drive", io->drive, "Drive letter (E:), number or device")->required();
   ins->add_option("image", io->image, "Disc image")->required();
   ins->add_flag("--force", io->force, "Replace the disc even while a program holds the volume");
+  add_password_file_option(ins, io->extra);
   ins->callback([io, &exit_code] {
     auto n = resolve_drive(io->drive, exit_code);
     if (!n) return;
-    auto opened = open_for_service(io->image);
+    auto opened = open_for_service(io->image, io->extra);
     if (!opened) {
       exit_code = kExitRefused;
       return;

@@ -4,6 +4,13 @@
 
 namespace udisc::cli {
 
+void add_password_file_option(CLI::App* command, formats::ExtraCompanions& extra) {
+  command->add_option("--password-file", extra.password_file,
+                      "For an MDS/MDX image whose track data is protected by a password: a file whose first line "
+                      "is the password")
+      ->type_name("FILE");
+}
+
 void add_location_options(CLI::App* command, LocationOptions& options, bool disk_cache) {
   command->add_option("--ca-file", options.ca_file, "For https:// images: also trust this CA bundle (PEM)")
       ->type_name("FILE");
@@ -14,10 +21,7 @@ void add_location_options(CLI::App* command, LocationOptions& options, bool disk
   command->add_option("--parent", options.extra.chd_parent,
                       "For a child CHD: its parent CHD (default: the .chd beside it whose SHA-1 the child names)")
       ->type_name("FILE");
-  command->add_option("--password-file", options.extra.password_file,
-                      "For an MDS/MDX image whose track data is protected by a password: a file whose first line "
-                      "is the password")
-      ->type_name("FILE");
+  add_password_file_option(command, options.extra);
   if (!disk_cache) return;
   command->add_option("--cache-dir", options.cache_dir,
                       "For http(s):// images: besides memory, keep fetched blocks in a private file in DIR "

@@ -24,6 +24,9 @@ struct LocationOptions {
 // that read an image more than once: serve, verify).
 void add_location_options(CLI::App* command, LocationOptions& options, bool disk_cache = false);
 
+// --password-file FILE alone (the Windows client's mount and insert take no URL options).
+void add_password_file_option(CLI::App* command, formats::ExtraCompanions& extra);
+
 // The HTTP options for a URL: CA bundle, credentials (read now from
 // --auth-file or $UDISC_HTTP_AUTH), disk cache.
 Result<remote::HttpOptions> http_options(const LocationOptions& options);

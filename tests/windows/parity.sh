@@ -8,7 +8,8 @@
 # as a ZSO (LZ4 blocks, written by the project's write_image), and the mixed
 # disc as an MDX with encrypted track data, and as one with its tracks in
 # encrypted compressed chunks (write_image; nettle's AES and PBKDF2 built
-# from Debian's source into udisc.exe, zlib for the chunks).
+# from Debian's source into udisc.exe, zlib for the chunks), and one under a
+# user's password (refused without --password-file, read with it).
 #   parity.sh UDISC MAKE_MIXED_CUE WORKDIR WRITE_IMAGE
 # Exit 77 (skip) only without Wine or mingw-w64.
 UDISC=$1 MAKE_MIXED_CUE=$2 WORK=$3 WRITE_IMAGE=$4
@@ -36,6 +37,9 @@ xz -k -T1 --block-size=65536 boot.iso
 "$WRITE_IMAGE" mixed.cue . mixed --format mdx --sub --encrypt-data >/dev/null || fail "write_image --format mdx failed"
 "$WRITE_IMAGE" mixed.cue . mixedz --format mdx --sub --encrypt-data --compress-data >/dev/null ||
   fail "write_image --format mdx --compress-data failed"
+"$WRITE_IMAGE" mixed.cue . mixedp --format mdx --encrypt-data --password pazz >/dev/null ||
+  fail "write_image --format mdx --password failed"
+printf 'pazz\r\n' > password.txt  # written on Windows: the first line without its CRLF
 echo "not a disc image" > junk.iso
 cp boot.iso "café-ディスク.iso"  # a name outside any ANSI code page: UTF-8 through udisc.exe's manifest
 
@@ -62,6 +66,12 @@ for image in "${images[@]}"; do
   same verify "$image"
   [ "$last_rc" = 0 ] || fail "udisc verify $image failed on both systems"
 done
+same info mixedp.mdx
+[ "$last_rc" != 0 ] && grep -q -- '--password-file FILE' "$WORK/linux.err" ||
+  fail "udisc info mixedp.mdx without its password: expected a refusal naming --password-file"
+same info --json mixedp.mdx --password-file password.txt
+same verify mixedp.mdx --password-file password.txt
+[ "$last_rc" = 0 ] || fail "udisc verify mixedp.mdx --password-file failed on both systems"
 same info --json "café-ディスク.iso"
 same info junk.iso
 same info missing.cue
