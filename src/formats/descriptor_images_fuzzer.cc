@@ -5,7 +5,8 @@
 // without the cipher in the way; 6: the same as an MDX's); others wrap to
 // these); the rest is the descriptor (for NRG, CDI and 4 the whole file, data
 // and descriptor). Companion files (.img, .sub, .mdf) are a
-// fixed in-memory 64-sector raw image. Every track is read at its first and
+// fixed in-memory 64-sector raw image; the password file an MDS v2 / MDX
+// under a user's password asks for holds "pazz" (the seed's password). Every track is read at its first and
 // last sector in every form. Nothing may crash or read out of bounds.
 #include <cstddef>
 #include <cstdint>
@@ -34,6 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int which = data[0] % 7;
   std::vector<uint8_t> body(data + 1, data + size);
   FileResolver resolve = [](const std::string& name) -> udisc::Result<std::shared_ptr<RandomAccessFile>> {
+    if (is_password_ref(name)) return memory_file({'p', 'a', 'z', 'z', '\n'}, "password");
     return companion(name);
   };
   udisc::Result<ImagePtr> image = udisc::Status::NotFound("none");

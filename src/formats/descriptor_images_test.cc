@@ -524,6 +524,22 @@ TEST(DescriptorImages, FuzzSeedsOfEachReaderOpen) {
     EXPECT_EQ((*img)->disc().tracks.size(), 1u) << seed;
     EXPECT_EQ((*img)->disc().leadout_lba(), 24) << seed;
   }
+  // Track data under a user's password ("pazz", the password file the fuzzer's resolver gives).
+  std::vector<uint8_t> bytes = slurp(dir + "mds_v2_user_password");
+  ASSERT_FALSE(bytes.empty());
+  ASSERT_EQ(bytes[0], 4);
+  const std::vector<uint8_t> body(bytes.begin() + 1, bytes.end());
+  auto without = open_mds(memory_file(body, "fuzz.mds"), none);
+  ASSERT_FALSE(without.ok());
+  EXPECT_NE(without.status().to_string().find("the track data is protected by a password"), std::string::npos)
+      << without.status().to_string();
+  FileResolver with_password = [&none](const std::string& n) -> Result<std::shared_ptr<RandomAccessFile>> {
+    if (is_password_ref(n)) return memory_file({'p', 'a', 'z', 'z', '\n'}, "password");
+    return none(n);
+  };
+  auto img = open_mds(memory_file(body, "fuzz.mds"), with_password);
+  ASSERT_TRUE(img.ok()) << img.status().to_string();
+  EXPECT_EQ((*img)->disc().leadout_lba(), 24);
 }
 
 // ---- Companions and detection ----
