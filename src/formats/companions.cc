@@ -102,14 +102,13 @@ std::string companion_path(const std::string& folder, const std::string& written
 
 FileResolver folder_resolver(const std::string& folder) {
   return [folder](const std::string& written) -> Result<std::shared_ptr<RandomAccessFile>> {
-    const std::string path = companion_path(folder, written);
-    auto file = is_password_ref(written) ? Result<std::shared_ptr<RandomAccessFile>>(Status::NotFound(path))
-                                         : open_file(path);
-    if (file.ok() || file.status().code() != Status::Code::not_found) return file;
     if (is_password_ref(written)) {
       return Status::NotFound("no password file given: name a file whose first line is the password with "
                               "--password-file FILE");
     }
+    const std::string path = companion_path(folder, written);
+    auto file = open_file(path);
+    if (file.ok() || file.status().code() != Status::Code::not_found) return file;
     if (is_chd_parent_ref(written)) {
       return Status::NotFound("no .chd file in '" + (folder.empty() ? std::string(".") : folder) +
                               "' has SHA-1 " + sha1_of_ref(written) + " (name the parent CHD with --parent FILE)");

@@ -601,6 +601,7 @@ TEST(DescriptorImages, MdsVersion2AndMdxUnderAUsersPassword) {
   secrets.write_text("right-crlf", "pazz\r\nsecond line ignored\n");
   secrets.write_text("wrong", "pass\n");
   secrets.write_text("empty", "\n");
+  secrets.write_text("huge", std::string(5000, 'x'));
   // Longer than TrueCrypt's 64 bytes: libMirage passes it whole (mdsx would cut it).
   const std::string long_password(70, 'x');
   secrets.write_text("long", long_password);
@@ -635,6 +636,7 @@ TEST(DescriptorImages, MdsVersion2AndMdxUnderAUsersPassword) {
                  "the password in '" + secrets.file("wrong") + "' does not open the track data of '" +
                      p->other_path + "'");
     expect_error(open_image(p->other_path, {.password_file = secrets.file("empty")}), "its first line is empty");
+    expect_error(open_image(p->other_path, {.password_file = secrets.file("huge")}), "longer than 4096 bytes");
     expect_error(open_image(p->other_path, {.password_file = secrets.file("missing")}), "--password-file");
   }
   // An image whose data needs no password does not ask for one, and ignores a file given.

@@ -218,17 +218,14 @@ Result<std::vector<uint8_t>> read_password_file(const RandomAccessFile& file) {
   std::vector<uint8_t> head(static_cast<size_t>(std::min<uint64_t>(file.size(), kMaxPasswordLine + 2)));
   if (Status s = file.read_at(0, head); !s.ok()) return s;
   auto end = std::find(head.begin(), head.end(), uint8_t{'\n'});
-  if (end == head.end() && file.size() > kMaxPasswordLine) {
-    return Status::InvalidArgument("password file '" + file.name() + "': its first line is longer than " +
-                                   std::to_string(kMaxPasswordLine) + " bytes");
-  }
+  const bool line_ends_here = end != head.end() || file.size() == head.size();
   if (end != head.begin() && *(end - 1) == '\r') --end;
   std::vector<uint8_t> line(head.begin(), end);
-  if (line.empty()) return Status::InvalidArgument("password file '" + file.name() + "': its first line is empty");
-  if (line.size() > kMaxPasswordLine) {
+  if (!line_ends_here || line.size() > kMaxPasswordLine) {
     return Status::InvalidArgument("password file '" + file.name() + "': its first line is longer than " +
                                    std::to_string(kMaxPasswordLine) + " bytes");
   }
+  if (line.empty()) return Status::InvalidArgument("password file '" + file.name() + "': its first line is empty");
   return line;
 }
 
