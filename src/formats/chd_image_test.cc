@@ -697,14 +697,14 @@ TEST(ChdImage, MissingOrWrongParentIsNamedAndAnExplicitParentIsUsed) {
   EXPECT_NE(missing.status().message().find("--parent"), std::string::npos) << missing.status().message();
 
   // Named explicitly.
-  ImagePtr child = open_ok(open_image(dir.file("child.chd"), parent));
+  ImagePtr child = open_ok(open_image(dir.file("child.chd"), {.chd_parent = parent}));
   ASSERT_TRUE(child);
   std::vector<uint8_t> user(iso.size());
   ASSERT_TRUE(child->read_user(0, 600, user).ok());
   EXPECT_TRUE(user == iso);
 
   // The wrong parent: both SHA-1s named.
-  auto wrong = open_image(dir.file("child.chd"), dir.file("other.chd"));
+  auto wrong = open_image(dir.file("child.chd"), {.chd_parent = dir.file("other.chd")});
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.status().code(), Status::Code::invalid_argument);
   EXPECT_NE(wrong.status().message().find(wanted), std::string::npos) << wrong.status().message();
