@@ -11,9 +11,16 @@
 //                         its CSO encoding (one 2 KiB block inflated) and
 //                         its xz encoding (64 KiB blocks; one decoded per read
 //                         unless the thread's last block is hit).
+//   BM_OpenMdx            open_image of the BIN as a compressed MDX with
+//                         encrypted data (descriptor decrypted and inflated,
+//                         the group table indexed, no group decoded).
+//   BM_RandomRaw/Mdx*     one random raw sector from the BIN as MDX: plain,
+//                         LRW-encrypted, and compressed in 8-sector groups and
+//                         encrypted (one group decrypted and inflated per read
+//                         unless one of the last 4 is hit).
 // Inputs are made once in a temporary folder: a raw mode 1 BIN of 20 000
 // sectors (ecma130), its user data as an ISO, their ECM and CSO encodings by
-// the project's test writer (write_image --ecm / --cso).
+// the project's test writer (write_image --ecm / --cso / --format mdx).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -64,6 +71,11 @@ struct Inputs {
     if (std::system((w + " --ecm '" + dir + "/disc.bin' '" + dir + "/disc.bin.ecm'").c_str()) != 0) std::abort();
     if (std::system((w + " --cso '" + dir + "/disc.iso' '" + dir + "/disc.cso'").c_str()) != 0) std::abort();
     if (std::system(("xz -k -T1 --block-size=65536 '" + dir + "/disc.iso'").c_str()) != 0) std::abort();
+    std::ofstream(dir + "/disc.cue") << "FILE \"disc.bin\" BINARY\n  TRACK 01 MODE1/2352\n    INDEX 01 00:00:00\n";
+    for (const char* mdx : {"plain --format mdx", "enc --format mdx --encrypt-data",
+                            "zipenc --format mdx --compress-data --encrypt-data"}) {
+      if (std::system((w + " '" + dir + "/disc.cue' '" + dir + "' " + mdx + " > /dev/null").c_str()) != 0) std::abort();
+    }
     make_sparse_nrg(dir + "/big.nrg", uint64_t{50} << 30);
   }
   ~Inputs() {
@@ -138,6 +150,12 @@ void BM_OpenEcm(benchmark::State& state) {
 }
 BENCHMARK(BM_OpenEcm)->Unit(benchmark::kMillisecond);
 
+void BM_OpenMdx(benchmark::State& state) {
+  const std::string path = inputs().dir + "/zipenc.mdx";
+  for (auto _ : state) benchmark::DoNotOptimize(open_or_die(path));
+}
+BENCHMARK(BM_OpenMdx)->Unit(benchmark::kMillisecond);
+
 void random_reads(benchmark::State& state, const std::string& file, bool raw) {
   const ImagePtr image = open_or_die(inputs().dir + "/" + file);
   std::vector<uint8_t> buffer(raw ? 2352 : 2048);
@@ -152,11 +170,17 @@ void random_reads(benchmark::State& state, const std::string& file, bool raw) {
 }
 void BM_RandomRawBin(benchmark::State& state) { random_reads(state, "disc.bin", true); }
 void BM_RandomRawEcm(benchmark::State& state) { random_reads(state, "disc.bin.ecm", true); }
+void BM_RandomRawMdx(benchmark::State& state) { random_reads(state, "plain.mdx", true); }
+void BM_RandomRawMdxEncrypted(benchmark::State& state) { random_reads(state, "enc.mdx", true); }
+void BM_RandomRawMdxCompressedEncrypted(benchmark::State& state) { random_reads(state, "zipenc.mdx", true); }
 void BM_RandomUserIso(benchmark::State& state) { random_reads(state, "disc.iso", false); }
 void BM_RandomUserCso(benchmark::State& state) { random_reads(state, "disc.cso", false); }
 void BM_RandomUserXz(benchmark::State& state) { random_reads(state, "disc.iso.xz", false); }
 BENCHMARK(BM_RandomRawBin);
 BENCHMARK(BM_RandomRawEcm);
+BENCHMARK(BM_RandomRawMdx);
+BENCHMARK(BM_RandomRawMdxEncrypted);
+BENCHMARK(BM_RandomRawMdxCompressedEncrypted);
 BENCHMARK(BM_RandomUserIso);
 BENCHMARK(BM_RandomUserCso);
 BENCHMARK(BM_RandomUserXz);

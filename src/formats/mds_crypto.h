@@ -28,8 +28,10 @@ class Aes {
   ~Aes();
   Aes(Aes&&) noexcept;
   Aes& operator=(Aes&&) noexcept;
-  void encrypt(uint8_t* block) const;
-  void decrypt(uint8_t* block) const;
+  // `blocks` consecutive 16-byte blocks in place, each on its own (ECB): one
+  // call for many lets nettle keep its AES-NI pipeline full.
+  void encrypt(uint8_t* data, size_t blocks = 1) const;
+  void decrypt(uint8_t* data, size_t blocks = 1) const;
 
  private:
   struct Keys;
@@ -55,6 +57,9 @@ class Lrw {
   void run(std::span<uint8_t> data, uint64_t first, bool decrypting) const;
   Aes aes_;
   std::array<Block, 128> powers_;  // K2 * x^k
+  // K2 (x) (2^(k+1) - 1): what T changes by from block i to i+1, where k is
+  // the number of trailing zero bits of i+1 (i xor (i+1) = 2^(k+1) - 1).
+  std::array<Block, 128> steps_;
 };
 
 // TrueCrypt's legacy CBC as DAEMON Tools uses it: IV = seed bytes 0..15, and
