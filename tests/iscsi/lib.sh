@@ -66,7 +66,15 @@ stop_serve() {
 }
 
 cleanup() {
-  if [ -n "$SERVE_PID" ]; then kill -KILL "$SERVE_PID" 2>/dev/null || true; fi
+  local status=$?
+  # A failed check leaves the target's log unread: its last lines say what the target saw.
+  if [ "$status" != 0 ] && [ -s "$WORK/${SERVE_NAME:-serve}.log" ]; then
+    echo "last lines of the target's log ($WORK/${SERVE_NAME:-serve}.log):" >&2
+    tail -n 20 "$WORK/${SERVE_NAME:-serve}.log" >&2
+  fi
+  # The target's children first: under Wine SERVE_PID is tests/windows/udisc-wine.sh, whose
+  # udisc.exe would outlive a KILLed wrapper and hold the port for the next test.
+  if [ -n "$SERVE_PID" ]; then pkill -KILL -P "$SERVE_PID" 2>/dev/null || true; kill -KILL "$SERVE_PID" 2>/dev/null || true; fi
   if [ -n "${NGINX_PID:-}" ]; then kill -KILL "$NGINX_PID" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
