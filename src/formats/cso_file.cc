@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "formats/byte_view.h"
+#include "formats/zlib_block.h"
 #include "util/per_thread.h"
 #include "formats/compressed_files.h"
 #include "formats/decoded_file.h"
@@ -67,15 +68,10 @@ class CsoFile final : public DecodedFile {
     packed.resize(static_cast<size_t>(next - pos));
     if (Status s = cso_->read_at(pos, packed); !s.ok()) return s.with_context(where);
     if (codec_ == Codec::lz4) return lz4_decode_block(packed, std::span<uint8_t>(plain.data(), length), where);
-    z_stream z{};
-    if (inflateInit2(&z, -15) != Z_OK) return Status::IoError(where + ": inflateInit2 failed");
-    z.next_in = packed.data();
-    z.avail_in = static_cast<uInt>(packed.size());
-    z.next_out = plain.data();
-    z.avail_out = length;
-    const int rc = inflate(&z, Z_FINISH);
-    const uLong produced = z.total_out;
-    inflateEnd(&z);
+    const InflatedBlock z = inflate_block(packed, std::span<uint8_t>(plain.data(), length), -15);
+    if (!z.started) return Status::IoError(where + ": inflateInit2 failed");
+    const int rc = z.rc;
+    const uint64_t produced = z.produced;
     if ((rc != Z_STREAM_END && rc != Z_BUF_ERROR && rc != Z_OK) || produced != length) {
       return Status::Corruption(where + ": deflate data does not decode to " + std::to_string(length) + " bytes (" +
                                 std::to_string(produced) + " decoded, zlib status " + std::to_string(rc) + ")");

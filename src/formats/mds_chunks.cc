@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "formats/decoded_file.h"
+#include "formats/zlib_block.h"
 
 namespace udisc::formats::mds_chunks {
 namespace {
@@ -131,16 +132,12 @@ class ChunkedTrack final : public DecodedFile {
     if (cipher_ != nullptr) crypt(*cipher_, packed, track_.sector_size, first_sector, true);
     // The last group may inflate to a whole group; its sectors are what is kept.
     out->resize(static_cast<size_t>(group_bytes_));
-    z_stream z{};
-    if (inflateInit2(&z, -15) != Z_OK) return Status::IoError(where() + ": zlib cannot start inflating (out of memory)");
-    z.next_in = packed.data();
-    z.avail_in = static_cast<uInt>(packed.size());
-    z.next_out = out->data();
-    z.avail_out = static_cast<uInt>(out->size());
-    const int rc = inflate(&z, Z_FINISH);
-    const uint64_t produced = z.total_out;
-    const std::string zlib_says = z.msg != nullptr ? z.msg : (rc == Z_BUF_ERROR ? "more data than a group" : "incomplete");
-    inflateEnd(&z);
+    const InflatedBlock z = inflate_block(packed, *out, -15);
+    if (!z.started) return Status::IoError(where() + ": zlib cannot start inflating (out of memory)");
+    const int rc = z.rc;
+    const uint64_t produced = z.produced;
+    const std::string zlib_says =
+        !z.zlib_says.empty() ? z.zlib_says : (rc == Z_BUF_ERROR ? "more data than a group" : "incomplete");
     if (rc != Z_STREAM_END || produced < want) {
       return Status::Corruption(where() + ": " + std::to_string(entry) + " bytes of deflate data do not inflate to the " +
                                 std::to_string(want) + " bytes of its " + std::to_string(sectors) + " sectors (zlib: " +

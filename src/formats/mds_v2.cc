@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "formats/byte_view.h"
+#include "formats/zlib_block.h"
 
 namespace udisc::formats::mds_v2 {
 namespace {
@@ -133,16 +134,12 @@ Result<Container> read_container(const RandomAccessFile& file, uint64_t max_desc
 
   c.descriptor.assign(head.begin(), head.begin() + kPrefix);
   c.descriptor.resize(kPrefix + key->decompressed_size);
-  z_stream z{};
-  if (inflateInit(&z) != Z_OK) return Status::IoError(where + ": zlib cannot start inflating (out of memory)");
-  z.next_in = cipher.data();
-  z.avail_in = key->compressed_size;
-  z.next_out = c.descriptor.data() + kPrefix;
-  z.avail_out = key->decompressed_size;
-  const int rc = inflate(&z, Z_FINISH);
-  const uint64_t produced = z.total_out;
-  const std::string zlib_says = z.msg != nullptr ? z.msg : "incomplete";
-  inflateEnd(&z);
+  const InflatedBlock z = inflate_block(std::span(cipher).first(key->compressed_size),
+                                       std::span(c.descriptor).subspan(kPrefix, key->decompressed_size), 15);
+  if (!z.started) return Status::IoError(where + ": zlib cannot start inflating (out of memory)");
+  const int rc = z.rc;
+  const uint64_t produced = z.produced;
+  const std::string zlib_says = z.zlib_says.empty() ? "incomplete" : z.zlib_says;
   if (rc != Z_STREAM_END || produced != key->decompressed_size) {
     return Status::Corruption(where + ": offset " + std::to_string(cipher_at) +
                               ": the decrypted descriptor is not a zlib stream of " +
