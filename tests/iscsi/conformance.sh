@@ -9,10 +9,10 @@ make_iso "$WORK/tree" "$WORK/test.iso"
 start_serve "$PORT" "$WORK/test.iso"
 URL="iscsi://127.0.0.1:$PORT/$IQN/0"
 
-iscsi-ls -s "iscsi://127.0.0.1:$PORT" | tee "$WORK/ls.txt"
+timeout 60 iscsi-ls -s "iscsi://127.0.0.1:$PORT" | tee "$WORK/ls.txt"
 grep -q "Target:$IQN Portal:127.0.0.1:$PORT,1" "$WORK/ls.txt" || fail "iscsi-ls does not list the target"
 grep -q "Lun:0 *Type:MMC" "$WORK/ls.txt" || fail "iscsi-ls does not show LUN 0 as MMC"
-iscsi-inq "$URL" > "$WORK/inq.txt"
+timeout 60 iscsi-inq "$URL" > "$WORK/inq.txt"
 grep -q "Peripheral Device Type:MMC" "$WORK/inq.txt" || fail "iscsi-inq: not an MMC device"
 grep -q "Removable:1" "$WORK/inq.txt" || fail "iscsi-inq: not removable"
 

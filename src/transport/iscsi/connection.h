@@ -95,6 +95,8 @@ class Connection {
   size_t output_bytes() const { return out_bytes_; }
   // Close once output is flushed (logout, failed login).
   bool closing() const { return closing_ && async_ == 0; }
+  // Commands running on a worker thread, whose answers come back through the loop's inbox.
+  bool awaiting_workers() const { return async_ != 0; }
   // Close now, dropping output (fatal protocol error, dead initiator).
   bool must_close() const { return must_close_; }
   // Stop: drop the session (server shutdown).

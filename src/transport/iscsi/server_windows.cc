@@ -110,6 +110,7 @@ class Server::Loop {
     {
       std::lock_guard lock(inbox_mu_);
       done_.emplace_back(s, std::move(done));
+      note_inbox_filled();
     }
     wake();
   }
@@ -118,6 +119,7 @@ class Server::Loop {
     {
       std::lock_guard lock(inbox_mu_);
       adopted_.push_back(Adopted{s, peer, ticket});
+      note_inbox_filled();
     }
     wake();
   }
@@ -148,6 +150,16 @@ class Server::Loop {
     Admission::Ticket ticket;
   };
   using Clock = std::chrono::steady_clock;
+
+  // Under inbox_mu_. The flag lets the loop find the inbox full without the
+  // wake-up datagram: under Wine on a loaded machine WSAPoll was seen not to
+  // report it (a few times in each run of libiscsi's SCSI suite), and a
+  // worker's finished read then waited for ever - the READ was never answered
+  // and iscsi-test-cu hung. Each pass of the loop looks at the flag, and a loop
+  // with reads on workers passes every 10 ms, so a missed datagram costs that.
+  void note_inbox_filled() {
+    if (!inbox_filled_.exchange(true)) inbox_filled_at_ = Clock::now();
+  }
 
   // Closes this loop's connections that admission evicted (on any loop).
   void close_evicted() {
@@ -185,7 +197,9 @@ class Server::Loop {
         }
       }
       const size_t first_conn = fds.size();
+      bool awaiting_workers = false;
       for (auto& [s, conn] : conns_) {
+        awaiting_workers = awaiting_workers || conn.c->awaiting_workers();
         SHORT events = 0;
         if (!conn.readable && conn.c->wants_input() && conn.c->output_bytes() < Connection::kHighWater) {
           events |= POLLRDNORM;
@@ -197,6 +211,10 @@ class Server::Loop {
       // Adaptive polling, as in server.cc: poll without sleeping shortly after activity.
       const bool hot = before_poll - last_activity < kBusyPollWindow;
       int timeout = again.empty() && !hot ? 250 : 0;
+      // A worker's answer is announced by a datagram WSAPoll may not report (see
+      // note_inbox_filled): while one is due, look at the inbox every 10 ms.
+      if (awaiting_workers) timeout = std::min(timeout, 10);
+      if (inbox_filled_.load()) timeout = 0;
       if (paused_until_) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*paused_until_ - before_poll).count() + 1;
         timeout = static_cast<int>(std::clamp<int64_t>(left, 0, timeout));
@@ -207,7 +225,7 @@ class Server::Loop {
         break;
       }
       if (n > 0) last_activity = std::chrono::steady_clock::now();
-      if (fds[0].revents != 0) drain_inbox(rx, again);
+      if (fds[0].revents != 0 || inbox_filled_.load()) drain_inbox(rx, again);
       for (size_t i = first_listener; i < first_conn; ++i) {
         if (fds[i].revents != 0) accept_all(fds[i].fd);
       }
@@ -255,10 +273,20 @@ class Server::Loop {
     }
     std::vector<std::pair<SOCKET, std::function<void()>>> done;
     std::vector<Adopted> adopted;
+    Clock::time_point filled_at{};
     {
       std::lock_guard lock(inbox_mu_);
       done.swap(done_);
       adopted.swap(adopted_);
+      if (inbox_filled_.exchange(false)) filled_at = inbox_filled_at_;
+    }
+    // Seen under Wine on a loaded machine: tens of milliseconds of scheduling, never more than one pass.
+    if (filled_at != Clock::time_point{} && server_.log_) {
+      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - filled_at).count();
+      if (waited >= 100) {
+        server_.log_(LogLevel::debug, "event loop " + std::to_string(index_) + ": workers' answers waited " +
+                                          std::to_string(waited) + " ms for the loop");
+      }
     }
     for (const Adopted& a : adopted) add_connection(a.s, a.peer, a.ticket);
     for (auto& [s, fn] : done) fn();
@@ -418,6 +446,8 @@ class Server::Loop {
   std::thread thread_;
   std::unordered_map<SOCKET, Conn> conns_;
   std::mutex inbox_mu_;
+  std::atomic<bool> inbox_filled_{false};
+  Clock::time_point inbox_filled_at_;  // under inbox_mu_: when the oldest unread entry came
   std::vector<std::pair<SOCKET, std::function<void()>>> done_;
   std::vector<Adopted> adopted_;
 };
